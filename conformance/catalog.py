@@ -1,0 +1,60 @@
+"""The clause catalog: every requirement the suite checks, with a stable id.
+
+A clause is one sentence of requirement, where it comes from, and how binding it is: ``MUST``
+(the upstream doc says so) or ``OBSERVED`` (the doc is silent; pinned to measured behaviour).
+Tests name their clauses with ``@pytest.mark.clause("ID", ...)``; :func:`coverage_problems`
+reports clauses nobody tests and tests naming clauses nobody wrote, both of which fail the run.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Literal
+
+import attrs
+import yaml
+
+from conformance.paths import package_file
+
+Level = Literal["MUST", "OBSERVED"]
+
+
+@attrs.frozen
+class Clause:
+    id: str
+    level: Level
+    area: str
+    statement: str
+    source: str
+    note: str | None = None
+
+
+def load_clauses() -> dict[str, Clause]:
+    """All clauses by id, in catalog order."""
+    entries = yaml.safe_load(package_file("clauses.yaml").read_text())
+    clauses: dict[str, Clause] = {}
+    for entry in entries:
+        clause = Clause(**entry)
+        if clause.id in clauses:
+            raise ValueError(f"clause {clause.id} is listed twice in clauses.yaml")
+        clauses[clause.id] = clause
+    return clauses
+
+
+def coverage_problems(
+    clauses: Mapping[str, Clause], named_by_test: Mapping[str, Iterable[str]]
+) -> list[str]:
+    """Sentences describing every gap between the catalog and the tests naming it.
+
+    ``named_by_test`` maps a test id to the clause ids it names.
+    """
+    problems = [f"{test} names no clause" for test, ids in named_by_test.items() if not ids]
+    problems += [
+        f"{test} names unknown clause {clause_id}"
+        for test, ids in named_by_test.items()
+        for clause_id in ids
+        if clause_id not in clauses
+    ]
+    tested = {clause_id for ids in named_by_test.values() for clause_id in ids}
+    problems += [f"clause {clause_id} has no test" for clause_id in clauses if clause_id not in tested]
+    return problems

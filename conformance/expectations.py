@@ -1,0 +1,36 @@
+"""Known divergences: which clauses a given Airflow version is expected to fail, and why.
+
+Modelled on WPT expectation files: the data says which version diverges from which clause; the
+pytest plugin turns each match into a strict xfail, so the test still runs, the report shows
+the divergence with its reason, and a divergence that disappears fails the run.
+"""
+
+from __future__ import annotations
+
+import attrs
+import yaml
+from packaging.specifiers import SpecifierSet
+from packaging.version import Version
+
+from conformance.paths import package_file
+
+
+@attrs.frozen
+class Divergence:
+    clause: str
+    versions: SpecifierSet = attrs.field(converter=SpecifierSet)
+    reason: str
+
+
+def load_divergences() -> list[Divergence]:
+    return [Divergence(**entry) for entry in yaml.safe_load(package_file("expectations.yaml").read_text())]
+
+
+def divergences_for(version: str, divergences: list[Divergence] | None = None) -> dict[str, str]:
+    """Reasons by clause id for every divergence declared for this Airflow version."""
+    parsed = Version(version)
+    return {
+        d.clause: d.reason
+        for d in (load_divergences() if divergences is None else divergences)
+        if d.versions.contains(parsed, prereleases=True)
+    }

@@ -1,0 +1,130 @@
+"""One test session's worth of Airflow: prepared once, then read by every test (and worker).
+
+:func:`prepare` checks the fixture DAGs are there, unpauses them, triggers one run per DAG, and
+opens one /wait stream per case as soon as its run exists, so all runs and streams proceed
+together and the whole session costs about as long as its slowest run. The result is written
+to a folder (``session.json`` plus one transcript per case) that pytest-xdist workers read; the
+server itself is only ever started by one process.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import secrets
+import time
+from collections.abc import Callable, Iterable
+from datetime import datetime, timezone
+from pathlib import Path
+
+import attrs
+
+from conformance.cases import Case
+from conformance.client import AirflowClient
+from conformance.stream import Transcript, record_wait
+from conformance.targets.base import Connection, TargetError
+
+BROKEN_DAG_FILE = "broken_result_order.py"
+STREAM_DEADLINE = 240.0
+
+Progress = Callable[[str], None]
+
+
+@attrs.frozen
+class SessionInfo:
+    """What every test needs to know about the Airflow under test; stored as session.json."""
+
+    target: str
+    base_url: str
+    token: str = attrs.field(repr=False)
+    description: str
+    airflow_version: str
+    run_ids: dict[str, str]
+    trigger_retries: list[str]
+    folder: str
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token}"}
+
+    def transcript(self, case_id: str) -> Transcript:
+        return Transcript.load(Path(self.folder) / "transcripts" / f"{case_id}.json")
+
+    def save(self) -> None:
+        (Path(self.folder) / "session.json").write_text(json.dumps(attrs.asdict(self), indent=1))
+
+    @classmethod
+    def load(cls, folder: Path) -> SessionInfo:
+        return cls(**json.loads((folder / "session.json").read_text()))
+
+
+def new_run_id() -> str:
+    """Unique per session, so repeated sessions against one server never collide."""
+    return f"conformance-{datetime.now(timezone.utc):%Y%m%dT%H%M%S}-{secrets.token_hex(3)}"
+
+
+def prepare(connection: Connection, cases: Iterable[Case], folder: Path, progress: Progress) -> SessionInfo:
+    return asyncio.run(_prepare(connection, list(cases), folder, progress))
+
+
+async def _prepare(connection: Connection, cases: list[Case], folder: Path, progress: Progress) -> SessionInfo:
+    (folder / "transcripts").mkdir(parents=True, exist_ok=True)
+    async with AirflowClient(connection.base_url, connection.token) as client:
+        version = await client.version()
+        progress(f"Airflow {version} at {connection.base_url} ({connection.target})")
+        dag_ids = list(dict.fromkeys(case.dag_id for case in cases))
+        await _wait_for_dags(client, dag_ids, connection.base_url, progress)
+        await asyncio.gather(*(client.unpause(dag_id) for dag_id in dag_ids))
+
+        run_id = new_run_id()
+        started = time.monotonic()
+        streams: list[asyncio.Task[Transcript]] = []
+        for dag_id in dag_ids:  # one at a time: sqlite standalone does not survive a burst of inserts
+            await client.trigger(dag_id, run_id)
+            for case in (c for c in cases if c.dag_id == dag_id):
+                streams.append(asyncio.create_task(_record(client, case, run_id)))
+        progress(f"triggered {len(dag_ids)} runs ({run_id}); streaming {len(streams)} /wait responses")
+
+        for done_count, finished in enumerate(asyncio.as_completed(streams), start=1):
+            transcript = await finished
+            values = transcript.lines[-1].raw.strip()[:60] if transcript.lines else transcript.error
+            progress(f"  [{done_count}/{len(streams)}] {transcript.case_id}: {len(transcript.lines)} lines, last {values}")
+        transcripts = [task.result() for task in streams]
+
+        runs = {dag_id: await client.dag_run(dag_id, run_id) for dag_id in dag_ids}
+        cases_by_id = {case.id: case for case in cases}
+        for transcript in transcripts:
+            transcript = attrs.evolve(transcript, run=runs[cases_by_id[transcript.case_id].dag_id])
+            transcript.save(folder / "transcripts")
+        progress(f"all streams ended after {time.monotonic() - started:.1f} s")
+
+        info = SessionInfo(
+            target=connection.target, base_url=connection.base_url, token=connection.token,
+            description=connection.description, airflow_version=version,
+            run_ids=dict.fromkeys(dag_ids, run_id), trigger_retries=client.trigger_retries, folder=str(folder),
+        )
+        info.save()
+        return info
+
+
+async def _record(client: AirflowClient, case: Case, run_id: str) -> Transcript:
+    interval = case.interval or 1.0
+    return await record_wait(
+        client.http, case.id, f"/api/v2/dags/{case.dag_id}/dagRuns/{run_id}/wait", case.query, case.headers,
+        read_timeout=min(interval, 60.0) + 30.0, deadline=STREAM_DEADLINE,
+    )
+
+
+async def _wait_for_dags(client: AirflowClient, dag_ids: list[str], url: str, progress: Progress, timeout: float = 180.0) -> None:
+    """Wait until the dag-processor has parsed every fixture DAG (a fresh server needs a while)."""
+    deadline = time.monotonic() + timeout
+    while (missing := sorted(set(dag_ids) - await client.dag_ids())) and time.monotonic() < deadline:
+        await asyncio.sleep(0.5)
+    if missing:
+        errors = [e for e in await client.import_errors() if e["filename"] != BROKEN_DAG_FILE]
+        detail = "; ".join(f"{e['filename']}: {e['stack_trace'].strip().splitlines()[-1]}" for e in errors)
+        raise TargetError(
+            f"Fixture DAGs {', '.join(missing)} are not on {url} after {timeout:.0f} s; deploy the project's dags/ "
+            f"folder into the server's DAGs folder" + (f" (import errors: {detail})" if detail else "") + "."
+        )
+    progress(f"{len(dag_ids)} fixture DAGs present")

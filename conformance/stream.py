@@ -1,0 +1,116 @@
+"""Recording a /wait response exactly as it arrived.
+
+A :class:`Transcript` keeps the request, the status and headers, and every line of the body
+with its raw text (newline included) and its arrival time relative to the request. Tests then
+assert on values, framing and cadence from the same record.
+
+Lines are framed here on ``\\n`` from ``aiter_bytes`` rather than with ``aiter_lines``: httpx's
+line iterator drops the terminator and also splits on ``\\r``, and the framing is part of what
+the suite checks. Bytes are already decompressed (the server gzips when asked).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import attrs
+import httpx
+
+TERMINAL_STATES = frozenset({"success", "failed"})
+
+
+@attrs.frozen
+class Line:
+    raw: str
+    at: float  # seconds from sending the request to this line's last byte arriving
+
+    @property
+    def terminated(self) -> bool:
+        return self.raw.endswith("\n")
+
+    def value(self) -> Any:
+        return json.loads(self.raw)
+
+
+@attrs.frozen
+class Transcript:
+    case_id: str
+    path: str
+    query: tuple[tuple[str, str], ...] = attrs.field(converter=lambda pairs: tuple(map(tuple, pairs)))
+    request_headers: Mapping[str, str]
+    sent_at: float  # wall-clock time (epoch seconds) the request was sent
+    status: int | None = None
+    headers: tuple[tuple[str, str], ...] = attrs.field(default=(), converter=lambda pairs: tuple(map(tuple, pairs)))
+    lines: tuple[Line, ...] = attrs.field(
+        default=(), converter=lambda lines: tuple(l if isinstance(l, Line) else Line(**l) for l in lines)
+    )
+    error: str | None = None  # why recording stopped early (timeout, connection lost)
+    run: Mapping[str, Any] | None = None  # the DAG run as GET dagRuns/{id} reported it afterwards
+
+    def header(self, name: str) -> str | None:
+        return next((value for key, value in self.headers if key.lower() == name.lower()), None)
+
+    def values(self) -> list[Any]:
+        return [line.value() for line in self.lines]
+
+    @property
+    def body(self) -> str:
+        return "".join(line.raw for line in self.lines)
+
+    def save(self, directory: Path) -> Path:
+        path = directory / f"{self.case_id}.json"
+        path.write_text(json.dumps(attrs.asdict(self), indent=1))
+        return path
+
+    @classmethod
+    def load(cls, path: Path) -> Transcript:
+        return cls(**json.loads(path.read_text()))
+
+
+async def record_wait(
+    client: httpx.AsyncClient,
+    case_id: str,
+    path: str,
+    query: Sequence[tuple[str, str]],
+    headers: Mapping[str, str] | None = None,
+    *,
+    read_timeout: float,
+    deadline: float,
+) -> Transcript:
+    """Stream one /wait response to its end, or until ``deadline`` seconds have passed.
+
+    ``read_timeout`` bounds the silence between two chunks; a healthy stream is never silent
+    for much longer than its interval.
+    """
+    sent_at, start = time.time(), time.monotonic()
+    status, response_headers, lines, error = None, [], [], None
+    try:
+        async with asyncio.timeout(deadline):
+            async with client.stream(
+                "GET", path, params=list(query), headers=dict(headers or {}),
+                timeout=httpx.Timeout(30.0, read=read_timeout),
+            ) as response:
+                status, response_headers = response.status_code, list(response.headers.items())
+                pending = b""
+                async for chunk in response.aiter_bytes():
+                    pending += chunk
+                    while (end := pending.find(b"\n")) >= 0:
+                        raw, pending = pending[: end + 1], pending[end + 1 :]
+                        lines.append(Line(raw.decode(), time.monotonic() - start))
+                if pending:
+                    lines.append(Line(pending.decode(), time.monotonic() - start))
+    except TimeoutError:
+        error = f"the stream had not ended after {deadline:.0f} s"
+    except httpx.TimeoutException:
+        error = f"no data for {read_timeout:.0f} s (read timeout)"
+    except httpx.HTTPError as exc:
+        error = f"{type(exc).__name__}: {exc}"
+    return Transcript(
+        case_id=case_id, path=path, query=query, request_headers=dict(headers or {}), sent_at=sent_at,
+        status=status, headers=response_headers, lines=lines, error=error,
+    )

@@ -1,0 +1,66 @@
+"""Request handling of /wait, asked live of the server: parameters, unknown ids, auth."""
+
+import httpx
+import pytest
+
+from conformance.schemas import validator
+
+FINISHED_DAG = "result_decorator"
+
+
+@pytest.fixture(scope="module")
+def finished_run(airflow_session):
+    """A run whose streams have all ended, so any /wait on it answers at once."""
+    return f"/api/v2/dags/{FINISHED_DAG}/dagRuns/{airflow_session.run_ids[FINISHED_DAG]}/wait"
+
+
+def error_body(response):
+    body = response.json()
+    assert [e.message for e in validator("http-error.schema.json").iter_errors(body)] == [], body
+    return body
+
+
+@pytest.mark.clause("WAIT-INTERVAL-OPTIONAL-1")
+def test_interval_may_be_omitted(wait_http, finished_run):
+    response = wait_http.get(finished_run)
+    assert response.status_code == 200, f"{response.status_code}: {response.text[:300]}"
+    assert response.text.splitlines()[-1].startswith('{"state": "success"')
+
+
+@pytest.mark.clause("WAIT-INTERVAL-INVALID-1", "ERROR-BODY-1")
+@pytest.mark.parametrize("interval", ["0", "-1", "nan", "abc"])
+def test_invalid_interval_is_rejected(wait_http, finished_run, interval):
+    response = wait_http.get(finished_run, params={"interval": interval})
+    assert response.status_code == 422, f"{response.status_code}: {response.text[:300]}"
+    assert [error["loc"] for error in error_body(response)["detail"]] == [["query", "interval"]]
+
+
+@pytest.mark.clause("WAIT-INTERVAL-INF-1")
+def test_infinite_interval_is_accepted(wait_http, finished_run):
+    response = wait_http.get(finished_run, params={"interval": "inf"}, timeout=30)
+    assert response.status_code == 200, f"{response.status_code}: {response.text[:300]}"
+    assert response.text == '{"state": "success", "results": {"compute": 84}}\n'
+
+
+@pytest.mark.clause("WAIT-NOT-FOUND-1", "ERROR-BODY-1")
+@pytest.mark.parametrize("which", ["unknown-run", "unknown-dag"])
+def test_unknown_ids_get_404(wait_http, airflow_session, which):
+    dag_id, run_id = FINISHED_DAG, airflow_session.run_ids[FINISHED_DAG]
+    if which == "unknown-run":
+        run_id = "no-such-run"
+    else:
+        dag_id = "no_such_dag"
+    response = wait_http.get(f"/api/v2/dags/{dag_id}/dagRuns/{run_id}/wait", params={"interval": "1"})
+    assert response.status_code == 404, f"{response.status_code}: {response.text[:300]}"
+    detail = error_body(response)["detail"]
+    assert dag_id in detail and run_id in detail, detail
+
+
+@pytest.mark.clause("WAIT-AUTH-1", "ERROR-BODY-1")
+@pytest.mark.parametrize(("authorization", "status"), [(None, 401), ("Bearer not-a-token", 403)], ids=["no-token", "bad-token"])
+def test_unauthenticated_requests_are_refused(airflow_session, finished_run, authorization, status):
+    headers = {"Authorization": authorization} if authorization else {}
+    response = httpx.get(airflow_session.base_url + finished_run, params={"interval": "1"}, headers=headers, timeout=30)
+    assert response.status_code == status, f"{response.status_code}: {response.text[:300]}"
+    error_body(response)
+

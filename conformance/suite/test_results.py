@@ -1,0 +1,16 @@
+"""The terminal line of every case in fixtures/cases.json: state and results as expected."""
+
+import pytest
+
+from conformance.cases import load_cases
+
+
+@pytest.mark.parametrize(
+    "case", [pytest.param(case, id=case.id, marks=pytest.mark.clause(*case.clauses)) for case in load_cases().values()]
+)
+def test_terminal_line(case, airflow_session):
+    transcript = airflow_session.transcript(case.id)
+    assert transcript.error is None, f"{case.id}: {transcript.error}"
+    assert transcript.status == 200, f"{case.id}: HTTP {transcript.status}: {transcript.body[:300]}"
+    assert transcript.lines, f"{case.id}: empty body"
+    assert case.terminal_mismatches(transcript.lines[-1].value()) == []

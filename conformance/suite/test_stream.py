@@ -1,0 +1,89 @@
+"""Properties every /wait stream must have: framing, one terminal line, results only there."""
+
+import statistics
+from datetime import datetime
+
+import pytest
+
+from conformance.cases import load_cases
+from conformance.schemas import validator
+from conformance.stream import TERMINAL_STATES
+
+CASE_IDS = list(load_cases())
+LATENCY_MARGIN = 2.0  # seconds on top of one interval: query time, scheduling jitter, clock skew
+
+
+def finished(transcript):
+    assert transcript.error is None, transcript.error
+    assert transcript.status == 200, f"HTTP {transcript.status}: {transcript.body[:300]}"
+    return transcript
+
+
+@pytest.mark.clause("STREAM-NDJSON-1")
+@pytest.mark.parametrize("case_id", CASE_IDS)
+def test_every_line_is_a_newline_terminated_valid_object(case_id, airflow_session):
+    transcript = finished(airflow_session.transcript(case_id))
+    for number, line in enumerate(transcript.lines, start=1):
+        assert line.terminated, f"line {number} has no newline: {line.raw[:100]!r}"
+        errors = [error.message for error in validator("wait-line.schema.json").iter_errors(line.value())]
+        assert errors == [], f"line {number} {line.raw[:100]!r}: {errors}"
+
+
+@pytest.mark.clause("STREAM-TERMINAL-1")
+@pytest.mark.parametrize("case_id", CASE_IDS)
+def test_exactly_one_terminal_line_and_it_is_last(case_id, airflow_session):
+    transcript = finished(airflow_session.transcript(case_id))
+    states = [value["state"] for value in transcript.values()]
+    terminal_positions = [index for index, state in enumerate(states) if state in TERMINAL_STATES]
+    assert terminal_positions == [len(states) - 1], f"states in order: {states}"
+    assert states[-1] == transcript.run["state"], f"stream ended {states[-1]}, the run is {transcript.run['state']}"
+
+
+@pytest.mark.clause("STREAM-RESULTS-TERMINAL-1")
+@pytest.mark.parametrize("case_id", CASE_IDS)
+def test_results_only_on_the_terminal_line(case_id, airflow_session):
+    transcript = finished(airflow_session.transcript(case_id))
+    poll_lines = [value for value in transcript.values() if value.get("state") not in TERMINAL_STATES]
+    assert [value for value in poll_lines if set(value) != {"state"}] == []
+
+
+@pytest.mark.clause("STREAM-CONTENT-TYPE-1")
+def test_content_type_is_ndjson(airflow_session):
+    transcript = finished(airflow_session.transcript("result-decorator"))
+    content_type = transcript.header("content-type")
+    assert content_type is not None, f"no Content-Type; headers: {dict(transcript.headers)}"
+    assert content_type.split(";")[0].strip() == "application/x-ndjson"
+
+
+@pytest.mark.clause("STREAM-FIRST-LINE-1")
+def test_first_line_comes_at_once(airflow_session):
+    transcript = finished(airflow_session.transcript("slow-first-line"))
+    interval = 5.0
+    assert len(transcript.lines) >= 2, "the run had finished before the stream began; the check proves nothing"
+    assert transcript.lines[0].at < interval / 2, f"first line after {transcript.lines[0].at:.2f} s at interval {interval}"
+
+
+@pytest.mark.clause("STREAM-CADENCE-1")
+@pytest.mark.parametrize("case_id", ["slow-cadence-gzip", "slow-cadence-identity"])
+def test_lines_come_about_every_interval(case_id, airflow_session):
+    transcript = finished(airflow_session.transcript(case_id))
+    interval = 2.0
+    arrivals = [line.at for line in transcript.lines]
+    gaps = [later - earlier for earlier, later in zip(arrivals, arrivals[1:])]
+    encoding = transcript.header("content-encoding") or "identity"
+    assert len(gaps) >= 3, f"only {len(transcript.lines)} lines; the run was too short to show a cadence"
+    assert min(gaps) >= 0.75 * interval, f"lines bunched together ({encoding}): gaps {gaps}"
+    assert 0.9 * interval <= statistics.median(gaps) <= interval + 0.75, f"gaps ({encoding}): {gaps}"
+
+
+@pytest.mark.clause("STREAM-LATENCY-1")
+@pytest.mark.parametrize("case_id", CASE_IDS)
+def test_terminal_line_follows_run_end_within_an_interval(case_id, airflow_session):
+    transcript = finished(airflow_session.transcript(case_id))
+    interval = load_cases()[case_id].interval
+    ended = datetime.fromisoformat(transcript.run["end_date"].replace("Z", "+00:00")).timestamp()
+    arrived = transcript.sent_at + transcript.lines[-1].at
+    if transcript.lines[-1].at < 1.0 and len(transcript.lines) == 1:
+        pytest.skip("the run had ended before the stream began; the check measures nothing here")
+    assert arrived - ended <= interval + LATENCY_MARGIN, f"terminal line {arrived - ended:.2f} s after the run ended"
+    assert arrived - ended >= -LATENCY_MARGIN, f"terminal line {ended - arrived:.2f} s before the run's end_date"

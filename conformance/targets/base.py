@@ -1,0 +1,44 @@
+"""What a target is: a way to reach an Airflow that serves the fixture DAGs.
+
+A target's ``start()`` is a context manager yielding a :class:`Connection` (base URL and bearer
+token) for as long as the suite needs the server, and releasing whatever it started when the
+block ends, also on failure and Ctrl-C. Anything a user can fix (Airflow missing, URL
+unreachable, wrong credentials, a server that never gets healthy) is raised as
+:class:`TargetError` carrying one sentence that says what failed and how to fix it.
+"""
+
+from __future__ import annotations
+
+from contextlib import AbstractContextManager
+from typing import Protocol
+
+import attrs
+
+
+class TargetError(Exception):
+    """The target could not provide a working Airflow; the message says why and what to do."""
+
+
+@attrs.frozen
+class Connection:
+    target: str
+    base_url: str
+    token: str = attrs.field(repr=False)
+    description: str = ""
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token}"}
+
+
+class Target(Protocol):
+    name: str
+
+    def start(self) -> AbstractContextManager[Connection]: ...
+
+
+def log_tail(text: str, lines: int = 40) -> str:
+    """The last lines of a server log, indented, for appending to an error sentence."""
+    tail = text.rstrip().splitlines()[-lines:]
+    return "\n".join(f"    {line}" for line in tail) if tail else "    (the log is empty)"
+

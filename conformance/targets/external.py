@@ -1,0 +1,66 @@
+"""``external``: an Airflow someone else runs, reached by URL.
+
+Configured from the environment, like OCI's conformance suite::
+
+    AIRFLOW_CONFORMANCE_URL        e.g. https://airflow.example.com
+    AIRFLOW_CONFORMANCE_TOKEN      a bearer token, or:
+    AIRFLOW_CONFORMANCE_USERNAME   with AIRFLOW_CONFORMANCE_PASSWORD, exchanged at /auth/token
+
+The fixture DAGs (``dags/``) must already be deployed there. Nothing is started or stopped;
+runs get unique ids, so the suite can run against the same server again and again.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+
+import httpx
+
+from conformance.client import AirflowAPIError, fetch_token
+from conformance.targets.base import Connection, TargetError
+
+
+class ExternalTarget:
+    name = "external"
+
+    def __init__(self, environ: Mapping[str, str] = os.environ) -> None:
+        self.environ = environ
+
+    @contextmanager
+    def start(self) -> Iterator[Connection]:
+        url = self.environ.get("AIRFLOW_CONFORMANCE_URL", "").rstrip("/")
+        if not url:
+            raise TargetError(
+                "The external target needs AIRFLOW_CONFORMANCE_URL (the Airflow base URL, e.g. http://localhost:8080)."
+            )
+        try:
+            httpx.get(f"{url}/api/v2/monitor/health", timeout=15).raise_for_status()
+        except httpx.HTTPError as exc:
+            raise TargetError(
+                f"Cannot reach Airflow at {url} ({exc}); check AIRFLOW_CONFORMANCE_URL and that the api-server is up."
+            ) from exc
+        token = self.environ.get("AIRFLOW_CONFORMANCE_TOKEN") or self._token_from_credentials(url)
+        check = httpx.get(f"{url}/api/v2/dags", params={"limit": 1}, headers={"Authorization": f"Bearer {token}"}, timeout=15)
+        if check.status_code in (401, 403):
+            raise TargetError(
+                f"Airflow at {url} refused the token (HTTP {check.status_code}); "
+                "set a valid AIRFLOW_CONFORMANCE_TOKEN or AIRFLOW_CONFORMANCE_USERNAME/PASSWORD."
+            )
+        yield Connection(target=self.name, base_url=url, token=token, description=url)
+
+    def _token_from_credentials(self, url: str) -> str:
+        username = self.environ.get("AIRFLOW_CONFORMANCE_USERNAME")
+        password = self.environ.get("AIRFLOW_CONFORMANCE_PASSWORD")
+        if not (username and password):
+            raise TargetError(
+                "The external target needs AIRFLOW_CONFORMANCE_TOKEN, or AIRFLOW_CONFORMANCE_USERNAME "
+                "and AIRFLOW_CONFORMANCE_PASSWORD."
+            )
+        try:
+            return fetch_token(url, username, password)
+        except (AirflowAPIError, httpx.HTTPError) as exc:
+            raise TargetError(
+                f"Could not log in to {url}: {exc}; check AIRFLOW_CONFORMANCE_USERNAME and AIRFLOW_CONFORMANCE_PASSWORD."
+            ) from exc

@@ -1,0 +1,151 @@
+"""``local``: ``airflow standalone`` from the current environment, owned by the suite.
+
+The server gets a fresh temporary AIRFLOW_HOME, the fixture ``dags/`` folder, examples off and
+a free loopback port, and runs in a process group of its own so that teardown can end every
+process it started (api-server, scheduler, dag-processor, triggerer and their task workers).
+Readiness is ``/api/v2/monitor/health`` reporting every component healthy; the admin password
+is the one SimpleAuthManager writes into AIRFLOW_HOME.
+
+Two settings keep sqlite standalone dependable under the suite's burst of runs (measured on
+3.3.2, 2 cores): ``core.parallelism`` 8 instead of 32, and the execution API URL pointed at the
+chosen port (task workers would otherwise call port 8080).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from pathlib import Path
+
+import httpx
+
+from conformance.client import AirflowAPIError, fetch_token
+from conformance.paths import dags_dir
+from conformance.targets.base import Connection, TargetError, log_tail
+
+PASSWORD_FILE = "simple_auth_manager_passwords.json.generated"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def find_airflow() -> Path:
+    """The ``airflow`` executable of this environment: beside the interpreter first, then PATH."""
+    beside = Path(sys.executable).parent / "airflow"
+    found = beside if beside.exists() else shutil.which("airflow")
+    if not found:
+        raise TargetError(
+            "Airflow is not installed in this environment (no `airflow` beside "
+            f"{sys.executable} or on PATH); install it with `pip install apache-airflow==3.3.2`, "
+            "run through tox (`tox -e airflow-3.3.2`), or choose --airflow-target external."
+        )
+    return Path(found)
+
+
+def all_healthy(health: Mapping[str, Mapping[str, object]]) -> bool:
+    return bool(health) and all(component.get("status") == "healthy" for component in health.values())
+
+
+class LocalTarget:
+    name = "local"
+
+    def __init__(self, environ: Mapping[str, str] = os.environ) -> None:
+        self.boot_timeout = float(environ.get("AIRFLOW_CONFORMANCE_BOOT_TIMEOUT", "180"))
+        self.keep_home = environ.get("AIRFLOW_CONFORMANCE_KEEP_HOME") == "1"
+
+    @contextmanager
+    def start(self) -> Iterator[Connection]:
+        airflow = find_airflow()
+        home = Path(tempfile.mkdtemp(prefix="airflow-conformance-"))
+        port = free_port()
+        base_url = f"http://127.0.0.1:{port}"
+        log_path = home / "standalone.log"
+        env = {
+            **os.environ,
+            "PATH": f"{airflow.parent}{os.pathsep}{os.environ.get('PATH', '')}",
+            "AIRFLOW_HOME": str(home),
+            "AIRFLOW__CORE__DAGS_FOLDER": str(dags_dir()),
+            "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+            "AIRFLOW__CORE__PARALLELISM": "8",
+            "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"{base_url}/execution/",
+            "AIRFLOW__API__HOST": "127.0.0.1",
+            "AIRFLOW__API__PORT": str(port),
+        }
+        with log_path.open("wb") as log:
+            process = subprocess.Popen(
+                [str(airflow), "standalone"], cwd=home, env=env, stdout=log, stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL, start_new_session=True,
+            )
+        try:
+            self._wait_healthy(process, base_url, log_path)
+            password = json.loads((home / PASSWORD_FILE).read_text())["admin"]
+            token = fetch_token(base_url, "admin", password)
+            yield Connection(
+                target=self.name, base_url=base_url, token=token,
+                description=f"airflow standalone from {airflow.parent} (AIRFLOW_HOME={home}, port {port})",
+            )
+        except (OSError, KeyError, AirflowAPIError, httpx.HTTPError) as exc:
+            raise TargetError(
+                f"The local Airflow at {base_url} came up but could not be logged in to ({exc}).\n"
+                f"{log_tail(log_path.read_text(errors='replace'))}"
+            ) from exc
+        finally:
+            stop_process_group(process)
+            if not self.keep_home:
+                shutil.rmtree(home, ignore_errors=True)
+
+    def _wait_healthy(self, process: subprocess.Popen[bytes], base_url: str, log_path: Path) -> None:
+        deadline = time.monotonic() + self.boot_timeout
+        while time.monotonic() < deadline:
+            if process.poll() is not None:
+                raise TargetError(
+                    f"`airflow standalone` exited with code {process.returncode} before becoming healthy; "
+                    f"its log ends:\n{log_tail(log_path.read_text(errors='replace'))}"
+                )
+            try:
+                if all_healthy(httpx.get(f"{base_url}/api/v2/monitor/health", timeout=5).json()):
+                    return
+            except (httpx.HTTPError, ValueError):
+                pass
+            time.sleep(0.5)
+        raise TargetError(
+            f"`airflow standalone` was not healthy after {self.boot_timeout:.0f} s "
+            f"(raise AIRFLOW_CONFORMANCE_BOOT_TIMEOUT if the machine is slow); its log ends:\n"
+            f"{log_tail(log_path.read_text(errors='replace'))}"
+        )
+
+
+def stop_process_group(process: subprocess.Popen[bytes], grace: float = 20.0) -> None:
+    """End the process and everything in its group: SIGTERM, then SIGKILL after ``grace`` s."""
+    try:
+        os.killpg(process.pid, signal.SIGTERM)
+    except ProcessLookupError:
+        return
+    try:
+        process.wait(timeout=grace)
+    except subprocess.TimeoutExpired:
+        pass
+    deadline = time.monotonic() + grace
+    while time.monotonic() < deadline:
+        try:
+            os.killpg(process.pid, 0)
+        except ProcessLookupError:
+            return
+        time.sleep(0.2)
+    try:
+        os.killpg(process.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+    process.wait()
