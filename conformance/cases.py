@@ -82,4 +82,9 @@ def _short(value: Any, limit: int = 200) -> str:
 def load_cases() -> dict[str, Case]:
     """All cases by id, in file order."""
     document = json.loads((fixtures_dir() / "cases.json").read_text())
-    return {case.id: case for case in (Case(**entry) for entry in document["cases"])}
+    cases: dict[str, Case] = {}
+    for case in (Case(**entry) for entry in document["cases"]):
+        if case.id in cases:
+            raise ValueError(f"case {case.id} is listed twice in cases.json")
+        cases[case.id] = case
+    return cases

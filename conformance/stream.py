@@ -105,9 +105,11 @@ async def record_wait(
                 if pending:
                     lines.append(Line(pending.decode(), time.monotonic() - start))
     except TimeoutError:
-        error = f"the stream had not ended after {deadline:.0f} s"
+        error = f"the stream had not ended after {deadline:g} s"
     except httpx.TimeoutException:
-        error = f"no data for {read_timeout:.0f} s (read timeout)"
+        error = f"no data for {read_timeout:g} s (read timeout)"
+    except UnicodeDecodeError as exc:
+        error = f"line {len(lines) + 1} is not UTF-8: {exc}"
     except httpx.HTTPError as exc:
         error = f"{type(exc).__name__}: {exc}"
     return Transcript(

@@ -81,6 +81,8 @@ def test_lines_come_about_every_interval(case_id, airflow_session):
 def test_terminal_line_follows_run_end_within_an_interval(case_id, airflow_session):
     transcript = finished(airflow_session.transcript(case_id))
     interval = load_cases()[case_id].interval
+    if interval is None:
+        pytest.skip("the case sends no interval, so there is no bound to check")
     ended = datetime.fromisoformat(transcript.run["end_date"].replace("Z", "+00:00")).timestamp()
     arrived = transcript.sent_at + transcript.lines[-1].at
     if transcript.lines[-1].at < 1.0 and len(transcript.lines) == 1:

@@ -1,0 +1,30 @@
+"""Declared divergences match the Airflow versions they are declared for, and name real clauses."""
+
+import pytest
+
+from conformance.catalog import load_clauses
+from conformance.expectations import Divergence, divergences_for, load_divergences
+
+DIVERGING_ON_3_3 = {"WAIT-INTERVAL-OPTIONAL-1", "STREAM-CONTENT-TYPE-1", "RESULT-NONE-1", "RESULT-MAPPED-4"}
+
+
+@pytest.mark.parametrize("version", ["3.3.0", "3.3.2", "3.3.3.dev0", "3.3.3rc1"])
+def test_airflow_3_3_diverges_on_the_declared_clauses(version):
+    reasons = divergences_for(version)
+    assert set(reasons) == DIVERGING_ON_3_3
+    assert all(reasons.values())
+
+
+@pytest.mark.parametrize("version", ["3.2.9", "3.4.0", "3.4.0.dev0", "3.10.0"])
+def test_other_versions_have_no_divergences(version):
+    assert divergences_for(version) == {}
+
+
+def test_every_divergence_names_a_catalog_clause():
+    assert {d.clause for d in load_divergences()} - set(load_clauses()) == set()
+
+
+def test_explicit_divergence_list_is_used_instead_of_the_file():
+    mine = [Divergence(clause="X-1", versions=">=1.0", reason="because")]
+    assert divergences_for("1.2", mine) == {"X-1": "because"}
+    assert divergences_for("0.9", mine) == {}

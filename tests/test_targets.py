@@ -1,0 +1,88 @@
+"""Targets are chosen by name or environment and fail with one actionable sentence."""
+
+import contextlib
+import socket
+import sys
+
+import pytest
+
+from conformance.targets import TargetError, make_target
+from conformance.targets.base import log_tail
+from conformance.targets.external import ExternalTarget
+from conformance.targets.local import LocalTarget, all_healthy, find_airflow
+
+
+def start(target) -> None:
+    with contextlib.ExitStack() as stack:
+        stack.enter_context(target.start())
+
+
+def test_unknown_target_lists_the_choices():
+    with pytest.raises(TargetError, match=r"'container'; choose one of: external, local\."):
+        make_target("container", {})
+
+
+def test_environment_picks_the_target(monkeypatch):
+    monkeypatch.setenv("AIRFLOW_CONFORMANCE_TARGET", "external")
+    assert isinstance(make_target(None), ExternalTarget)
+    assert isinstance(make_target("local"), LocalTarget)
+    assert isinstance(make_target(None, {}), LocalTarget)
+
+
+def test_external_target_needs_a_url():
+    with pytest.raises(TargetError, match="AIRFLOW_CONFORMANCE_URL"):
+        start(ExternalTarget({}))
+
+
+def test_external_target_reports_an_unreachable_server(monkeypatch):
+    for name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    url = f"http://127.0.0.1:{port}"
+    with pytest.raises(TargetError, match=f"Cannot reach Airflow at {url} "):
+        start(ExternalTarget({"AIRFLOW_CONFORMANCE_URL": url + "/", "AIRFLOW_CONFORMANCE_TOKEN": "t"}))
+
+
+def test_missing_airflow_says_how_to_install_it(tmp_path, monkeypatch):
+    (tmp_path / "venv" / "bin").mkdir(parents=True)
+    (tmp_path / "empty").mkdir()
+    monkeypatch.setattr(sys, "executable", str(tmp_path / "venv" / "bin" / "python"))
+    monkeypatch.setenv("PATH", str(tmp_path / "empty"))
+    with pytest.raises(TargetError, match="pip install apache-airflow"):
+        find_airflow()
+    with pytest.raises(TargetError, match="pip install apache-airflow"):
+        start(LocalTarget({}))
+
+
+def test_airflow_beside_the_interpreter_is_found(tmp_path, monkeypatch):
+    (tmp_path / "bin").mkdir()
+    (tmp_path / "bin" / "airflow").touch()
+    monkeypatch.setattr(sys, "executable", str(tmp_path / "bin" / "python"))
+    monkeypatch.setenv("PATH", "")
+    assert find_airflow() == tmp_path / "bin" / "airflow"
+
+
+HEALTHY = {"status": "healthy"}
+
+
+@pytest.mark.parametrize(
+    ("health", "expected"),
+    [
+        ({"metadatabase": HEALTHY, "scheduler": {**HEALTHY, "latest_scheduler_heartbeat": "2025-01-01T00:00:00Z"}}, True),
+        ({"metadatabase": HEALTHY, "triggerer": {"status": "unhealthy"}}, False),
+        ({"metadatabase": HEALTHY, "dag_processor": {"status": None}}, False),
+        ({}, False),
+    ],
+    ids=["all-healthy", "one-unhealthy", "one-unknown", "empty"],
+)
+def test_all_healthy(health, expected):
+    assert all_healthy(health) is expected
+
+
+def test_log_tail_keeps_the_last_lines_indented():
+    log = "".join(f"line {n}\n" for n in range(1, 101)) + "\n\n"
+    assert log_tail(log, lines=3) == "    line 98\n    line 99\n    line 100"
+    assert log_tail(log).count("\n") == 39
+    assert log_tail("") == "    (the log is empty)"
