@@ -13,6 +13,7 @@ folder that every process reads; only the controller stops the server, on any ex
 from __future__ import annotations
 
 import atexit
+import shutil
 import signal
 import tempfile
 from contextlib import ExitStack
@@ -148,6 +149,7 @@ class Controller:
         self.config = config
         self.folder = Path(tempfile.mkdtemp(prefix="airflow-conformance-session-"))
         self.stack = ExitStack()
+        self.stack.callback(shutil.rmtree, self.folder, ignore_errors=True)
         self.started = False
         self.info: SessionInfo | None = None
         self.verdicts: dict[str, list[str]] = {}
