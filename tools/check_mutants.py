@@ -1,0 +1,49 @@
+"""Run the conformance suite against deliberately broken /wait implementations.
+
+Each mutant (see mutant_site/sitecustomize.py) regresses one documented behaviour inside a
+real local Airflow. The suite passes this check only if it fails against every mutant, and
+the clauses it reports failing are printed, so a reader sees what caught what.
+
+    python tools/check_mutants.py [MUTANT ...]      # needs apache-airflow in this environment
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+SITE = Path(__file__).resolve().parent / "mutant_site"
+sys.path.insert(0, str(SITE))
+from sitecustomize import MUTANTS  # noqa: E402
+
+
+def run_suite(mutant: str) -> tuple[int, list[str], float]:
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(SITE), os.environ.get("PYTHONPATH")])),
+           "CONFORMANCE_MUTANT": mutant}
+    started = time.monotonic()
+    result = subprocess.run(
+        [sys.executable, "-m", "pytest", "--pyargs", "conformance.suite", "-n", "auto", "-q", "-p", "no:cacheprovider"],
+        env=env, capture_output=True, text=True,
+    )
+    failing = re.findall(r"^\s+(?:fail|unexpected-pass)\s+(\S+)", result.stdout, re.MULTILINE)
+    return result.returncode, failing, time.monotonic() - started
+
+
+def main(names: list[str]) -> int:
+    survivors = []
+    for mutant in names or list(MUTANTS):
+        code, failing, seconds = run_suite(mutant)
+        caught = code == 1 and failing
+        print(f"{mutant:<32} {'caught' if caught else 'SURVIVED'} (exit {code}, {seconds:.0f} s): {', '.join(failing) or '-'}", flush=True)
+        if not caught:
+            survivors.append(mutant)
+    print(f"{len(names or MUTANTS) - len(survivors)} of {len(names or MUTANTS)} mutants caught")
+    return 1 if survivors else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
