@@ -13,6 +13,7 @@ folder that every process reads; only the controller stops the server, on any ex
 from __future__ import annotations
 
 import atexit
+import secrets
 import shutil
 import signal
 import tempfile
@@ -147,7 +148,8 @@ class Controller:
 
     def __init__(self, config: pytest.Config) -> None:
         self.config = config
-        self.folder = Path(tempfile.mkdtemp(prefix="airflow-conformance-session-"))
+        # Named now (xdist workers are told it before anything starts), created only on start.
+        self.folder = Path(tempfile.gettempdir()) / f"airflow-conformance-session-{secrets.token_hex(6)}"
         self.stack = ExitStack()
         self.stack.callback(shutil.rmtree, self.folder, ignore_errors=True)
         self.started = False
@@ -164,6 +166,7 @@ class Controller:
         if self.started:
             return
         self.started = True
+        self.folder.mkdir(mode=0o700)
         signal.signal(signal.SIGTERM, _interrupt)
         try:
             target = make_target(self.config.getoption("airflow_target"))

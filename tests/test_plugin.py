@@ -27,6 +27,7 @@ from conformance import plugin
 
 def pytest_sessionstart(session):
     folder = session.config.stash[plugin.folder_key]
+    folder.mkdir(exist_ok=True)
     (folder / "session.json").write_text(json.dumps({
         "target": "fake", "base_url": "http://unused.invalid", "token": "t", "description": "",
         "airflow_version": "3.3.2", "run_ids": {}, "trigger_retries": [], "folder": str(folder),
