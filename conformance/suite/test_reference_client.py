@@ -1,0 +1,29 @@
+"""The reference client (conformance.reference_client) reads the live server without complaint.
+
+Its rules are stricter than a casual consumer's (strict JSON, nothing after the terminal line,
+results only at the end), so a server that drifts towards anything a robust client must
+reject fails here even where the value checks still pass.
+"""
+
+import pytest
+
+from conformance.reference_client import wait_for_result
+
+DAG = "result_decorator"
+
+
+@pytest.mark.clause("STREAM-NDJSON-1", "STREAM-TERMINAL-1", "PARAM-DEFAULT-1")
+def test_reference_client_reads_the_declared_result(airflow_session):
+    outcome = wait_for_result(
+        airflow_session.base_url, DAG, airflow_session.run_ids[DAG], token=airflow_session.token, timeout=60
+    )
+    assert (outcome.state, outcome.results) == ("success", {"compute": 84})
+
+
+@pytest.mark.clause("PARAM-EMPTY-1", "PARAM-SELECT-1")
+@pytest.mark.parametrize(("result", "expected"), [([], None), (["fetch_data"], {"fetch_data": {"answer": 42}})], ids=["empty", "other-task"])
+def test_reference_client_chooses_results(airflow_session, result, expected):
+    outcome = wait_for_result(
+        airflow_session.base_url, DAG, airflow_session.run_ids[DAG], token=airflow_session.token, result=result, timeout=60
+    )
+    assert (outcome.state, outcome.results) == ("success", expected)

@@ -1,0 +1,260 @@
+"""The reference client gives every corpus body its verdict, and talks to /wait as documented."""
+
+import json
+import re
+import socket
+import time
+
+import httpx
+import pytest
+
+from conformance.paths import fixtures_dir
+from conformance.reference_client import StreamError, WaitResult, WaitTimeout, parse_stream, wait_for_result
+from conformance.schemas import validator
+
+BASE_URL = "http://airflow.test"
+RUNNING = b'{"state": "running"}\n'
+
+CORPUS = json.loads((fixtures_dir() / "negative-streams.json").read_text())
+CASES = json.loads((fixtures_dir() / "cases.json").read_text())["cases"]
+
+
+def ndjson_lines(body: str) -> list[str]:
+    """``body`` split after each newline, terminators kept: NDJSON framing.
+
+    Not ``str.splitlines``: that also splits on ``\\r``, U+0085 and U+2028, which the corpus
+    uses precisely to catch clients that do (see the last test of this group).
+    """
+    lines = body.split("\n")
+    return [line + "\n" for line in lines[:-1]] + ([lines[-1]] if lines[-1] else [])
+
+
+# --- the negative corpus -------------------------------------------------------------------------
+
+
+def test_corpus_matches_its_schema():
+    errors = [f"{list(e.absolute_path)}: {e.message}" for e in validator("negative-streams.schema.json").iter_errors(CORPUS)]
+    assert errors == []
+
+
+def test_corpus_ids_are_unique_and_cover_the_required_kinds():
+    ids = [case["id"] for case in CORPUS["cases"]]
+    assert len(ids) == len(set(ids))
+    assert {
+        "truncated-last-line", "ends-after-running", "empty-body", "results-on-running-line", "invalid-json-mid-stream",
+        "blank-lines-between", "crlf-framing", "no-final-newline", "error-detail-mid-stream", "line-after-terminal",
+        "unknown-state", "extra-top-level-key", "json-array-line",
+    } <= set(ids)
+
+
+@pytest.mark.parametrize("case", CORPUS["cases"], ids=lambda case: case["id"])
+def test_corpus_case(case):
+    if case["verdict"] == "reject":
+        with pytest.raises(StreamError) as raised:
+            parse_stream(ndjson_lines(case["body"]))
+        message = str(raised.value)
+        assert message.startswith("line ") or "ended" in message or "empty" in message
+    else:
+        result = parse_stream(ndjson_lines(case["body"]))
+        assert (result.state, result.results) == (case["expect"]["state"], case["expect"].get("results"))
+        assert result.lines[-1] == case["expect"]
+
+
+@pytest.mark.parametrize(
+    ("case_id", "message"),
+    [
+        ("truncated-last-line", "line 3: the stream ended inside this line"),
+        ("ends-after-running", "the stream ended while the run was still running (after line 3)"),
+        ("empty-body", "the stream was empty"),
+        ("results-on-running-line", 'line 1: results on a non-terminal line ({"state": "running", '),
+        ("invalid-json-mid-stream", "line 2: not valid JSON"),
+        ("error-detail-mid-stream", 'line 2: the server reported an error mid-stream: "Internal Server Error"'),
+        ("line-after-terminal", "line 3: a line after the terminal 'success' line"),
+        ("unknown-state", "line 2: not a valid /wait line ('skipped' is not one of"),
+        ("cr-only-framing", "line 1: not valid JSON (Extra data"),
+    ],
+)
+def test_rejections_say_where_and_what(case_id, message):
+    body = next(case["body"] for case in CORPUS["cases"] if case["id"] == case_id)
+    with pytest.raises(StreamError, match="^" + re.escape(message)):
+        parse_stream(ndjson_lines(body))
+
+
+def test_blank_lines_count_in_line_numbers():
+    with pytest.raises(StreamError, match="^line 4: results on a non-terminal line"):
+        parse_stream(["\n", RUNNING.decode(), " \r\n", '{"state": "queued", "results": {"t": 1}}\n'])
+
+
+def test_parse_stream_is_lazy_and_reads_to_the_end():
+    consumed = []
+
+    def lines():
+        for raw in ['{"state": "running"}\n', '{"state": "success"}\n', "\n"]:
+            consumed.append(raw)
+            yield raw
+
+    assert parse_stream(lines()) == WaitResult("success", None, ({"state": "running"}, {"state": "success"}))
+    assert len(consumed) == 3
+
+
+def test_generic_line_splitting_misreads_exactly_the_framing_cases():
+    """Why clients must frame on newline only: str.splitlines flips these two verdicts."""
+    flipped = []
+    for case in CORPUS["cases"]:
+        try:
+            parse_stream(case["body"].splitlines(keepends=True))
+            verdict = "accept"
+        except StreamError:
+            verdict = "reject"
+        if verdict != case["verdict"]:
+            flipped.append(case["id"])
+    assert flipped == ["cr-only-framing", "line-separator-in-value"]
+
+
+# --- the positive cases --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "case", [case for case in CASES if "string_digests" not in case["expect"]], ids=lambda case: case["id"]
+)
+def test_every_expected_terminal_line_of_cases_json_is_accepted(case):
+    terminal = {key: case["expect"][key] for key in ("state", "results") if key in case["expect"]}
+    result = parse_stream(ndjson_lines('{"state": "running"}\n' + json.dumps(terminal) + "\n"))
+    assert (result.state, result.results) == (terminal["state"], terminal.get("results"))
+
+
+# --- wait_for_result over a mock transport -------------------------------------------------------
+
+
+def serve(handler) -> httpx.Client:
+    return httpx.Client(base_url=BASE_URL, transport=httpx.MockTransport(handler))
+
+
+def stream(*parts: bytes, then=None):
+    """A sync byte iterator yielding ``parts``, then calling ``then`` (to raise or stall)."""
+    yield from parts
+    if then is not None:
+        then()
+
+
+def test_success_sends_the_query_and_returns_the_terminal_line():
+    seen = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        # a line split across chunks, CRLF framing, and a character split across chunks
+        body = stream(b'{"state": "que', b'ued"}\r\n' + RUNNING, '{"state": "success", "results": {"t": "caf'.encode(),
+                      "é\"}}\n".encode()[:1], "é\"}}\n".encode()[1:])
+        return httpx.Response(200, content=body)
+
+    with serve(handler) as client:
+        result = wait_for_result(
+            "ignored", "d", "manual__2025-01-01T00:00:00+00:00", token="tok", interval=2, result=["t", "u"], client=client
+        )
+
+    assert result == WaitResult(
+        "success", {"t": "café"}, ({"state": "queued"}, {"state": "running"}, {"state": "success", "results": {"t": "café"}})
+    )
+    (request,) = seen
+    assert request.url.path == "/api/v2/dags/d/dagRuns/manual__2025-01-01T00:00:00+00:00/wait"
+    assert b"%2B00%3A00" in request.url.raw_path  # '+' escaped, so no server reads it as a space
+    assert request.url.params.multi_items() == [("interval", "2"), ("result", "t"), ("result", "u")]
+    assert request.headers["authorization"] == "Bearer tok"
+
+
+@pytest.mark.parametrize(
+    ("result", "params"),
+    [([], [("interval", "1.0"), ("result", "")]), (None, [("interval", "1.0")]), (("a",), [("interval", "1.0"), ("result", "a")])],
+    ids=["empty-suppresses", "none-omits", "tuple"],
+)
+def test_result_parameter(result, params):
+    seen = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request.url.params.multi_items())
+        assert "authorization" not in request.headers  # no token given, none sent
+        return httpx.Response(200, content=b'{"state": "success"}\n')
+
+    with serve(handler) as client:
+        assert wait_for_result(BASE_URL, "d", "r", result=result, client=client).results is None
+    assert seen == [params]
+
+
+def test_one_string_is_not_taken_for_a_list_of_task_ids():
+    with pytest.raises(TypeError):
+        wait_for_result(BASE_URL, "d", "r", result="compute", client=serve(lambda request: httpx.Response(200)))
+
+
+@pytest.mark.parametrize(
+    ("status", "body", "expected"),
+    [
+        (404, {"detail": "The DagRun with dag_id: `d` and run_id: `r` was not found"}, "The DagRun with dag_id: `d`"),
+        (422, {"detail": [{"type": "missing", "loc": ["query", "interval"], "msg": "Field required"}]},
+         "query.interval: Field required"),
+        (401, {"detail": "Not authenticated"}, "Not authenticated"),
+    ],
+    ids=["404", "422", "401"],
+)
+def test_an_error_status_raises_with_status_and_detail(status, body, expected):
+    with serve(lambda request: httpx.Response(status, json=body)) as client, pytest.raises(StreamError) as raised:
+        wait_for_result(BASE_URL, "d", "r", client=client)
+    assert str(status) in str(raised.value) and expected in str(raised.value)
+
+
+def test_an_error_status_without_json_shows_the_body():
+    with serve(lambda request: httpx.Response(502, text="Bad Gateway from the proxy")) as client:
+        with pytest.raises(StreamError, match="502 Bad Gateway: Bad Gateway from the proxy"):
+            wait_for_result(BASE_URL, "d", "r", client=client)
+
+
+def test_a_stream_that_never_ends_hits_the_deadline():
+    def forever():
+        while True:
+            yield RUNNING
+            time.sleep(0.01)
+
+    with serve(lambda request: httpx.Response(200, content=forever())) as client:
+        with pytest.raises(WaitTimeout, match=r"^the run had not finished after 0\.2 s \(its state was still running\)") as raised:
+            wait_for_result(BASE_URL, "d", "r", timeout=0.2, client=client)
+    assert isinstance(raised.value, TimeoutError) and isinstance(raised.value, StreamError)
+
+
+def _raise(exc: Exception):
+    def then():
+        raise exc
+    return then
+
+
+@pytest.mark.parametrize(
+    ("exc", "kind", "message"),
+    [
+        (httpx.ReadTimeout("timed out"), WaitTimeout, "the server sent nothing for 2 s after line 1 (ReadTimeout)"),
+        (httpx.RemoteProtocolError("peer closed"), StreamError, "the connection failed after line 1: RemoteProtocolError: peer closed"),
+    ],
+    ids=["read-timeout", "connection-lost"],
+)
+def test_transport_errors_mid_stream(exc, kind, message):
+    with serve(lambda request: httpx.Response(200, content=stream(RUNNING, b'{"sta', then=_raise(exc)))) as client:
+        with pytest.raises(kind) as raised:
+            wait_for_result(BASE_URL, "d", "r", timeout=2, client=client)
+    assert str(raised.value) == message
+
+
+def test_an_invalid_stream_is_rejected_like_the_corpus_says():
+    with serve(lambda request: httpx.Response(200, content=stream(RUNNING, b'{"detail": "boom"}\n'))) as client:
+        with pytest.raises(StreamError, match='^line 2: the server reported an error mid-stream: "boom"'):
+            wait_for_result(BASE_URL, "d", "r", client=client)
+
+
+def test_a_line_that_is_not_utf8_is_rejected():
+    with serve(lambda request: httpx.Response(200, content=stream(RUNNING, b'{"state": "\xff"}\n'))) as client:
+        with pytest.raises(StreamError, match="^line 2: not valid UTF-8"):
+            wait_for_result(BASE_URL, "d", "r", client=client)
+
+
+def test_without_a_client_one_is_made_and_an_unreachable_server_is_one_sentence():
+    with socket.socket() as sock:  # a loopback port that nothing listens on
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    with pytest.raises(StreamError, match="^the connection failed before the first line: ConnectError"):
+        wait_for_result(f"http://127.0.0.1:{port}", "d", "r", timeout=5)
