@@ -1,0 +1,107 @@
+"""Recorded /wait streams as reference fixtures: format, normalisation, loading.
+
+``fixtures/streams/<case>.json`` holds one response exactly as a real Airflow sent it (status,
+headers, body bytes as text, arrival times) with the request that produced it, and
+``fixtures/streams/manifest.json`` says, per case, which clauses it illustrates, what the
+conformance suite expects, and which of those expectations the recorded version is known to
+diverge from.
+
+Normalisation, so that re-recording the same Airflow gives the same files where it matters:
+
+- the run id in the request path is written ``{run_id}``;
+- the ``date`` response header is dropped;
+- arrival times are kept for reference but never compared;
+- poll lines (``queued``/``running``) are kept in the body but left out of comparisons: how
+  many there are, and whether ``queued`` shows at all, depends on the scheduler's timing.
+  What is compared is the request, the status, the headers and the terminal line, byte for byte.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from conformance.cases import Case
+from conformance.paths import fixtures_dir
+from conformance.stream import TERMINAL_STATES, Transcript
+
+RUN_ID = "{run_id}"
+VOLATILE_HEADERS = frozenset({"date"})
+
+
+def streams_dir() -> Path:
+    return fixtures_dir() / "streams"
+
+
+def to_fixture(transcript: Transcript, case: Case, run_id: str, airflow_version: str) -> dict[str, Any]:
+    """The committed form of one recorded stream."""
+    return {
+        "$schema": "../../schemas/stream-transcript.schema.json",
+        "case": case.id,
+        "airflow_version": airflow_version,
+        "request": {
+            "method": "GET",
+            "path": transcript.path.replace(f"/dagRuns/{run_id}/", f"/dagRuns/{RUN_ID}/"),
+            "query": [list(pair) for pair in transcript.query],
+            "headers": dict(transcript.request_headers),
+        },
+        "response": {
+            "status": transcript.status,
+            "headers": [[name.lower(), value] for name, value in transcript.headers if name.lower() not in VOLATILE_HEADERS],
+            "body": transcript.body,
+        },
+        "arrivals": [round(line.at, 3) for line in transcript.lines],
+    }
+
+
+def manifest_entry(case: Case, divergences: Mapping[str, str]) -> dict[str, Any]:
+    return {
+        "id": case.id,
+        "file": f"{case.id}.json",
+        "dag_id": case.dag_id,
+        "description": case.description,
+        "clauses": list(case.clauses),
+        "expect": dict(case.expect),
+        "diverges": [{"clause": clause, "reason": divergences[clause]} for clause in case.clauses if clause in divergences],
+    }
+
+
+def body_lines(fixture: Mapping[str, Any]) -> list[str]:
+    """The body split into lines, each with its newline (the last one may lack it)."""
+    return fixture["response"]["body"].splitlines(keepends=True)
+
+
+def normalise(fixture: Mapping[str, Any]) -> dict[str, Any]:
+    """What two recordings of the same behaviour must agree on (see the module docstring)."""
+    lines = body_lines(fixture)
+    terminal = [line for line in lines if json.loads(line).get("state") in TERMINAL_STATES]
+    return {
+        "request": fixture["request"],
+        "status": fixture["response"]["status"],
+        "headers": fixture["response"]["headers"],
+        "terminal lines": terminal,
+        "poll lines": f"{len(lines) - len(terminal)} (not compared)",
+    }
+
+
+def diff(old: Mapping[str, Any] | None, new: Mapping[str, Any], name: str, width: int = 300) -> list[str]:
+    """A unified diff of the normalised forms; long lines are cut for reading."""
+
+    def render(fixture: Mapping[str, Any] | None) -> list[str]:
+        if fixture is None:
+            return []
+        text = json.dumps({k: v for k, v in normalise(fixture).items() if k != "poll lines"}, indent=1)
+        return [line if len(line) <= width else f"{line[:width]}… ({len(line)} characters)" for line in text.splitlines()]
+
+    return list(difflib.unified_diff(render(old), render(new), f"committed/{name}", f"recorded/{name}", lineterm=""))
+
+
+def load_manifest(directory: Path | None = None) -> dict[str, Any]:
+    return json.loads(((directory or streams_dir()) / "manifest.json").read_text())
+
+
+def load_fixture(case_id: str, directory: Path | None = None) -> dict[str, Any]:
+    return json.loads(((directory or streams_dir()) / f"{case_id}.json").read_text())

@@ -1,0 +1,68 @@
+"""The committed /wait recordings are valid, replay cleanly offline, and match the cases."""
+
+import copy
+import json
+
+import pytest
+
+from conformance.cases import load_cases
+from conformance.checks import framing_problems, poll_line_problems, terminal_problems
+from conformance.recordings import body_lines, diff, load_fixture, load_manifest, normalise
+from conformance.schemas import validator
+
+MANIFEST = load_manifest()
+CASES = load_cases()
+ENTRIES = {entry["id"]: entry for entry in MANIFEST["cases"]}
+
+
+def test_manifest_is_valid_and_covers_every_case():
+    assert list(validator("stream-manifest.schema.json").iter_errors(MANIFEST)) == []
+    assert list(ENTRIES) == list(CASES)
+
+
+@pytest.mark.parametrize("case_id", list(ENTRIES))
+def test_transcript_is_valid(case_id):
+    fixture = load_fixture(case_id)
+    assert [e.message for e in validator("stream-transcript.schema.json").iter_errors(fixture)] == []
+    assert fixture["case"] == case_id and fixture["airflow_version"] == MANIFEST["airflow_version"]
+    assert fixture["response"]["status"] == 200
+    assert len(fixture["arrivals"]) == len(body_lines(fixture))
+
+
+@pytest.mark.parametrize("case_id", list(ENTRIES))
+def test_recorded_stream_passes_the_stream_checks(case_id):
+    lines = body_lines(load_fixture(case_id))
+    assert framing_problems(lines) == []
+    assert terminal_problems(lines, ENTRIES[case_id]["expect"]["state"]) == []
+    assert poll_line_problems(lines) == []
+
+
+@pytest.mark.parametrize("case_id", list(ENTRIES))
+def test_terminal_line_meets_the_case_unless_a_divergence_is_declared(case_id):
+    terminal = json.loads(body_lines(load_fixture(case_id))[-1])
+    mismatches = CASES[case_id].terminal_mismatches(terminal)
+    if ENTRIES[case_id]["diverges"]:
+        assert mismatches, "declared divergent, yet the recording meets the case: drop the divergence"
+    else:
+        assert mismatches == []
+
+
+def test_normalisation_ignores_poll_lines_but_not_the_terminal_line():
+    fixture = load_fixture("slow-cadence-gzip")
+    fewer_polls = copy.deepcopy(fixture)
+    lines = body_lines(fixture)
+    fewer_polls["response"]["body"] = lines[0] + lines[-1]
+    fewer_polls["arrivals"] = [0.0, 9.9]
+    assert diff(fixture, fewer_polls, "x.json") == []
+
+    other_result = copy.deepcopy(fixture)
+    other_result["response"]["body"] = lines[0] + '{"state": "success", "results": {"wait_a_while": "late"}}\n'
+    changes = [line for line in diff(fixture, other_result, "x.json") if line.startswith(("+", "-"))]
+    assert any("late" in line for line in changes) and any("done" in line for line in changes), changes
+
+
+def test_a_new_recording_diffs_against_nothing():
+    fixture = load_fixture("result-decorator")
+    lines = diff(None, fixture, "result-decorator.json")
+    assert lines[0] == "--- committed/result-decorator.json" and any("compute" in line and "84" in line for line in lines)
+    assert normalise(fixture)["terminal lines"] == ['{"state": "success", "results": {"compute": 84}}\n']
