@@ -40,9 +40,10 @@ def fetch_token(base_url: str, username: str, password: str) -> str:
 class AirflowClient:
     """Async calls to the public REST API of one Airflow, authenticated with a bearer token."""
 
-    def __init__(self, base_url: str, token: str) -> None:
+    def __init__(self, base_url: str, token: str, transport: httpx.AsyncBaseTransport | None = None) -> None:
         self.http = httpx.AsyncClient(
             base_url=base_url,
+            transport=transport,
             headers={"Authorization": f"Bearer {token}"},
             timeout=httpx.Timeout(30.0),
             limits=httpx.Limits(max_connections=200, max_keepalive_connections=50),
