@@ -1,0 +1,83 @@
+"""How close the suite comes to the time Airflow itself needs.
+
+    python -m conformance.bench [--airflow-target NAME]
+
+The floor is what no suite on this target can beat: booting Airflow until every component is
+healthy, plus the fixture runs themselves, all triggered at once as the suite triggers them,
+from the first trigger to the last run's ``end_date``. Both are measured directly on one
+server. The suite's wall time is then measured on the same kind of target by running it as a
+user would (``pytest --pyargs conformance.suite -n auto``), which boots its own server. The
+last line printed is ``suite/floor ratio: X.XX``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import subprocess
+import sys
+import time
+from datetime import datetime
+
+from conformance.cases import load_cases
+from conformance.client import AirflowClient
+from conformance.session import new_run_id
+from conformance.targets import Connection, make_target
+
+
+def _epoch(timestamp: str) -> float:
+    return datetime.fromisoformat(timestamp.replace("Z", "+00:00")).timestamp()
+
+
+async def fixture_runs_makespan(connection: Connection) -> tuple[float, str]:
+    """Seconds from the first trigger to the last run's end, and which DAG ended last."""
+    dag_ids = list(dict.fromkeys(case.dag_id for case in load_cases().values()))
+    async with AirflowClient(connection.base_url, connection.token) as client:
+        while set(dag_ids) - await client.dag_ids():
+            await asyncio.sleep(0.5)
+        await asyncio.gather(*(client.unpause(dag_id) for dag_id in dag_ids))
+        run_id, started = new_run_id(), time.time()
+        for dag_id in dag_ids:
+            await client.trigger(dag_id, run_id)
+        ended: dict[str, float] = {}
+        while len(ended) < len(dag_ids):
+            await asyncio.sleep(0.5)
+            for dag_id in set(dag_ids) - set(ended):
+                run = await client.dag_run(dag_id, run_id)
+                if run["end_date"]:
+                    ended[dag_id] = _epoch(run["end_date"])
+    last = max(ended, key=ended.__getitem__)
+    return ended[last] - started, last
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m conformance.bench", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--airflow-target", default=None)
+    args = parser.parse_args(argv)
+    target = make_target(args.airflow_target)
+
+    started = time.monotonic()
+    with target.start() as connection:
+        boot = time.monotonic() - started
+        print(f"boot to healthy ({target.name}): {boot:.1f} s", flush=True)
+        makespan, last = asyncio.run(fixture_runs_makespan(connection))
+        print(f"fixture runs, first trigger to last end ({last} last): {makespan:.1f} s", flush=True)
+    floor = boot + makespan
+
+    env = {**os.environ, **({"AIRFLOW_CONFORMANCE_TARGET": args.airflow_target} if args.airflow_target else {})}
+    started = time.monotonic()
+    suite = subprocess.run(
+        [sys.executable, "-m", "pytest", "--pyargs", "conformance.suite", "-n", "auto", "-q", "-p", "no:cacheprovider"],
+        env=env, capture_output=True, text=True,
+    )
+    wall = time.monotonic() - started
+    summary = suite.stdout.strip().splitlines()[-1] if suite.stdout.strip() else "(no output)"
+    print(f"suite wall time: {wall:.1f} s ({summary})")
+    print(f"floor: {floor:.1f} s")
+    print(f"suite/floor ratio: {wall / floor:.2f}")
+    return suite.returncode
+
+
+if __name__ == "__main__":
+    sys.exit(main())
