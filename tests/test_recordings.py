@@ -7,6 +7,7 @@ import pytest
 
 from conformance.cases import load_cases
 from conformance.checks import framing_problems, poll_line_problems, terminal_problems
+from conformance.reference_client import parse_stream
 from conformance.recordings import body_lines, diff, load_fixture, load_manifest, normalise
 from conformance.schemas import validator
 
@@ -45,6 +46,15 @@ def test_terminal_line_meets_the_case_unless_a_divergence_is_declared(case_id):
         assert mismatches, "declared divergent, yet the recording meets the case: drop the divergence"
     else:
         assert mismatches == []
+
+
+@pytest.mark.parametrize("case_id", list(ENTRIES))
+def test_reference_client_reads_every_recording(case_id):
+    lines = body_lines(load_fixture(case_id))
+    outcome = parse_stream(iter(lines))
+    terminal = json.loads(lines[-1])
+    assert (outcome.state, outcome.results) == (terminal["state"], terminal.get("results"))
+    assert len(outcome.lines) == len(lines)
 
 
 def test_normalisation_ignores_poll_lines_but_not_the_terminal_line():
