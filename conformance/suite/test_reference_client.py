@@ -20,8 +20,13 @@ def test_reference_client_reads_the_declared_result(airflow_session):
     assert (outcome.state, outcome.results) == ("success", {"compute": 84})
 
 
-@pytest.mark.clause("PARAM-EMPTY-1", "PARAM-SELECT-1")
-@pytest.mark.parametrize(("result", "expected"), [([], None), (["fetch_data"], {"fetch_data": {"answer": 42}})], ids=["empty", "other-task"])
+@pytest.mark.parametrize(
+    ("result", "expected"),
+    [
+        pytest.param([], None, id="empty", marks=pytest.mark.clause("PARAM-EMPTY-1")),
+        pytest.param(["fetch_data"], {"fetch_data": {"answer": 42}}, id="other-task", marks=pytest.mark.clause("PARAM-SELECT-1")),
+    ],
+)
 def test_reference_client_chooses_results(airflow_session, result, expected):
     outcome = wait_for_result(
         airflow_session.base_url, DAG, airflow_session.run_ids[DAG], token=airflow_session.token, result=result, timeout=60
