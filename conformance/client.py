@@ -1,7 +1,7 @@
 """The few Airflow REST calls the harness needs besides /wait itself.
 
-Conformance failures and server trouble must not be confused: a 5xx from a trigger is retried
-a bounded number of times and counted (Airflow 3.3 on sqlite answers 500 now and then under a
+Conformance failures and server trouble must not be confused: a 5xx from any call is retried a
+bounded number of times and counted (Airflow 3.3 on sqlite answers 500 now and then under a
 burst of writes), while anything else unexpected raises :class:`AirflowAPIError` with the
 request and the body, so the run stops with a sentence rather than a misleading test failure.
 """
@@ -13,7 +13,7 @@ from typing import Any
 
 import httpx
 
-TRIGGER_ATTEMPTS = 4
+ATTEMPTS = 4
 
 
 class AirflowAPIError(Exception):
@@ -38,7 +38,11 @@ def fetch_token(base_url: str, username: str, password: str) -> str:
 
 
 class AirflowClient:
-    """Async calls to the public REST API of one Airflow, authenticated with a bearer token."""
+    """Async calls to the public REST API of one Airflow, authenticated with a bearer token.
+
+    Every call goes through :meth:`_send`, which retries a 5xx a bounded number of times and
+    notes it in :attr:`server_errors`, so the session can report server trouble it survived.
+    """
 
     def __init__(self, base_url: str, token: str, transport: httpx.AsyncBaseTransport | None = None) -> None:
         self.http = httpx.AsyncClient(
@@ -48,7 +52,7 @@ class AirflowClient:
             timeout=httpx.Timeout(30.0),
             limits=httpx.Limits(max_connections=200, max_keepalive_connections=50),
         )
-        self.trigger_retries: list[str] = []
+        self.server_errors: list[str] = []
 
     async def __aenter__(self) -> AirflowClient:
         return self
@@ -56,39 +60,38 @@ class AirflowClient:
     async def __aexit__(self, *exc_info: object) -> None:
         await self.http.aclose()
 
+    async def _send(self, method: str, url: str, *expected: int, **kwargs: Any) -> httpx.Response:
+        """One call, retried on a 5xx; a 409 on a retried POST means the failed attempt had succeeded."""
+        for attempt in range(1, ATTEMPTS + 1):
+            response = await self.http.request(method, url, **kwargs)
+            if response.status_code < 500:
+                if attempt > 1 and method == "POST" and response.status_code == 409:
+                    return response
+                return _check(response, *expected)
+            self.server_errors.append(f"{method} {url} answered {response.status_code} (attempt {attempt})")
+            if attempt < ATTEMPTS:
+                await asyncio.sleep(attempt)
+        return _check(response, *expected)
+
     async def version(self) -> str:
-        return _check(await self.http.get("/api/v2/version"), 200).json()["version"]
+        return (await self._send("GET", "/api/v2/version", 200)).json()["version"]
 
     async def dag_ids(self) -> set[str]:
         ids: set[str] = set()
         while True:
-            page = _check(await self.http.get("/api/v2/dags", params={"limit": 100, "offset": len(ids)}), 200).json()
+            page = (await self._send("GET", "/api/v2/dags", 200, params={"limit": 100, "offset": len(ids)})).json()
             ids.update(dag["dag_id"] for dag in page["dags"])
             if not page["dags"] or len(ids) >= page["total_entries"]:
                 return ids
 
     async def import_errors(self) -> list[dict[str, Any]]:
-        response = await self.http.get("/api/v2/importErrors", params={"limit": 100})
-        return _check(response, 200).json()["import_errors"]
+        return (await self._send("GET", "/api/v2/importErrors", 200, params={"limit": 100})).json()["import_errors"]
 
     async def unpause(self, dag_id: str) -> None:
-        _check(await self.http.patch(f"/api/v2/dags/{dag_id}", json={"is_paused": False}), 200)
+        await self._send("PATCH", f"/api/v2/dags/{dag_id}", 200, json={"is_paused": False})
 
     async def trigger(self, dag_id: str, run_id: str) -> None:
-        """Create a run, retrying a 5xx; a 409 after a 5xx means the failed attempt had created it."""
-        for attempt in range(1, TRIGGER_ATTEMPTS + 1):
-            response = await self.http.post(
-                f"/api/v2/dags/{dag_id}/dagRuns", json={"dag_run_id": run_id, "logical_date": None}
-            )
-            if response.status_code < 500 and not (attempt > 1 and response.status_code == 409):
-                _check(response, 200)
-                return
-            if response.status_code == 409:
-                return
-            self.trigger_retries.append(f"POST dagRuns for {dag_id} answered {response.status_code}")
-            if attempt == TRIGGER_ATTEMPTS:
-                _check(response, 200)
-            await asyncio.sleep(attempt)
+        await self._send("POST", f"/api/v2/dags/{dag_id}/dagRuns", 200, json={"dag_run_id": run_id, "logical_date": None})
 
     async def dag_run(self, dag_id: str, run_id: str) -> dict[str, Any]:
-        return _check(await self.http.get(f"/api/v2/dags/{dag_id}/dagRuns/{run_id}"), 200).json()
+        return (await self._send("GET", f"/api/v2/dags/{dag_id}/dagRuns/{run_id}", 200)).json()

@@ -218,8 +218,8 @@ class Controller:
             if verdict != "pass":
                 detail = f" ({reasons[clause]})" if clause in reasons else ""
                 write(f"  {verdict:<19} {clause}{detail}")
-        for retry in self.info.trigger_retries:
-            write(f"  server error, retried: {retry}")
+        for error in self.info.server_errors:
+            write(f"  server error, retried: {error}")
 
     def pytest_unconfigure(self, config: pytest.Config) -> None:
         self.stack.close()

@@ -40,7 +40,7 @@ class SessionInfo:
     description: str
     airflow_version: str
     run_ids: dict[str, str]
-    trigger_retries: list[str]
+    server_errors: list[str]
     folder: str
 
     @property
@@ -74,7 +74,8 @@ async def _prepare(connection: Connection, cases: list[Case], folder: Path, prog
         progress(f"Airflow {version} at {connection.base_url} ({connection.target})")
         dag_ids = list(dict.fromkeys(case.dag_id for case in cases))
         await _wait_for_dags(client, dag_ids, connection.base_url, progress)
-        await asyncio.gather(*(client.unpause(dag_id) for dag_id in dag_ids))
+        for dag_id in dag_ids:  # one write at a time, as with triggers
+            await client.unpause(dag_id)
 
         run_id = new_run_id()
         started = time.monotonic()
@@ -101,7 +102,7 @@ async def _prepare(connection: Connection, cases: list[Case], folder: Path, prog
         info = SessionInfo(
             target=connection.target, base_url=connection.base_url, token=connection.token,
             description=connection.description, airflow_version=version,
-            run_ids=dict.fromkeys(dag_ids, run_id), trigger_retries=client.trigger_retries, folder=str(folder),
+            run_ids=dict.fromkeys(dag_ids, run_id), server_errors=client.server_errors, folder=str(folder),
         )
         info.save()
         return info

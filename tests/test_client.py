@@ -1,0 +1,56 @@
+"""Control calls survive Airflow's occasional 5xx, count them, and give up after a bound."""
+
+import asyncio
+
+import httpx
+import pytest
+
+from conformance import client as client_module
+from conformance.client import AirflowAPIError, AirflowClient
+
+
+def run_with(statuses, call):
+    """Answer calls with ``statuses`` in turn; return what ``call`` returned and the client."""
+    answers = iter(statuses)
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        status = next(answers)
+        return httpx.Response(status, json={"version": "3.3.2"} if status == 200 else {"detail": "x"})
+
+    async def main():
+        async with AirflowClient("http://airflow.test", "t", transport=httpx.MockTransport(handler)) as client:
+            return await call(client), client
+
+    return asyncio.run(main())
+
+
+@pytest.fixture(autouse=True)
+def no_backoff(monkeypatch):
+    async def instant(seconds):
+        return None
+
+    monkeypatch.setattr(client_module.asyncio, "sleep", instant)
+
+
+def test_a_5xx_is_retried_and_noted():
+    version, client = run_with([500, 503, 200], lambda c: c.version())
+    assert version == "3.3.2"
+    assert client.server_errors == [
+        "GET /api/v2/version answered 500 (attempt 1)",
+        "GET /api/v2/version answered 503 (attempt 2)",
+    ]
+
+
+def test_a_conflict_after_a_failed_trigger_means_the_run_exists():
+    _, client = run_with([500, 409], lambda c: c.trigger("d", "r"))
+    assert client.server_errors == ["POST /api/v2/dags/d/dagRuns answered 500 (attempt 1)"]
+
+
+def test_a_conflict_on_the_first_trigger_is_an_error():
+    with pytest.raises(AirflowAPIError, match="answered 409"):
+        run_with([409], lambda c: c.trigger("d", "r"))
+
+
+def test_retries_are_bounded():
+    with pytest.raises(AirflowAPIError, match="answered 500"):
+        run_with([500] * client_module.ATTEMPTS, lambda c: c.unpause("d"))
