@@ -9,6 +9,8 @@ reports clauses nobody tests and tests naming clauses nobody wrote, both of whic
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from functools import cache
+from pathlib import Path
 from typing import Literal
 
 import attrs
@@ -29,16 +31,21 @@ class Clause:
     note: str | None = None
 
 
-def load_clauses() -> dict[str, Clause]:
-    """All clauses by id, in catalog order."""
-    entries = yaml.safe_load(package_file("clauses.yaml").read_text())
+def read_clauses(path: Path) -> dict[str, Clause]:
+    """The clauses in a catalog file by id, in file order; a repeated id is an error."""
     clauses: dict[str, Clause] = {}
-    for entry in entries:
+    for entry in yaml.safe_load(path.read_text()):
         clause = Clause(**entry)
         if clause.id in clauses:
-            raise ValueError(f"clause {clause.id} is listed twice in clauses.yaml")
+            raise ValueError(f"clause {clause.id} is listed twice in {path.name}")
         clauses[clause.id] = clause
     return clauses
+
+
+@cache
+def load_clauses() -> Mapping[str, Clause]:
+    """The shipped catalog (parsed once; treat as read-only)."""
+    return read_clauses(package_file("clauses.yaml"))
 
 
 def coverage_problems(

@@ -7,6 +7,9 @@ the divergence with its reason, and a divergence that disappears fails the run.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from functools import cache
+
 import attrs
 import yaml
 from packaging.specifiers import SpecifierSet
@@ -22,11 +25,12 @@ class Divergence:
     reason: str
 
 
-def load_divergences() -> list[Divergence]:
-    return [Divergence(**entry) for entry in yaml.safe_load(package_file("expectations.yaml").read_text())]
+@cache
+def load_divergences() -> tuple[Divergence, ...]:
+    return tuple(Divergence(**entry) for entry in yaml.safe_load(package_file("expectations.yaml").read_text()))
 
 
-def divergences_for(version: str, divergences: list[Divergence] | None = None) -> dict[str, str]:
+def divergences_for(version: str, divergences: Iterable[Divergence] | None = None) -> dict[str, str]:
     """Reasons by clause id for every divergence declared for this Airflow version."""
     parsed = Version(version)
     return {

@@ -13,6 +13,7 @@ folder that every process reads; only the controller stops the server, on any ex
 from __future__ import annotations
 
 import atexit
+from collections import Counter
 import secrets
 import shutil
 import signal
@@ -209,9 +210,7 @@ class Controller:
         terminalreporter.section(f"Airflow DAG Result conformance: Airflow {self.info.airflow_version} ({self.info.target})")
         clauses = load_clauses()
         verdicts = {clause: clause_verdict(self.verdicts.get(clause, [])) for clause in clauses}
-        counts: dict[str, int] = {}
-        for verdict in verdicts.values():
-            counts[verdict] = counts.get(verdict, 0) + 1
+        counts = Counter(verdicts.values())
         write(f"{len(clauses)} clauses: " + ", ".join(f"{n} {v}" for v, n in sorted(counts.items())))
         reasons = divergences_for(self.info.airflow_version)
         for clause, verdict in verdicts.items():
