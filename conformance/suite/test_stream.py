@@ -1,6 +1,5 @@
 """Properties every /wait stream must have: framing, one terminal line, results only there."""
 
-import statistics
 from datetime import datetime
 
 import pytest
@@ -9,7 +8,7 @@ from conformance.cases import load_cases
 from conformance.checks import framing_problems, poll_line_problems, terminal_problems
 
 CASE_IDS = list(load_cases())
-LATENCY_MARGIN = 2.0  # seconds on top of one interval: query time, scheduling jitter, clock skew
+LATENCY_MARGIN = 3.0  # seconds on top of one interval: query time, a stalled poll, clock skew
 
 
 def finished(transcript):
@@ -64,8 +63,10 @@ def test_lines_come_about_every_interval(case_id, airflow_session):
     gaps = [later - earlier for earlier, later in zip(arrivals, arrivals[1:])]
     encoding = transcript.header("content-encoding") or "identity"
     assert len(gaps) >= 3, f"only {len(transcript.lines)} lines; the run was too short to show a cadence"
-    assert min(gaps) >= 0.75 * interval, f"lines bunched together ({encoding}): gaps {gaps}"
-    assert 0.9 * interval <= statistics.median(gaps) <= interval + 0.75, f"gaps ({encoding}): {gaps}"
+    # A busy server (sqlite under a burst of writes) stalls polls, which only ever lengthens a
+    # gap; so the shortest gap tells the cadence: never well under the interval, and at least
+    # one gap near it (a server polling slower than asked has none).
+    assert 0.75 * interval <= min(gaps) <= interval + 0.75, f"gaps ({encoding}): {gaps}"
 
 
 @pytest.mark.clause("STREAM-LATENCY-1")
