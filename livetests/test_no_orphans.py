@@ -1,0 +1,90 @@
+"""The harness leaves no Airflow process and no temporary folder behind, however pytest ends.
+
+Each scenario runs the suite in a subprocess with its own TMPDIR, so everything the harness
+creates (AIRFLOW_HOME, the session folder) lands there and every process it starts works in
+there. Afterwards no live process may have its working directory under that TMPDIR, and the
+TMPDIR must be empty. Needs Airflow in the environment (tox -e orphans).
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+SUITE = [sys.executable, "-m", "pytest", "--pyargs", "conformance.suite", "-n", "2", "-q", "-p", "no:cacheprovider"]
+
+
+def processes_working_in(folder: Path) -> list[str]:
+    found = []
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            if Path(os.readlink(proc / "cwd")).is_relative_to(folder):
+                found.append(f"{proc.name}: {(proc / 'cmdline').read_bytes().replace(b'\\0', b' ').decode()[:120]}")
+        except (FileNotFoundError, PermissionError, ProcessLookupError):
+            continue
+    return found
+
+
+def start_suite(tmp_path: Path, **env: str) -> tuple[subprocess.Popen[str], Path]:
+    folder = tmp_path / "tmp"
+    folder.mkdir()
+    process = subprocess.Popen(
+        [*SUITE, f"--basetemp={tmp_path / 'basetemp'}"], cwd=tmp_path, env={**os.environ, "TMPDIR": str(folder), **env},
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        # A shell may start us with SIGINT ignored; the child must see Ctrl-C as a user's would.
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )
+    return process, folder
+
+
+def wait_for_line(process: subprocess.Popen[str], text: str, timeout: float = 180) -> list[str]:
+    deadline, seen = time.monotonic() + timeout, []
+    while time.monotonic() < deadline:
+        line = process.stdout.readline()
+        if not line:
+            break
+        seen.append(line)
+        if text in line:
+            return seen
+    pytest.fail(f"the suite never printed {text!r}; its output:\n{''.join(seen)[-3000:]}")
+
+
+def assert_nothing_left(folder: Path) -> None:
+    deadline = time.monotonic() + 10  # processes the harness killed may take a moment to be reaped
+    while (left := processes_working_in(folder)) and time.monotonic() < deadline:
+        time.sleep(0.5)
+    assert left == []
+    assert sorted(p.name for p in folder.iterdir()) == []
+
+
+def test_after_a_pass(tmp_path):
+    process, folder = start_suite(tmp_path)
+    output, _ = process.communicate(timeout=600)
+    assert process.returncode == 0, output[-3000:]
+    assert_nothing_left(folder)
+
+
+def test_after_a_boot_failure(tmp_path):
+    process, folder = start_suite(tmp_path, AIRFLOW_CONFORMANCE_BOOT_TIMEOUT="3")
+    output, _ = process.communicate(timeout=120)
+    assert process.returncode == 4 and "was not healthy after 3 s" in output, output[-3000:]
+    assert_nothing_left(folder)
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "kill-term"])
+def test_after_a_signal_while_runs_are_streaming(tmp_path, sig):
+    process, folder = start_suite(tmp_path)
+    wait_for_line(process, "streaming")
+    assert processes_working_in(folder), "no Airflow process was running when the signal was sent"
+    process.send_signal(sig)
+    process.communicate(timeout=120)
+    assert process.returncode != 0
+    assert_nothing_left(folder)
