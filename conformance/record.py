@@ -5,7 +5,7 @@
 Runs every case once against the target (the same session the suite uses: one run per fixture
 DAG, all streams concurrent), writes one transcript per case plus the manifest, and prints a
 unified diff of each transcript's normalised form against the committed one (see
-``conformance.recordings`` for what is normalised). With ``--check`` nothing is written and the
+``conformance.recordings`` for what is normalised). Only transcripts that differ are rewritten. With ``--check`` nothing is written and the
 exit code is 1 when anything differs, for use in CI.
 """
 
@@ -41,7 +41,7 @@ def main(argv: list[str] | None = None) -> int:
         progress(f"starting the {target.name} target")
         with target.start() as connection, tempfile.TemporaryDirectory() as folder:
             session = prepare(connection, cases.values(), Path(folder), progress)
-            run_ids, version = session.run_ids, session.airflow_version
+            run_ids, version, database = session.run_ids, session.airflow_version, session.database
             recorded = {
                 case.id: to_fixture(session.transcript(case.id), case, run_ids[case.dag_id], version)
                 for case in cases.values()
@@ -50,24 +50,27 @@ def main(argv: list[str] | None = None) -> int:
         print(f"record: {exc}", file=sys.stderr)
         return 4
 
-    changed = 0
+    changed = []
     for case_id, fixture in recorded.items():
         path = args.out / f"{case_id}.json"
         committed = json.loads(path.read_text()) if path.exists() else None
         if lines := diff(committed, fixture, path.name):
-            changed += 1
+            changed.append(case_id)
             print("\n".join(lines))
-    print(f"record: {len(recorded)} transcripts from Airflow {version}; {changed} differ from {args.out}", file=sys.stderr)
+    print(f"record: {len(recorded)} transcripts from Airflow {version}; {len(changed)} differ from {args.out}", file=sys.stderr)
     if args.check:
         return 1 if changed else 0
 
+    # Only what differs is rewritten: poll lines and timings change on every recording, and
+    # rewriting unchanged cases would bury the real change in noise.
     args.out.mkdir(parents=True, exist_ok=True)
-    for case_id, fixture in recorded.items():
-        (args.out / f"{case_id}.json").write_text(json.dumps(fixture, indent=1) + "\n")
-    divergences = divergences_for(version)
+    for case_id in changed:
+        (args.out / f"{case_id}.json").write_text(json.dumps(recorded[case_id], indent=1) + "\n")
+    divergences = divergences_for(version, database)
     manifest = {
         "$schema": "../../schemas/stream-manifest.schema.json",
         "airflow_version": version,
+        "database": database,
         "cases": [manifest_entry(case, divergences) for case in cases.values()],
     }
     (args.out / "manifest.json").write_text(json.dumps(manifest, indent=1) + "\n")
