@@ -23,6 +23,11 @@ class Divergence:
     clause: str
     versions: SpecifierSet = attrs.field(converter=SpecifierSet)
     reason: str
+    databases: tuple[str, ...] | None = attrs.field(default=None, converter=lambda d: None if d is None else tuple(d))
+
+    def applies_to(self, version: Version, database: str) -> bool:
+        in_range = self.versions.contains(version, prereleases=True)
+        return in_range and (self.databases is None or database in self.databases)
 
 
 @cache
@@ -30,11 +35,13 @@ def load_divergences() -> tuple[Divergence, ...]:
     return tuple(Divergence(**entry) for entry in yaml.safe_load(package_file("expectations.yaml").read_text()))
 
 
-def divergences_for(version: str, divergences: Iterable[Divergence] | None = None) -> dict[str, str]:
-    """Reasons by clause id for every divergence declared for this Airflow version."""
+def divergences_for(
+    version: str, database: str = "unknown", divergences: Iterable[Divergence] | None = None
+) -> dict[str, str]:
+    """Reasons by clause id for every divergence declared for this Airflow version and database."""
     parsed = Version(version)
     return {
         d.clause: d.reason
         for d in (load_divergences() if divergences is None else divergences)
-        if d.versions.contains(parsed, prereleases=True)
+        if d.applies_to(parsed, database)
     }

@@ -13,6 +13,7 @@ folder that every process reads; only the controller stops the server, on any ex
 from __future__ import annotations
 
 import atexit
+import os
 from collections import Counter
 import secrets
 import shutil
@@ -46,6 +47,11 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "--airflow-target", default=None,
         help="where the Airflow under test comes from: local (default), external; "
         "also AIRFLOW_CONFORMANCE_TARGET",
+    )
+    group.addoption(
+        "--airflow-db", default=None, choices=["sqlite", "postgres"],
+        help="local target: the metadata database, sqlite (default) or a throwaway PostgreSQL; "
+        "also AIRFLOW_CONFORMANCE_DB",
     )
 
 
@@ -124,8 +130,9 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
     known = load_clauses()
     if unknown := [clause for clause in ids if clause not in known]:
         pytest.fail(f"{item.nodeid} names clauses missing from clauses.yaml: {', '.join(unknown)}", pytrace=False)
-    version = session_info(item.config).airflow_version
-    reasons = divergences_for(version)
+    info = session_info(item.config)
+    version = info.airflow_version
+    reasons = divergences_for(version, info.database)
     if diverging := [clause for clause in ids if clause in reasons]:
         reason = "; ".join(f"{clause}: {reasons[clause]}" for clause in diverging)
         item.add_marker(pytest.mark.xfail(reason=f"known divergence of Airflow {version}: {reason}", strict=True, raises=AssertionError))
@@ -170,7 +177,10 @@ class Controller:
         self.folder.mkdir(mode=0o700)
         signal.signal(signal.SIGTERM, _interrupt)
         try:
-            target = make_target(self.config.getoption("airflow_target"))
+            environ = dict(os.environ)
+            if database := self.config.getoption("airflow_db"):
+                environ["AIRFLOW_CONFORMANCE_DB"] = database
+            target = make_target(self.config.getoption("airflow_target"), environ)
             self.progress(f"starting the {target.name} target")
             connection = self.stack.enter_context(target.start())
             self.info = prepare(connection, load_cases().values(), self.folder, self.progress)
@@ -207,12 +217,14 @@ class Controller:
         if self.info is None:
             return
         write = terminalreporter.write_line
-        terminalreporter.section(f"Airflow DAG Result conformance: Airflow {self.info.airflow_version} ({self.info.target})")
+        terminalreporter.section(
+            f"Airflow DAG Result conformance: Airflow {self.info.airflow_version} ({self.info.target}, {self.info.database})"
+        )
         clauses = load_clauses()
         verdicts = {clause: clause_verdict(self.verdicts.get(clause, [])) for clause in clauses}
         counts = Counter(verdicts.values())
         write(f"{len(clauses)} clauses: " + ", ".join(f"{n} {v}" for v, n in sorted(counts.items())))
-        reasons = divergences_for(self.info.airflow_version)
+        reasons = divergences_for(self.info.airflow_version, self.info.database)
         for clause, verdict in verdicts.items():
             if verdict != "pass":
                 detail = f" ({reasons[clause]})" if clause in reasons else ""

@@ -38,6 +38,7 @@ class SessionInfo:
     base_url: str
     token: str = attrs.field(repr=False)
     description: str
+    database: str
     airflow_version: str
     run_ids: dict[str, str]
     server_errors: list[str]
@@ -71,7 +72,7 @@ async def _prepare(connection: Connection, cases: list[Case], folder: Path, prog
     (folder / "transcripts").mkdir(parents=True, exist_ok=True)
     async with AirflowClient(connection.base_url, connection.token) as client:
         version = await client.version()
-        progress(f"Airflow {version} at {connection.base_url} ({connection.target})")
+        progress(f"Airflow {version} at {connection.base_url} ({connection.target}, database {connection.database})")
         dag_ids = list(dict.fromkeys(case.dag_id for case in cases))
         await _wait_for_dags(client, dag_ids, connection.base_url, progress)
         for dag_id in dag_ids:  # one write at a time, as with triggers
@@ -101,7 +102,7 @@ async def _prepare(connection: Connection, cases: list[Case], folder: Path, prog
 
         info = SessionInfo(
             target=connection.target, base_url=connection.base_url, token=connection.token,
-            description=connection.description, airflow_version=version,
+            description=connection.description, database=connection.database, airflow_version=version,
             run_ids=dict.fromkeys(dag_ids, run_id), server_errors=client.server_errors, folder=str(folder),
         )
         info.save()

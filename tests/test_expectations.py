@@ -26,5 +26,16 @@ def test_every_divergence_names_a_catalog_clause():
 
 def test_explicit_divergence_list_is_used_instead_of_the_file():
     mine = [Divergence(clause="X-1", versions=">=1.0", reason="because")]
-    assert divergences_for("1.2", mine) == {"X-1": "because"}
-    assert divergences_for("0.9", mine) == {}
+    assert divergences_for("1.2", divergences=mine) == {"X-1": "because"}
+    assert divergences_for("0.9", divergences=mine) == {}
+
+
+def test_a_divergence_can_be_limited_to_a_database():
+    mine = [Divergence(clause="X-1", versions=">=1.0", reason="jsonb", databases=["postgres"])]
+    assert divergences_for("1.2", "postgres", mine) == {"X-1": "jsonb"}
+    assert divergences_for("1.2", "sqlite", mine) == {}
+    assert divergences_for("1.2", "unknown", mine) == {}
+
+
+def test_postgres_adds_the_key_order_divergence():
+    assert set(divergences_for("3.3.2", "postgres")) == DIVERGING_ON_3_3 | {"RESULT-KEY-ORDER-1"}

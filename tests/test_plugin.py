@@ -30,7 +30,7 @@ def pytest_sessionstart(session):
     folder.mkdir(exist_ok=True)
     (folder / "session.json").write_text(json.dumps({
         "target": "fake", "base_url": "http://unused.invalid", "token": "t", "description": "",
-        "airflow_version": "3.3.2", "run_ids": {}, "server_errors": [], "folder": str(folder),
+        "airflow_version": "3.3.2", "database": "sqlite", "run_ids": {}, "server_errors": [], "folder": str(folder),
     }))
 """
 

@@ -86,3 +86,16 @@ def test_log_tail_keeps_the_last_lines_indented():
     assert log_tail(log, lines=3) == "    line 98\n    line 99\n    line 100"
     assert log_tail(log).count("\n") == 39
     assert log_tail("") == "    (the log is empty)"
+
+
+def test_missing_postgresql_is_one_sentence(monkeypatch, tmp_path):
+    from conformance.targets.postgres import pg_binary
+
+    monkeypatch.setenv("PATH", str(tmp_path))
+    with pytest.raises(TargetError, match=r"PostgreSQL is not installed \(no `initdb`\); install Debian's postgresql package"):
+        pg_binary("initdb", debian_root=tmp_path)
+
+
+def test_unknown_database_is_refused():
+    with pytest.raises(TargetError, match="Unknown database 'oracle'.*sqlite, postgres"):
+        make_target("local", {"AIRFLOW_CONFORMANCE_DB": "oracle"})

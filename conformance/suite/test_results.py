@@ -14,3 +14,10 @@ def test_terminal_line(case, airflow_session):
     assert transcript.status == 200, f"{case.id}: HTTP {transcript.status}: {transcript.body[:300]}"
     assert transcript.lines, f"{case.id}: empty body"
     assert case.terminal_mismatches(transcript.lines[-1].value()) == []
+
+
+@pytest.mark.clause("RESULT-KEY-ORDER-1")
+def test_keys_inside_a_result_keep_their_order(airflow_session):
+    transcript = airflow_session.transcript("result-key-order")
+    assert transcript.status == 200 and transcript.lines, transcript.error or transcript.body[:300]
+    assert list(transcript.lines[-1].value()["results"]["ordered"]) == ["zulu", "alpha", "mike"]

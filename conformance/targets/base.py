@@ -25,6 +25,7 @@ class Connection:
     base_url: str
     token: str = attrs.field(repr=False)
     description: str = ""
+    database: str = "unknown"  # the metadata database, where known: some divergences depend on it
 
     @property
     def headers(self) -> dict[str, str]:

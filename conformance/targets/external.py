@@ -5,6 +5,7 @@ Configured from the environment, like OCI's conformance suite::
     AIRFLOW_CONFORMANCE_URL        e.g. https://airflow.example.com
     AIRFLOW_CONFORMANCE_TOKEN      a bearer token, or:
     AIRFLOW_CONFORMANCE_USERNAME   with AIRFLOW_CONFORMANCE_PASSWORD, exchanged at /auth/token
+    AIRFLOW_CONFORMANCE_DB         optional: sqlite or postgres, for divergences that depend on it
 
 The fixture DAGs (``dags/``) must already be deployed there. Nothing is started or stopped;
 runs get unique ids, so the suite can run against the same server again and again.
@@ -48,7 +49,8 @@ class ExternalTarget:
                 f"Airflow at {url} refused the token (HTTP {check.status_code}); "
                 "set a valid AIRFLOW_CONFORMANCE_TOKEN or AIRFLOW_CONFORMANCE_USERNAME/PASSWORD."
             )
-        yield Connection(target=self.name, base_url=url, token=token, description=url)
+        database = self.environ.get("AIRFLOW_CONFORMANCE_DB", "unknown")
+        yield Connection(target=self.name, base_url=url, token=token, description=url, database=database)
 
     def _token_from_credentials(self, url: str) -> str:
         username = self.environ.get("AIRFLOW_CONFORMANCE_USERNAME")

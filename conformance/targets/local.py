@@ -23,7 +23,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 import httpx
@@ -33,6 +33,7 @@ from conformance.paths import dags_dir
 from conformance.targets.base import Connection, TargetError, log_tail
 
 PASSWORD_FILE = "simple_auth_manager_passwords.json.generated"
+DATABASES = ("sqlite", "postgres")
 
 
 def free_port() -> int:
@@ -64,10 +65,23 @@ class LocalTarget:
     def __init__(self, environ: Mapping[str, str] = os.environ) -> None:
         self.boot_timeout = float(environ.get("AIRFLOW_CONFORMANCE_BOOT_TIMEOUT", "180"))
         self.keep_home = environ.get("AIRFLOW_CONFORMANCE_KEEP_HOME") == "1"
+        self.database = environ.get("AIRFLOW_CONFORMANCE_DB", "sqlite")
+        if self.database not in DATABASES:
+            raise TargetError(f"Unknown database {self.database!r} for the local target; choose one of: {', '.join(DATABASES)}.")
 
     @contextmanager
     def start(self) -> Iterator[Connection]:
         airflow = find_airflow()
+        with ExitStack() as stack:
+            database_env = {}
+            if self.database == "postgres":
+                from conformance.targets.postgres import temporary_postgres
+
+                database_env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"] = stack.enter_context(temporary_postgres())
+            yield stack.enter_context(self._standalone(airflow, database_env))
+
+    @contextmanager
+    def _standalone(self, airflow: Path, database_env: Mapping[str, str]) -> Iterator[Connection]:
         home = Path(tempfile.mkdtemp(prefix="airflow-conformance-"))
         port = free_port()
         base_url = f"http://127.0.0.1:{port}"
@@ -82,6 +96,7 @@ class LocalTarget:
             "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"{base_url}/execution/",
             "AIRFLOW__API__HOST": "127.0.0.1",
             "AIRFLOW__API__PORT": str(port),
+            **database_env,
         }
         with log_path.open("wb") as log:
             process = subprocess.Popen(
@@ -93,8 +108,8 @@ class LocalTarget:
             password = json.loads((home / PASSWORD_FILE).read_text())["admin"]
             token = fetch_token(base_url, "admin", password)
             yield Connection(
-                target=self.name, base_url=base_url, token=token,
-                description=f"airflow standalone from {airflow.parent} (AIRFLOW_HOME={home}, port {port})",
+                target=self.name, base_url=base_url, token=token, database=self.database,
+                description=f"airflow standalone on {self.database} from {airflow.parent} (AIRFLOW_HOME={home}, port {port})",
             )
         except (OSError, KeyError, AirflowAPIError, httpx.HTTPError) as exc:
             raise TargetError(
