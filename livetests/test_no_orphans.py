@@ -27,7 +27,8 @@ def processes_working_in(folder: Path) -> list[str]:
             continue
         try:
             if Path(os.readlink(proc / "cwd")).is_relative_to(folder):
-                found.append(f"{proc.name}: {(proc / 'cmdline').read_bytes().replace(b'\\0', b' ').decode()[:120]}")
+                command = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+                found.append(f"{proc.name}: {command[:120]}")
         except (FileNotFoundError, PermissionError, ProcessLookupError):
             continue
     return found
