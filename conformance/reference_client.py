@@ -44,6 +44,7 @@ from jsonschema.exceptions import best_match
 
 from conformance import strict_json
 from conformance.schemas import validator
+from conformance.stream import LineFramer
 
 TERMINAL_STATES = frozenset({"success", "failed"})
 POLL_STATES = frozenset({"queued", "running"})
@@ -159,22 +160,13 @@ def _error_detail(response: httpx.Response) -> str:
 
 
 def _frame(chunks: Iterable[bytes], reader: _Reader) -> Iterator[str]:
-    """Lines split on ``\\n`` only, terminators kept, each decoded as UTF-8 on its own.
-
-    ``\\n`` never occurs inside a multi-byte UTF-8 character, so decoding whole lines (rather
-    than chunks) can never split a character.
-    """
-    pending = bytearray()
+    """Lines split on ``\\n`` only, terminators kept, each decoded as UTF-8 on its own."""
+    framer = LineFramer()
     for chunk in chunks:
-        start = len(pending)  # only the new bytes can hold a newline: a 1 MB line stays linear
-        pending += chunk
-        while (end := pending.find(b"\n", start)) >= 0:
-            raw = bytes(pending[: end + 1])
-            del pending[: end + 1]
-            start = 0
+        for raw in framer.feed(chunk):
             yield _decode(raw, reader.number + 1)
-    if pending:
-        yield _decode(bytes(pending), reader.number + 1)
+    if rest := framer.rest():
+        yield _decode(rest, reader.number + 1)
 
 
 def _decode(raw: bytes, number: int) -> str:

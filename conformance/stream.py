@@ -24,6 +24,35 @@ import httpx
 TERMINAL_STATES = frozenset({"success", "failed"})
 
 
+class LineFramer:
+    """Cuts a byte stream into lines on ``\\n`` only, terminators kept, in linear time.
+
+    Only the newly fed bytes are searched, so a 1 MB line arriving in many chunks costs one
+    pass, not one pass per chunk. ``\\n`` never occurs inside a multi-byte UTF-8 character,
+    so each complete line can be decoded on its own.
+    """
+
+    def __init__(self) -> None:
+        self._pending = bytearray()
+
+    def feed(self, chunk: bytes) -> list[bytes]:
+        """The lines this chunk completes."""
+        start = len(self._pending)
+        self._pending += chunk
+        lines = []
+        while (end := self._pending.find(b"\n", start)) >= 0:
+            lines.append(bytes(self._pending[: end + 1]))
+            del self._pending[: end + 1]
+            start = 0
+        return lines
+
+    def rest(self) -> bytes:
+        """What followed the last newline (an unterminated last line), emptying the framer."""
+        rest = bytes(self._pending)
+        self._pending.clear()
+        return rest
+
+
 @attrs.frozen
 class Line:
     raw: str
@@ -96,14 +125,12 @@ async def record_wait(
                 timeout=httpx.Timeout(30.0, read=read_timeout),
             ) as response:
                 status, response_headers = response.status_code, list(response.headers.items())
-                pending = b""
+                framer = LineFramer()
                 async for chunk in response.aiter_bytes():
-                    pending += chunk
-                    while (end := pending.find(b"\n")) >= 0:
-                        raw, pending = pending[: end + 1], pending[end + 1 :]
+                    for raw in framer.feed(chunk):
                         lines.append(Line(raw.decode(), time.monotonic() - start))
-                if pending:
-                    lines.append(Line(pending.decode(), time.monotonic() - start))
+                if rest := framer.rest():
+                    lines.append(Line(rest.decode(), time.monotonic() - start))
     except TimeoutError:
         error = f"the stream had not ended after {deadline:g} s"
     except httpx.TimeoutException:
