@@ -20,10 +20,11 @@ import sys
 import time
 from datetime import datetime
 
-from conformance.cases import load_cases
+from conformance.cases import dag_ids_of, load_cases
 from conformance.client import AirflowClient
-from conformance.session import new_run_id
-from conformance.targets import Connection, make_target
+from conformance.client import AirflowAPIError
+from conformance.session import new_run_id, ready_fixture_dags
+from conformance.targets import Connection, TargetError, make_target
 
 
 def _epoch(timestamp: str) -> float:
@@ -32,12 +33,9 @@ def _epoch(timestamp: str) -> float:
 
 async def fixture_runs_makespan(connection: Connection) -> tuple[float, str]:
     """Seconds from the first trigger to the last run's end, and which DAG ended last."""
-    dag_ids = list(dict.fromkeys(case.dag_id for case in load_cases().values()))
+    dag_ids = dag_ids_of(load_cases().values())
     async with AirflowClient(connection.base_url, connection.token) as client:
-        while set(dag_ids) - await client.dag_ids():
-            await asyncio.sleep(0.5)
-        for dag_id in dag_ids:  # one write at a time, as with triggers
-            await client.unpause(dag_id)
+        await ready_fixture_dags(client, dag_ids, connection.base_url, lambda message: None)
         run_id, started = new_run_id(), time.time()
         for dag_id in dag_ids:
             await client.trigger(dag_id, run_id)
@@ -56,14 +54,17 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m conformance.bench", description=__doc__.split("\n\n")[0])
     parser.add_argument("--airflow-target", default=None)
     args = parser.parse_args(argv)
-    target = make_target(args.airflow_target)
-
-    started = time.monotonic()
-    with target.start() as connection:
-        boot = time.monotonic() - started
-        print(f"boot to healthy ({target.name}): {boot:.1f} s", flush=True)
-        makespan, last = asyncio.run(fixture_runs_makespan(connection))
-        print(f"fixture runs, first trigger to last end ({last} last): {makespan:.1f} s", flush=True)
+    try:
+        target = make_target(args.airflow_target)
+        started = time.monotonic()
+        with target.start() as connection:
+            boot = time.monotonic() - started
+            print(f"boot to healthy ({target.name}): {boot:.1f} s", flush=True)
+            makespan, last = asyncio.run(fixture_runs_makespan(connection))
+            print(f"fixture runs, first trigger to last end ({last} last): {makespan:.1f} s", flush=True)
+    except (TargetError, AirflowAPIError) as exc:
+        print(f"bench: {exc}", file=sys.stderr)
+        return 4
     floor = boot + makespan
 
     env = {**os.environ, **({"AIRFLOW_CONFORMANCE_TARGET": args.airflow_target} if args.airflow_target else {})}

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 import attrs
@@ -77,6 +77,11 @@ def _digest_mismatches(digests: Mapping[str, Mapping[str, Any]], actual: Any) ->
 def _short(value: Any, limit: int = 200) -> str:
     text = json.dumps(value)
     return text if len(text) <= limit else f"{text[:limit]}… ({len(text)} characters)"
+
+
+def dag_ids_of(cases: Iterable[Case]) -> list[str]:
+    """The fixture DAGs these cases need, once each, in case order (which is trigger order)."""
+    return list(dict.fromkeys(case.dag_id for case in cases))
 
 
 def load_cases() -> dict[str, Case]:

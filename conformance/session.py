@@ -19,7 +19,7 @@ from pathlib import Path
 
 import attrs
 
-from conformance.cases import Case
+from conformance.cases import Case, dag_ids_of
 from conformance.client import AirflowClient
 from conformance.stream import Transcript, record_wait
 from conformance.targets.base import Connection, TargetError
@@ -73,10 +73,8 @@ async def _prepare(connection: Connection, cases: list[Case], folder: Path, prog
     async with AirflowClient(connection.base_url, connection.token) as client:
         version = await client.version()
         progress(f"Airflow {version} at {connection.base_url} ({connection.target}, database {connection.database})")
-        dag_ids = list(dict.fromkeys(case.dag_id for case in cases))
-        await _wait_for_dags(client, dag_ids, connection.base_url, progress)
-        for dag_id in dag_ids:  # one write at a time, as with triggers
-            await client.unpause(dag_id)
+        dag_ids = dag_ids_of(cases)
+        await ready_fixture_dags(client, dag_ids, connection.base_url, progress)
 
         run_id = new_run_id()
         started = time.monotonic()
@@ -115,6 +113,13 @@ async def _record(client: AirflowClient, case: Case, run_id: str) -> Transcript:
         client.http, case.id, f"/api/v2/dags/{case.dag_id}/dagRuns/{run_id}/wait", case.query, case.headers,
         read_timeout=min(interval, 60.0) + 30.0, deadline=STREAM_DEADLINE,
     )
+
+
+async def ready_fixture_dags(client: AirflowClient, dag_ids: list[str], url: str, progress: Progress) -> None:
+    """Wait for the fixture DAGs to be parsed, then unpause them, one write at a time."""
+    await _wait_for_dags(client, dag_ids, url, progress)
+    for dag_id in dag_ids:
+        await client.unpause(dag_id)
 
 
 async def _wait_for_dags(client: AirflowClient, dag_ids: list[str], url: str, progress: Progress, timeout: float = 180.0) -> None:
