@@ -73,6 +73,9 @@ class AirflowClient:
                 await asyncio.sleep(attempt)
         return _check(response, *expected)
 
+    async def health(self) -> dict[str, Any]:
+        return (await self._send("GET", "/api/v2/monitor/health", 200)).json()
+
     async def version(self) -> str:
         return (await self._send("GET", "/api/v2/version", 200)).json()["version"]
 

@@ -185,7 +185,10 @@ class Controller:
             connection = self.stack.enter_context(target.start())
             self.info = prepare(connection, load_cases().values(), self.folder, self.progress)
         except (TargetError, AirflowAPIError) as exc:
-            self.stack.close()
+            try:  # through the target's context, so that it can add what it knows (its log)
+                self.stack.__exit__(type(exc), exc, exc.__traceback__)
+            except (TargetError, AirflowAPIError) as told:
+                exc = told
             pytest.exit(f"airflow-conformance: {exc}", returncode=pytest.ExitCode.USAGE_ERROR)
         except BaseException:
             self.stack.close()

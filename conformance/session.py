@@ -85,10 +85,21 @@ async def _prepare(connection: Connection, cases: list[Case], folder: Path, prog
                 streams.append(asyncio.create_task(_record(client, case, run_id)))
         progress(f"triggered {len(dag_ids)} runs ({run_id}); streaming {len(streams)} /wait responses")
 
-        for done_count, finished in enumerate(asyncio.as_completed(streams), start=1):
-            transcript = await finished
-            values = transcript.lines[-1].raw.strip()[:60] if transcript.lines else transcript.error
-            progress(f"  [{done_count}/{len(streams)}] {transcript.case_id}: {len(transcript.lines)} lines, last {values}")
+        watchdog = asyncio.create_task(_watch_health(client))
+        pending: set[asyncio.Task] = set(streams)
+        while pending:
+            done, pending = await asyncio.wait(pending | {watchdog}, return_when=asyncio.FIRST_COMPLETED)
+            if watchdog in done:
+                for task in streams:
+                    task.cancel()
+                raise TargetError(f"{watchdog.result()} while runs were in flight, so they cannot finish")
+            pending.discard(watchdog)
+            for task in done:
+                transcript = task.result()
+                last = transcript.lines[-1].raw.strip()[:60] if transcript.lines else transcript.error
+                finished = len(streams) - len(pending)
+                progress(f"  [{finished}/{len(streams)}] {transcript.case_id}: {len(transcript.lines)} lines, last {last}")
+        watchdog.cancel()
         transcripts = [task.result() for task in streams]
 
         runs = {dag_id: await client.dag_run(dag_id, run_id) for dag_id in dag_ids}
@@ -105,6 +116,23 @@ async def _prepare(connection: Connection, cases: list[Case], folder: Path, prog
         )
         info.save()
         return info
+
+
+WATCHED_COMPONENTS = ("metadatabase", "scheduler")  # without these no run can finish
+
+
+async def _watch_health(client: AirflowClient, every: float = 3.0) -> str:
+    """Returns (a sentence) as soon as a component the runs depend on reports unhealthy.
+
+    sqlite standalone's scheduler can die of "database is locked"; without this the session
+    would wait out every stream's deadline and end in misleading test failures.
+    """
+    while True:
+        await asyncio.sleep(every)
+        health = await client.health()
+        sick = {name: health[name] for name in WATCHED_COMPONENTS if health.get(name, {}).get("status") != "healthy"}
+        if sick:
+            return "Airflow reported " + "; ".join(f"its {name} {state}" for name, state in sick.items())
 
 
 async def _record(client: AirflowClient, case: Case, run_id: str) -> Transcript:
