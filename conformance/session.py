@@ -18,9 +18,10 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 import attrs
+import httpx
 
 from conformance.cases import Case, dag_ids_of
-from conformance.client import AirflowClient
+from conformance.client import AirflowAPIError, AirflowClient
 from conformance.stream import Transcript, record_wait
 from conformance.targets.base import Connection, TargetError
 
@@ -129,7 +130,10 @@ async def _watch_health(client: AirflowClient, every: float = 3.0) -> str:
     """
     while True:
         await asyncio.sleep(every)
-        health = await client.health()
+        try:
+            health = await client.health()
+        except (AirflowAPIError, httpx.HTTPError):
+            continue  # a slow or failed poll proves nothing; only a definite "unhealthy" counts
         sick = {name: health[name] for name in WATCHED_COMPONENTS if health.get(name, {}).get("status") != "healthy"}
         if sick:
             return "Airflow reported " + "; ".join(f"its {name} {state}" for name, state in sick.items())

@@ -36,3 +36,29 @@ def test_missing_fixture_dags_are_named_with_their_import_errors():
     assert "mapped_one.py: ModuleNotFoundError: No module named 'pandas'" in message
     assert "broken_result_order" not in message  # the deliberately broken file is expected
     assert "deploy the project's dags/" in message
+
+
+def test_the_watchdog_ignores_failed_polls_and_reports_an_unhealthy_scheduler():
+    from conformance.session import _watch_health
+
+    healthy = {"metadatabase": {"status": "healthy"}, "scheduler": {"status": "healthy"}}
+    answers = iter([
+        httpx.ReadTimeout("slow"),
+        healthy,
+        {**healthy, "triggerer": {"status": "unhealthy"}},  # not needed for runs: ignored
+        {**healthy, "scheduler": {"status": "unhealthy", "latest_scheduler_heartbeat": "t"}},
+    ])
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        answer = next(answers)
+        if isinstance(answer, Exception):
+            raise answer
+        return httpx.Response(200, json=answer)
+
+    async def watch():
+        async with AirflowClient("http://airflow.test", "t", transport=httpx.MockTransport(handler)) as client:
+            return await _watch_health(client, every=0)
+
+    sentence = asyncio.run(watch())
+    assert sentence.startswith("Airflow reported its scheduler") and "unhealthy" in sentence
+    assert next(answers, None) is None  # it stopped at the first definite answer
