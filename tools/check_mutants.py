@@ -21,7 +21,7 @@ sys.path.insert(0, str(SITE))
 from sitecustomize import MUTANTS  # noqa: E402
 
 
-def run_suite(mutant: str) -> tuple[int, list[str], float]:
+def run_suite(mutant: str) -> tuple[int, list[str], float, str]:
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(SITE), os.environ.get("PYTHONPATH")])),
            "CONFORMANCE_MUTANT": mutant}
     started = time.monotonic()
@@ -30,17 +30,18 @@ def run_suite(mutant: str) -> tuple[int, list[str], float]:
         env=env, capture_output=True, text=True,
     )
     failing = re.findall(r"^\s+(?:fail|unexpected-pass)\s+(\S+)", result.stdout, re.MULTILINE)
-    return result.returncode, failing, time.monotonic() - started
+    return result.returncode, failing, time.monotonic() - started, result.stdout + result.stderr
 
 
 def main(names: list[str]) -> int:
     survivors = []
     for mutant in names or list(MUTANTS):
-        code, failing, seconds = run_suite(mutant)
+        code, failing, seconds, output = run_suite(mutant)
         caught = code == 1 and failing
         print(f"{mutant:<32} {'caught' if caught else 'SURVIVED'} (exit {code}, {seconds:.0f} s): {', '.join(failing) or '-'}", flush=True)
         if not caught:
             survivors.append(mutant)
+            print(f"  the suite's output ends:\n{output[-4000:]}", flush=True)
     print(f"{len(names or MUTANTS) - len(survivors)} of {len(names or MUTANTS)} mutants caught")
     return 1 if survivors else 0
 
