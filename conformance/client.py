@@ -49,7 +49,7 @@ class AirflowClient:
             base_url=base_url,
             transport=transport,
             headers={"Authorization": f"Bearer {token}"},
-            timeout=httpx.Timeout(30.0),
+            timeout=httpx.Timeout(60.0),  # above the 30 s sqlite busy timeout of the local target
             limits=httpx.Limits(max_connections=200, max_keepalive_connections=50),
         )
         self.server_errors: list[str] = []
@@ -61,9 +61,19 @@ class AirflowClient:
         await self.http.aclose()
 
     async def _send(self, method: str, url: str, *expected: int, **kwargs: Any) -> httpx.Response:
-        """One call, retried on a 5xx; a 409 on a retried POST means the failed attempt had succeeded."""
+        """One call, retried on a 5xx, a timeout or a dropped connection.
+
+        A 409 on a retried POST means the failed attempt had succeeded after all.
+        """
         for attempt in range(1, ATTEMPTS + 1):
-            response = await self.http.request(method, url, **kwargs)
+            try:
+                response = await self.http.request(method, url, **kwargs)
+            except httpx.TransportError as exc:  # timeouts included
+                self.server_errors.append(f"{method} {url} failed: {type(exc).__name__} (attempt {attempt})")
+                if attempt == ATTEMPTS:
+                    raise AirflowAPIError(f"{method} {url} failed {ATTEMPTS} times, last with {type(exc).__name__}: {exc}") from exc
+                await asyncio.sleep(attempt)
+                continue
             if response.status_code < 500:
                 if attempt > 1 and method == "POST" and response.status_code == 409:
                     return response

@@ -54,3 +54,20 @@ def test_a_conflict_on_the_first_trigger_is_an_error():
 def test_retries_are_bounded():
     with pytest.raises(AirflowAPIError, match="answered 500"):
         run_with([500] * client_module.ATTEMPTS, lambda c: c.unpause("d"))
+
+
+def test_a_timeout_is_retried_then_becomes_a_sentence():
+    def handler(request: httpx.Request) -> httpx.Response:
+        raise httpx.ReadTimeout("slow", request=request)
+
+    async def main():
+        async with AirflowClient("http://airflow.test", "t", transport=httpx.MockTransport(handler)) as client:
+            try:
+                await client.dag_run("d", "r")
+            finally:
+                errors.extend(client.server_errors)
+
+    errors: list[str] = []
+    with pytest.raises(AirflowAPIError, match="failed 4 times, last with ReadTimeout"):
+        asyncio.run(main())
+    assert len(errors) == client_module.ATTEMPTS
