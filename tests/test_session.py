@@ -57,7 +57,7 @@ def test_the_watchdog_ignores_failed_polls_and_reports_an_unhealthy_scheduler():
 
     async def watch():
         async with AirflowClient("http://airflow.test", "t", transport=httpx.MockTransport(handler)) as client:
-            return await _watch_health(client, every=0)
+            return await _watch_health(client, every=0, patience=0.0)  # patience is time-based: not tested here
 
     sentence = asyncio.run(watch())
     assert sentence.startswith("Airflow reported its scheduler") and "unhealthy" in sentence

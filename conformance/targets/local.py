@@ -96,9 +96,6 @@ class LocalTarget:
             "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"{base_url}/execution/",
             "AIRFLOW__API__HOST": "127.0.0.1",
             "AIRFLOW__API__PORT": str(port),
-            # sqlite's default 5 s busy timeout lets a burst of writes kill the scheduler with
-            # "database is locked" (seen on 3.3.2, 2 cores); writers wait up to 30 s instead.
-            "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{home}/airflow.db?timeout=30",
             **database_env,
         }
         with log_path.open("wb") as log:
