@@ -44,9 +44,8 @@ from jsonschema.exceptions import best_match
 
 from conformance import strict_json
 from conformance.schemas import validator
-from conformance.stream import LineFramer
+from conformance.stream import TERMINAL_STATES, LineFramer
 
-TERMINAL_STATES = frozenset({"success", "failed"})
 POLL_STATES = frozenset({"queued", "running"})
 
 
