@@ -37,6 +37,9 @@ def main(names: list[str]) -> int:
     survivors = []
     for mutant in names or list(MUTANTS):
         code, failing, seconds, output = run_suite(mutant)
+        if code == 4:  # the server failed before any verdict (sqlite standalone): once more
+            print(f"{mutant:<32} no verdict (exit 4, {seconds:.0f} s), retrying once", flush=True)
+            code, failing, seconds, output = run_suite(mutant)
         caught = code == 1 and failing
         print(f"{mutant:<32} {'caught' if caught else 'SURVIVED'} (exit {code}, {seconds:.0f} s): {', '.join(failing) or '-'}", flush=True)
         if not caught:
