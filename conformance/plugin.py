@@ -8,6 +8,10 @@ collection has finished. With ``-n``, the controller collects nothing, so it sta
 when the first worker reports collecting suite tests, before xdist hands out any test. Either
 way the prepared session (connection, Airflow version, one transcript per case) lands in one
 folder that every process reads; only the controller stops the server, on any exit path.
+
+On an Airflow without the DAG Result feature (before 3.3), a test that cannot run for want of
+it fails with one line saying so and carries the user property ``feature_absent``; its
+outcome counts as "absent" rather than "failed" in the clause verdicts.
 """
 
 from __future__ import annotations
@@ -31,11 +35,12 @@ from conformance.cases import load_cases
 from conformance.catalog import coverage_problems, load_clauses
 from conformance.client import AirflowAPIError
 from conformance.expectations import divergences_for
-from conformance.session import SessionInfo, prepare
+from conformance.session import FeatureAbsent, SessionInfo, prepare
 from conformance.targets import TargetError, make_target
 
 SUITE_DIR = Path(__file__).resolve().parent / "suite"
 FOLDER_KEY = "airflow_conformance_session"
+FEATURE_ABSENT = "feature_absent"  # user property of a test the absent feature could not run
 folder_key = pytest.StashKey[Path]()
 named_clauses_key = pytest.StashKey[dict[str, tuple[str, ...]]]()
 collected_modules_key = pytest.StashKey[set[Path]]()
@@ -53,11 +58,17 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="local target: the metadata database, sqlite (default) or a throwaway PostgreSQL; "
         "also AIRFLOW_CONFORMANCE_DB",
     )
+    group.addoption(
+        "--allow-absent-feature", action="store_true",
+        help="exit 0 instead of 1 when every failure is a test the absent DAG Result feature could not run "
+        "(for version matrices that include an Airflow older than 3.3)",
+    )
 
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "clause(*ids): the clauses.yaml requirements this test checks")
     config.addinivalue_line("markers", "meta: a test of the suite itself, which names no clause")
+    config.addinivalue_line("markers", "doc_example(id, text): the test runs this request example of the doc as written")
     if hasattr(config, "workerinput"):
         config.stash[folder_key] = Path(config.workerinput[FOLDER_KEY])
     else:
@@ -101,6 +112,13 @@ def clause_ids(item: pytest.Item) -> tuple[str, ...]:
     return tuple(clause for mark in item.iter_markers("clause") for clause in mark.args)
 
 
+def case_of(item: pytest.Item) -> str | None:
+    """The case (fixtures/cases.json) a test is parametrized with, as ``case`` or ``case_id``."""
+    params = getattr(getattr(item, "callspec", None), "params", {})
+    case = params.get("case_id", params.get("case"))
+    return getattr(case, "id", case)
+
+
 def whole_suite_collected(config: pytest.Config) -> bool:
     return set(SUITE_DIR.glob("test_*.py")) <= config.stash.get(collected_modules_key, set())
 
@@ -132,10 +150,26 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
         pytest.fail(f"{item.nodeid} names clauses missing from clauses.yaml: {', '.join(unknown)}", pytrace=False)
     info = session_info(item.config)
     version = info.airflow_version
-    reasons = divergences_for(version, info.database)
+    if info.feature_absent and (needing := [clause for clause in ids if known[clause].needs_feature]):
+        reason = f"DAG Result feature absent in Airflow {version}, which {', '.join(needing)} needs: {info.feature_absent}"
+        item.user_properties.append((FEATURE_ABSENT, reason))
+        pytest.fail(reason, pytrace=False)
+    reasons = divergences_for(version, info.database, case=case_of(item))
     if diverging := [clause for clause in ids if clause in reasons]:
         reason = "; ".join(f"{clause}: {reasons[clause]}" for clause in diverging)
         item.add_marker(pytest.mark.xfail(reason=f"known divergence of Airflow {version}: {reason}", strict=True, raises=AssertionError))
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
+    """A FeatureAbsent raised by the session (a case whose DAG cannot load) becomes a one-line failure."""
+    report = yield
+    if call.excinfo is not None and call.excinfo.errisinstance(FeatureAbsent) and report.failed:
+        info = session_info(item.config)
+        reason = f"DAG Result feature absent in Airflow {info.airflow_version}: {call.excinfo.value} ({info.feature_absent})"
+        report.longrepr = reason
+        report.user_properties.append((FEATURE_ABSENT, reason))
+    return report
 
 
 @pytest.fixture(scope="session")
@@ -163,6 +197,8 @@ class Controller:
         self.started = False
         self.info: SessionInfo | None = None
         self.verdicts: dict[str, list[str]] = {}
+        self.failures_besides_absent = 0
+        self.absent_tolerated = False
         atexit.register(self.stack.close)
 
     def progress(self, message: str) -> None:
@@ -215,6 +251,18 @@ class Controller:
         if report.when == "call" or report.outcome != "passed":
             for clause in clauses:
                 self.verdicts.setdefault(clause, []).append(_outcome(report))
+        if report.failed and _outcome(report) != "absent":
+            self.failures_besides_absent += 1
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
+        """With --allow-absent-feature, failures that only say the feature is absent do not fail the run."""
+        if (
+            self.config.getoption("allow_absent_feature") and self.info is not None and self.info.feature_absent
+            and exitstatus == pytest.ExitCode.TESTS_FAILED and self.failures_besides_absent == 0
+        ):
+            session.exitstatus = pytest.ExitCode.OK
+            self.absent_tolerated = True
 
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
         if self.info is None:
@@ -226,12 +274,18 @@ class Controller:
         clauses = load_clauses()
         verdicts = {clause: clause_verdict(self.verdicts.get(clause, [])) for clause in clauses}
         counts = Counter(verdicts.values())
+        if self.info.feature_absent:
+            write(f"DAG Result feature absent in Airflow {self.info.airflow_version}: {self.info.feature_absent}")
         write(f"{len(clauses)} clauses: " + ", ".join(f"{n} {v}" for v, n in sorted(counts.items())))
         reasons = divergences_for(self.info.airflow_version, self.info.database)
         for clause, verdict in verdicts.items():
-            if verdict != "pass":
+            if verdict not in ("pass", "absent"):
                 detail = f" ({reasons[clause]})" if clause in reasons else ""
                 write(f"  {verdict:<19} {clause}{detail}")
+        if absent := [clause for clause, verdict in verdicts.items() if verdict == "absent"]:
+            write(f"  {'absent':<19} " + ", ".join(absent))
+        if self.absent_tolerated:
+            write("exit status 0 (--allow-absent-feature): every failure is a test the absent feature could not run")
         for error in self.info.server_errors:
             write(f"  server error, retried: {error}")
 
@@ -244,6 +298,8 @@ def _interrupt(signum: int, frame: object) -> None:
 
 
 def _outcome(report: pytest.TestReport) -> str:
+    if report.failed and any(name == FEATURE_ABSENT for name, _ in report.user_properties):
+        return "absent"
     if hasattr(report, "wasxfail"):
         return "expected-divergence" if report.skipped else "unexpected-pass"
     if report.failed and str(report.longrepr).startswith("[XPASS(strict)]"):
@@ -252,8 +308,12 @@ def _outcome(report: pytest.TestReport) -> str:
 
 
 def clause_verdict(outcomes: list[str]) -> str:
-    """One verdict from the outcomes of all tests naming a clause; the worst one wins."""
-    for verdict in ("failed", "unexpected-pass", "expected-divergence", "passed", "skipped"):
+    """One verdict from the outcomes of all tests naming a clause; the worst one wins.
+
+    "absent" (a test the absent feature could not run) ranks below a pass: a clause about the
+    /wait endpoint that passed on every stream an older Airflow could produce passes there.
+    """
+    for verdict in ("failed", "unexpected-pass", "expected-divergence", "passed", "absent", "skipped"):
         if verdict in outcomes:
             return {"failed": "fail", "passed": "pass"}.get(verdict, verdict)
     return "untested"

@@ -42,6 +42,8 @@ def main(argv: list[str] | None = None) -> int:
         with target.start() as connection, tempfile.TemporaryDirectory() as folder:
             session = prepare(connection, cases.values(), Path(folder), progress)
             run_ids, version, database = session.run_ids, session.airflow_version, session.database
+            if session.feature_absent:
+                raise TargetError(f"Airflow {version} lacks the DAG Result feature ({session.feature_absent}); there is nothing to record")
             recorded = {
                 case.id: to_fixture(session.transcript(case.id), case, run_ids[case.dag_id], version)
                 for case in cases.values()

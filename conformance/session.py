@@ -5,6 +5,12 @@ opens one /wait stream per case as soon as its run exists, so all runs and strea
 together and the whole session costs about as long as its slowest run. The result is written
 to a folder (``session.json`` plus one transcript per case) that pytest-xdist workers read; the
 server itself is only ever started by one process.
+
+An Airflow without the DAG Result feature (before 3.3) cannot load the fixture DAGs that import
+``airflow.sdk.result``. That is recognised here, not treated as a deployment mistake: the
+session goes on with the DAGs that did load and records why the feature is absent, so that the
+clauses needing it get the verdict "absent" and the others (the /wait endpoint, which 3.2
+already has) their real one.
 """
 
 from __future__ import annotations
@@ -19,6 +25,7 @@ from pathlib import Path
 
 import attrs
 import httpx
+from packaging.version import Version
 
 from conformance.cases import Case, dag_ids_of
 from conformance.client import AirflowAPIError, AirflowClient
@@ -27,8 +34,24 @@ from conformance.targets.base import Connection, TargetError
 
 BROKEN_DAG_FILE = "broken_result_order.py"
 STREAM_DEADLINE = 240.0
+FEATURE_SINCE = (3, 3)  # the release that added the DAG Result feature
+# What Python says when a DAG file does `from airflow.sdk import result` on an Airflow without it.
+MISSING_RESULT_IMPORT = "cannot import name 'result' from 'airflow.sdk'"
 
 Progress = Callable[[str], None]
+
+
+class FeatureAbsent(Exception):
+    """A test asked for something only an Airflow with the DAG Result feature can provide."""
+
+
+@attrs.frozen
+class FixtureDags:
+    """Which fixture DAGs the server has, and, when some cannot load there, why the feature is absent."""
+
+    present: list[str]
+    missing: list[str]
+    feature_absent: str | None
 
 
 @attrs.frozen
@@ -44,13 +67,24 @@ class SessionInfo:
     run_ids: dict[str, str]
     server_errors: list[str]
     folder: str
+    feature_absent: str | None = None  # why the DAG Result feature is absent; None when present
+    missing_dags: list[str] = attrs.Factory(list)  # fixture DAGs that cannot load without it
 
     @property
     def headers(self) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.token}"}
 
     def transcript(self, case_id: str) -> Transcript:
-        return Transcript.load(Path(self.folder) / "transcripts" / f"{case_id}.json")
+        path = Path(self.folder) / "transcripts" / f"{case_id}.json"
+        if self.feature_absent and not path.exists():
+            raise FeatureAbsent(f"case {case_id} runs a fixture DAG that cannot load without the feature")
+        return Transcript.load(path)
+
+    def run_id(self, dag_id: str) -> str:
+        """The session's run of a fixture DAG (FeatureAbsent if the DAG could not load)."""
+        if dag_id in self.missing_dags:
+            raise FeatureAbsent(f"fixture DAG {dag_id} cannot load without the feature")
+        return self.run_ids[dag_id]
 
     def save(self) -> None:
         (Path(self.folder) / "session.json").write_text(json.dumps(attrs.asdict(self), indent=1))
@@ -74,8 +108,9 @@ async def _prepare(connection: Connection, cases: list[Case], folder: Path, prog
     async with AirflowClient(connection.base_url, connection.token) as client:
         version = await client.version()
         progress(f"Airflow {version} at {connection.base_url} ({connection.target}, database {connection.database})")
-        dag_ids = dag_ids_of(cases)
-        await ready_fixture_dags(client, dag_ids, connection.base_url, progress)
+        fixture_dags = await ready_fixture_dags(client, dag_ids_of(cases), connection.base_url, progress, version=version)
+        dag_ids = fixture_dags.present
+        cases = [case for case in cases if case.dag_id in dag_ids]
 
         run_id = new_run_id()
         started = time.monotonic()
@@ -114,6 +149,7 @@ async def _prepare(connection: Connection, cases: list[Case], folder: Path, prog
             target=connection.target, base_url=connection.base_url, token=connection.token,
             description=connection.description, database=connection.database, airflow_version=version,
             run_ids=dict.fromkeys(dag_ids, run_id), server_errors=client.server_errors, folder=str(folder),
+            feature_absent=fixture_dags.feature_absent, missing_dags=fixture_dags.missing,
         )
         info.save()
         return info
@@ -154,23 +190,68 @@ async def _record(client: AirflowClient, case: Case, run_id: str) -> Transcript:
     )
 
 
-async def ready_fixture_dags(client: AirflowClient, dag_ids: list[str], url: str, progress: Progress) -> None:
-    """Wait for the fixture DAGs to be parsed, then unpause them, one write at a time."""
-    await _wait_for_dags(client, dag_ids, url, progress)
-    for dag_id in dag_ids:
-        await client.unpause(dag_id)
+async def ready_fixture_dags(
+    client: AirflowClient, dag_ids: list[str], url: str, progress: Progress,
+    version: str | None = None,
+) -> FixtureDags:
+    """Wait for the fixture DAGs to be parsed, then unpause those present, one write at a time.
 
-
-async def _wait_for_dags(client: AirflowClient, dag_ids: list[str], url: str, progress: Progress, timeout: float = 180.0) -> None:
-    """Wait until the dag-processor has parsed every fixture DAG (a fresh server needs a while)."""
-    deadline = time.monotonic() + timeout
-    while (missing := sorted(set(dag_ids) - await client.dag_ids())) and time.monotonic() < deadline:
-        await asyncio.sleep(0.5)
-    if missing:
-        errors = [e for e in await client.import_errors() if e["filename"] != BROKEN_DAG_FILE]
-        detail = "; ".join(f"{e['filename']}: {e['stack_trace'].strip().splitlines()[-1]}" for e in errors)
+    With ``version`` (the server's), DAGs that cannot load because the feature is absent are
+    accepted and reported; without it any missing DAG ends the run (benchmarks, load tests).
+    """
+    present, errors = await _wait_for_dags(client, dag_ids, url)
+    missing = [dag_id for dag_id in dag_ids if dag_id not in present]
+    reason = feature_absence(version, missing, errors) if version is not None else None
+    if missing and reason is None:
+        detail = "; ".join(f"{name}: {error}" for name, error in errors.items() if name != BROKEN_DAG_FILE)
         raise TargetError(
-            f"Fixture DAGs {', '.join(missing)} are not on {url} after {timeout:.0f} s; deploy the project's dags/ "
-            f"folder into the server's DAGs folder" + (f" (import errors: {detail})" if detail else "") + "."
+            f"Fixture DAGs {', '.join(missing)} are not on {url}; deploy the project's dags/ folder into the "
+            f"server's DAGs folder" + (f" (import errors: {detail})" if detail else "") + "."
         )
-    progress(f"{len(dag_ids)} fixture DAGs present")
+    ready = [dag_id for dag_id in dag_ids if dag_id in present]
+    for dag_id in ready:
+        await client.unpause(dag_id)
+    progress(f"{len(ready)} fixture DAGs present" + (f"; {len(missing)} cannot load without the feature" if missing else ""))
+    return FixtureDags(present=ready, missing=missing, feature_absent=reason)
+
+
+def feature_absence(version: str, missing: list[str], errors: dict[str, str]) -> str | None:
+    """Why the DAG Result feature is absent on this server, or None if nothing says so.
+
+    ``errors`` maps a DAG file name to the last line of its import error. The feature counts as
+    absent when the server's version predates it, or when fixture DAGs fail to import for want
+    of ``airflow.sdk.result``. A missing DAG with any other import error (or none) is a
+    deployment problem instead; then this returns None and the caller stops the run.
+    """
+    lacking_result = [dag_id for dag_id in missing if MISSING_RESULT_IMPORT in errors.get(f"{dag_id}.py", "")]
+    if len(lacking_result) < len(missing):
+        return None
+    reasons = []
+    if Version(version).release[:2] < FEATURE_SINCE:
+        reasons.append("the feature was added in Airflow {}.{}".format(*FEATURE_SINCE))
+    if lacking_result:
+        reasons.append(f"airflow.sdk has no result decorator, so {len(lacking_result)} fixture DAGs using @result do not load")
+    return "; ".join(reasons) or None
+
+
+async def _wait_for_dags(
+    client: AirflowClient, dag_ids: list[str], url: str, timeout: float = 180.0
+) -> tuple[set[str], dict[str, str]]:
+    """The fixture DAGs present once the dag-processor has parsed them all, and the import errors.
+
+    A fresh server needs a while. Waiting ends when every fixture DAG is present, or every
+    missing one has an import error (its file was parsed and failed), or after ``timeout``.
+    Import errors come back as file name -> last line of the stack trace.
+    """
+    deadline = time.monotonic() + timeout
+    while True:
+        present = set(dag_ids) & await client.dag_ids()
+        if len(present) == len(set(dag_ids)):
+            return present, {}
+        errors = {
+            Path(e["filename"]).name: (e["stack_trace"].strip().splitlines() or [""])[-1]
+            for e in await client.import_errors()
+        }
+        if all(f"{dag_id}.py" in errors for dag_id in set(dag_ids) - present) or time.monotonic() >= deadline:
+            return present, errors
+        await asyncio.sleep(0.5)

@@ -2,7 +2,7 @@
 
 import pytest
 
-from conformance.plugin import _outcome, clause_verdict
+from conformance.plugin import _outcome, case_of, clause_verdict
 
 
 @pytest.mark.parametrize(
@@ -80,3 +80,139 @@ def test_declared_divergences_become_strict_xfails(pytester):
     )
     assert reports["test_unknown_clause"].when == "setup"
     assert "names clauses missing from clauses.yaml: NO-SUCH-CLAUSE-1" in str(reports["test_unknown_clause"].longrepr)
+
+
+ABSENT_CONFTEST = """
+import json
+from conformance import plugin
+from conformance.session import SessionInfo
+
+def pytest_sessionstart(session):
+    folder = session.config.stash[plugin.folder_key]
+    folder.mkdir(exist_ok=True)
+    (folder / "transcripts").mkdir(exist_ok=True)
+    (folder / "session.json").write_text(json.dumps({
+        "target": "fake", "base_url": "http://unused.invalid", "token": "t", "description": "",
+        "airflow_version": "3.2.2", "database": "sqlite", "run_ids": {"dag_return": "r"}, "server_errors": [],
+        "folder": str(folder), "feature_absent": "airflow.sdk has no result decorator",
+        "missing_dags": ["result_decorator"],
+    }))
+    # as if the controller had started the server: the summary and the exit status read this
+    session.config.pluginmanager.get_plugin("airflow-conformance-controller").info = SessionInfo.load(folder)
+
+def pytest_collection_modifyitems(items):  # as the plugin does for suite tests
+    for item in items:
+        item.user_properties.append(("clauses", plugin.clause_ids(item)))
+"""
+
+ABSENT_TESTS = """
+import pytest
+
+@pytest.mark.clause("RESULT-DECORATOR-1")
+def test_needs_the_feature():
+    pass
+
+@pytest.mark.clause("STREAM-NDJSON-1")
+def test_about_the_endpoint():
+    pass
+
+@pytest.mark.clause("STREAM-TERMINAL-1")
+def test_on_a_dag_that_cannot_load(airflow_session):
+    airflow_session.transcript("result-decorator")
+
+@pytest.mark.clause("WAIT-AUTH-1")
+def test_run_of_a_dag_that_cannot_load(airflow_session):
+    airflow_session.run_id("result_decorator")
+
+@pytest.mark.clause("WAIT-INTERVAL-OPTIONAL-1")
+def test_declared_divergence_of_3_2():
+    assert False
+"""
+
+
+def absent_run(pytester, *args, really_failing=False):
+    pytester.makeconftest(ABSENT_CONFTEST)
+    tests = ABSENT_TESTS + ('\n@pytest.mark.clause("WAIT-NOT-FOUND-1")\ndef test_real_failure():\n    assert False\n' if really_failing else "")
+    pytester.makepyfile(test_absent=tests)
+    return pytester.inline_run("-p", "no:cacheprovider", *args)
+
+
+def test_tests_the_absent_feature_cannot_run_fail_with_one_line_and_a_property(pytester):
+    recorder = absent_run(pytester)
+    reports = {
+        report.nodeid.split("::")[-1]: report
+        for report in recorder.getreports("pytest_runtest_logreport")
+        if report.when == "call" or report.outcome != "passed"
+    }
+    assert {name: _outcome(report) for name, report in reports.items()} == {
+        "test_needs_the_feature": "absent",
+        "test_about_the_endpoint": "passed",
+        "test_on_a_dag_that_cannot_load": "absent",
+        "test_run_of_a_dag_that_cannot_load": "absent",
+        "test_declared_divergence_of_3_2": "expected-divergence",
+    }
+    needs = reports["test_needs_the_feature"]
+    assert needs.when == "setup"
+    assert str(needs.longrepr) == (
+        "DAG Result feature absent in Airflow 3.2.2, which RESULT-DECORATOR-1 needs: airflow.sdk has no result decorator"
+    )
+    assert dict(needs.user_properties)["feature_absent"] == str(needs.longrepr)
+    cannot_load = reports["test_on_a_dag_that_cannot_load"]
+    assert "\n" not in str(cannot_load.longrepr)
+    assert str(cannot_load.longrepr).startswith(
+        "DAG Result feature absent in Airflow 3.2.2: case result-decorator runs a fixture DAG that cannot load"
+    )
+    assert reports["test_run_of_a_dag_that_cannot_load"].when == "call"
+    assert recorder.ret == pytest.ExitCode.TESTS_FAILED
+
+
+def test_allow_absent_feature_forgives_only_absent_failures(pytester):
+    result = absent_run(pytester, "--allow-absent-feature")
+    assert result.ret == pytest.ExitCode.OK
+
+
+def test_allow_absent_feature_keeps_a_real_failure(pytester):
+    result = absent_run(pytester, "--allow-absent-feature", really_failing=True)
+    assert result.ret == pytest.ExitCode.TESTS_FAILED
+
+
+def test_summary_says_the_feature_is_absent_and_why(pytester):
+    pytester.makeconftest(ABSENT_CONFTEST)
+    pytester.makepyfile(test_absent=ABSENT_TESTS)
+    result = pytester.runpytest("-p", "no:cacheprovider", "--allow-absent-feature")
+    result.stdout.fnmatch_lines([
+        "*Airflow DAG Result conformance: Airflow 3.2.2 (fake, sqlite)*",
+        "DAG Result feature absent in Airflow 3.2.2: airflow.sdk has no result decorator",
+        "41 clauses: 3 absent, 1 expected-divergence, 1 pass, 36 untested",
+        "  expected-divergence WAIT-INTERVAL-OPTIONAL-1 (interval is a required query parameter*",
+        "  absent              RESULT-DECORATOR-1, STREAM-TERMINAL-1, WAIT-AUTH-1",
+        "exit status 0 (--allow-absent-feature): every failure is a test the absent feature could not run",
+    ])
+    assert result.ret == pytest.ExitCode.OK
+
+
+@pytest.mark.parametrize(
+    ("outcomes", "verdict"),
+    [(["absent", "passed"], "pass"), (["absent", "absent"], "absent"), (["absent", "failed"], "fail"),
+     (["absent", "expected-divergence"], "expected-divergence"), (["absent", "skipped"], "absent")],
+    ids=["pass-beats-absent", "all-absent", "fail-beats-absent", "divergence-beats-absent", "absent-beats-skip"],
+)
+def test_absent_ranks_below_pass(outcomes, verdict):
+    assert clause_verdict(outcomes) == verdict
+
+
+def test_case_of_reads_either_parametrization(pytester):
+    pytester.makepyfile(test_case_params="""
+import pytest
+from conformance.cases import load_cases
+
+@pytest.mark.parametrize("case", [load_cases()["param-empty"]])
+def test_by_case(case): pass
+
+@pytest.mark.parametrize("case_id", ["param-unknown"])
+def test_by_id(case_id): pass
+
+def test_without(): pass
+""")
+    items, _ = pytester.inline_genitems("-p", "no:cacheprovider")
+    assert [case_of(item) for item in items] == ["param-empty", "param-unknown", None]
