@@ -40,7 +40,7 @@ def test_results_only_on_the_terminal_line(case_id, airflow_session):
 
 @pytest.mark.clause("STREAM-CONTENT-TYPE-1")
 def test_content_type_is_ndjson(airflow_session):
-    transcript = finished(airflow_session.transcript("result-decorator"))
+    transcript = finished(airflow_session.transcript("dag-return"))
     content_type = transcript.header("content-type")
     assert content_type is not None, f"no Content-Type; headers: {dict(transcript.headers)}"
     assert content_type.split(";")[0].strip() == "application/x-ndjson"
