@@ -10,8 +10,9 @@ way the prepared session (connection, Airflow version, one transcript per case) 
 folder that every process reads; only the controller stops the server, on any exit path.
 
 On an Airflow without the DAG Result feature (before 3.3), a test that cannot run for want of
-it fails with one line saying so and carries the user property ``feature_absent``; its
-outcome counts as "absent" rather than "failed" in the clause verdicts.
+it fails with one line saying so and carries the user property ``feature_absent`` (whose value
+is why the feature is absent); its outcome counts as "absent" rather than "failed" in the
+clause verdicts.
 """
 
 from __future__ import annotations
@@ -151,9 +152,8 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
     info = session_info(item.config)
     version = info.airflow_version
     if info.feature_absent and (needing := [clause for clause in ids if known[clause].needs_feature]):
-        reason = f"DAG Result feature absent in Airflow {version}, which {', '.join(needing)} needs: {info.feature_absent}"
-        item.user_properties.append((FEATURE_ABSENT, reason))
-        pytest.fail(reason, pytrace=False)
+        item.user_properties.append((FEATURE_ABSENT, info.feature_absent))
+        pytest.fail(f"DAG Result feature absent in Airflow {version}, which {', '.join(needing)} needs: {info.feature_absent}", pytrace=False)
     reasons = divergences_for(version, info.database, case=case_of(item))
     if diverging := [clause for clause in ids if clause in reasons]:
         reason = "; ".join(f"{clause}: {reasons[clause]}" for clause in diverging)
@@ -166,9 +166,8 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     report = yield
     if call.excinfo is not None and call.excinfo.errisinstance(FeatureAbsent) and report.failed:
         info = session_info(item.config)
-        reason = f"DAG Result feature absent in Airflow {info.airflow_version}: {call.excinfo.value} ({info.feature_absent})"
-        report.longrepr = reason
-        report.user_properties.append((FEATURE_ABSENT, reason))
+        report.longrepr = f"DAG Result feature absent in Airflow {info.airflow_version}: {call.excinfo.value} ({info.feature_absent})"
+        report.user_properties.append((FEATURE_ABSENT, info.feature_absent))
     return report
 
 

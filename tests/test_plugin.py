@@ -156,7 +156,8 @@ def test_tests_the_absent_feature_cannot_run_fail_with_one_line_and_a_property(p
     assert str(needs.longrepr) == (
         "DAG Result feature absent in Airflow 3.2.2, which RESULT-DECORATOR-1 needs: airflow.sdk has no result decorator"
     )
-    assert dict(needs.user_properties)["feature_absent"] == str(needs.longrepr)
+    assert dict(needs.user_properties)["feature_absent"] == "airflow.sdk has no result decorator"
+    assert dict(reports["test_on_a_dag_that_cannot_load"].user_properties)["feature_absent"] == "airflow.sdk has no result decorator"
     cannot_load = reports["test_on_a_dag_that_cannot_load"]
     assert "\n" not in str(cannot_load.longrepr)
     assert str(cannot_load.longrepr).startswith(
