@@ -1,6 +1,6 @@
 """Properties every /wait stream must have: framing, one terminal line, results only there."""
 
-from datetime import datetime
+import statistics
 
 import pytest
 
@@ -8,7 +8,11 @@ from conformance.cases import load_cases
 from conformance.checks import framing_problems, poll_line_problems, terminal_problems
 
 CASE_IDS = list(load_cases())
-LATENCY_MARGIN = 3.0  # seconds on top of one interval: query time, a stalled poll, clock skew
+# A busy sqlite api-server can hold one poll for its 5 s lock wait, so a single case may be
+# late by that much; the median over all cases must stay within one interval.
+STALL_ALLOWANCE = 8.0
+CLOCK_ALLOWANCE = 3.0  # the run's end_date comes from the server's clock, arrival from ours
+TYPICAL_EXCESS = 0.25
 
 
 def finished(transcript):
@@ -72,13 +76,35 @@ def test_lines_come_about_every_interval(case_id, airflow_session):
 @pytest.mark.clause("STREAM-LATENCY-1")
 @pytest.mark.parametrize("case_id", CASE_IDS)
 def test_terminal_line_follows_run_end_within_an_interval(case_id, airflow_session):
+    lateness, interval = measured_lateness(airflow_session, case_id)
+    assert lateness <= interval + STALL_ALLOWANCE, f"terminal line {lateness:.2f} s after the run ended (interval {interval})"
+    assert lateness >= -CLOCK_ALLOWANCE, f"terminal line {-lateness:.2f} s before the run's end_date"
+
+
+@pytest.mark.clause("STREAM-LATENCY-1")
+def test_terminal_lines_come_within_an_interval_typically(airflow_session):
+    """The per-case bound tolerates stalls; the median catches a server that is late every time.
+
+    A server that notices the end on its next poll is late by about half an interval on average;
+    one that waits an extra interval before the terminal line is late by more than one.
+    """
+    excess = []
+    for case_id in CASE_IDS:
+        try:
+            lateness, interval = measured_lateness(airflow_session, case_id)
+        except pytest.skip.Exception:
+            continue
+        excess.append(lateness - interval)
+    assert len(excess) >= len(CASE_IDS) // 2, f"only {len(excess)} cases could be measured"
+    assert statistics.median(excess) <= TYPICAL_EXCESS, f"lateness beyond one interval, by case: {sorted(excess)}"
+
+
+def measured_lateness(airflow_session, case_id: str) -> tuple[float, float]:
+    """Seconds from the run's end_date to the terminal line's arrival, and the case's interval."""
     transcript = finished(airflow_session.transcript(case_id))
     interval = load_cases()[case_id].interval
     if interval is None:
         pytest.skip("the case sends no interval, so there is no bound to check")
-    ended = datetime.fromisoformat(transcript.run["end_date"].replace("Z", "+00:00")).timestamp()
-    arrived = transcript.sent_at + transcript.lines[-1].at
     if transcript.lines[-1].at < 1.0 and len(transcript.lines) == 1:
         pytest.skip("the run had ended before the stream began; the check measures nothing here")
-    assert arrived - ended <= interval + LATENCY_MARGIN, f"terminal line {arrived - ended:.2f} s after the run ended"
-    assert arrived - ended >= -LATENCY_MARGIN, f"terminal line {ended - arrived:.2f} s before the run's end_date"
+    return transcript.terminal_lateness(), interval

@@ -6,9 +6,10 @@ process it started (api-server, scheduler, dag-processor, triggerer and their ta
 Readiness is ``/api/v2/monitor/health`` reporting every component healthy; the admin password
 is the one SimpleAuthManager writes into AIRFLOW_HOME.
 
-Two settings keep sqlite standalone dependable under the suite's burst of runs (measured on
-3.3.2, 2 cores): ``core.parallelism`` 8 instead of 32, and the execution API URL pointed at the
-chosen port (task workers would otherwise call port 8080).
+Three settings keep sqlite standalone dependable under the suite's burst of runs (measured on
+3.3.2, 2 cores): ``core.parallelism`` 8 instead of 32; the execution API URL pointed at the
+chosen port (task workers would otherwise call port 8080); and a longer sqlite lock wait for
+every component but the api-server (``airflow_site/conformance_sqlite.py`` says why).
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from conformance.paths import dags_dir
 from conformance.targets.base import Connection, TargetError, log_tail
 
 PASSWORD_FILE = "simple_auth_manager_passwords.json.generated"
+AIRFLOW_SITE = Path(__file__).resolve().parent / "airflow_site"
 DATABASES = ("sqlite", "postgres")
 
 
@@ -55,6 +57,15 @@ def find_airflow() -> Path:
     return Path(found)
 
 
+def sqlite_env() -> dict[str, str]:
+    """Per-component sqlite lock patience (see airflow_site/conformance_sqlite.py for why)."""
+    pythonpath = os.pathsep.join(filter(None, [str(AIRFLOW_SITE), os.environ.get("PYTHONPATH")]))
+    return {
+        "PYTHONPATH": pythonpath,
+        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONNECT_ARGS": "conformance_sqlite.CONNECT_ARGS",
+    }
+
+
 def all_healthy(health: Mapping[str, Mapping[str, object]]) -> bool:
     return bool(health) and all(component.get("status") == "healthy" for component in health.values())
 
@@ -73,11 +84,12 @@ class LocalTarget:
     def start(self) -> Iterator[Connection]:
         airflow = find_airflow()
         with ExitStack() as stack:
-            database_env = {}
             if self.database == "postgres":
                 from conformance.targets.postgres import temporary_postgres
 
-                database_env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"] = stack.enter_context(temporary_postgres())
+                database_env = {"AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": stack.enter_context(temporary_postgres())}
+            else:
+                database_env = sqlite_env()
             yield stack.enter_context(self._standalone(airflow, database_env))
 
     @contextmanager
