@@ -6,6 +6,7 @@ import pytest
 
 from conformance.cases import load_cases
 from conformance.checks import framing_problems, poll_line_problems, terminal_problems
+from conformance.session import FeatureAbsent
 
 CASE_IDS = list(load_cases())
 # A busy sqlite api-server can hold one poll for its 5 s lock wait, so a single case may be
@@ -88,14 +89,18 @@ def test_terminal_lines_come_within_an_interval_typically(airflow_session):
     A server that notices the end on its next poll is late by about half an interval on average;
     one that waits an extra interval before the terminal line is late by more than one.
     """
-    excess = []
+    excess, streamed = [], 0
     for case_id in CASE_IDS:
         try:
             lateness, interval = measured_lateness(airflow_session, case_id)
-        except pytest.skip.Exception:
+        except FeatureAbsent:  # an Airflow without the feature cannot run this case's DAG
             continue
+        except pytest.skip.Exception:
+            streamed += 1
+            continue
+        streamed += 1
         excess.append(lateness - interval)
-    assert len(excess) >= len(CASE_IDS) // 2, f"only {len(excess)} cases could be measured"
+    assert len(excess) >= streamed // 2, f"only {len(excess)} of {streamed} cases could be measured"
     assert statistics.median(excess) <= TYPICAL_EXCESS, f"lateness beyond one interval, by case: {sorted(excess)}"
 
 
