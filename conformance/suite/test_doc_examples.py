@@ -1,8 +1,12 @@
 """The doc's request examples (its curl lines), run exactly as written against the live server.
 
-Each test names the clauses its example relies on, so an example that cannot work as written on
-a version (the doc's commands send no interval, which 3.2 and 3.3 require) is a declared
-divergence there: it still runs, and the report shows it as not working as written.
+Each test names WAIT-INTERVAL-OPTIONAL-1, whose statement is that the doc's examples are served
+as written; so where they cannot be (3.2 and 3.3 require the interval the doc's commands leave
+out) the test is that clause's declared divergence: it still runs, and the report shows the
+example as not working as written. The results each example must bring back are also checked
+here, but the clauses about them (PARAM-DEFAULT-1, PARAM-SELECT-1, PARAM-EMPTY-1) are judged by
+their own cases, which send an interval: a test that fails as one clause's divergence says
+nothing about the others it touches.
 """
 
 import json
