@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import html
 import json
+import re
 import sys
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
@@ -77,6 +78,33 @@ class Matrix:
         """Rows whose verdict is not the same in every column."""
         return [row for row in self.rows if len(set(self.cells(row.id))) > 1]
 
+    def differences(self) -> list[tuple[str, list[Row]]]:
+        """The rows that differ, grouped by how: ("absent on 3.2.2; pass on 3.3.0, 3.3.2", rows)."""
+        groups: dict[str, list[Row]] = {}
+        for row in self.differing():
+            by_verdict: dict[str, list[str]] = {}
+            for column, verdict in zip(self.columns, self.cells(row.id)):
+                by_verdict.setdefault(verdict, []).append(column.label)
+            groups.setdefault("; ".join(f"{v} on {', '.join(labels)}" for v, labels in by_verdict.items()), []).append(row)
+        return list(groups.items())
+
+    def alike(self) -> list[list[str]]:
+        """Labels of columns with the same verdict on every clause and every doc example, 2 or more."""
+        groups: dict[tuple[Any, ...], list[str]] = {}
+        for index, column in enumerate(self.columns):
+            key = (tuple(self.cells(row.id)[index] for row in self.rows), tuple(sorted((k, v[0]) for k, v in column.doc_examples.items())))
+            groups.setdefault(key, []).append(column.label)
+        return [labels for labels in groups.values() if len(labels) > 1]
+
+    def example_failures(self, example_id: str) -> list[tuple[str, list[str]]]:
+        """Why an example does not work as written: (detail, labels), the same detail once."""
+        grouped: dict[str, list[str]] = {}
+        for column in self.columns:
+            works = column.doc_examples.get(example_id)
+            if works is not None and not works[0]:
+                grouped.setdefault(_general(works[1], column.version), []).append(column.label)
+        return list(grouped.items())
+
     def divergences(self) -> list[tuple[str, str, list[str]]]:
         """(clause, reason, labels of the columns declaring it), in row order."""
         grouped: dict[tuple[str, str], list[str]] = {}
@@ -85,6 +113,12 @@ class Matrix:
                 if reason := column.divergences.get(row.id):
                     grouped.setdefault((row.id, reason), []).append(column.label)
         return [(clause, reason, labels) for (clause, reason), labels in grouped.items()]
+
+
+def _general(detail: str, version: str | None) -> str:
+    """A doc example's detail without what differs from version to version: test paths, the version."""
+    text = re.sub(r"\S*::(\S+?)(\[[^\]]*\])?: ", "", detail)
+    return text.replace(f"Airflow {version}", "Airflow <version>") if version else text
 
 
 def report_path(argument: Path) -> Path:
@@ -213,18 +247,16 @@ def render_markdown(matrix: Matrix) -> str:
             out.append(f"| `{_md(text)}` | " + " | ".join(cells) + " |")
         out.append("")
         for example_id, _ in matrix.doc_examples:
-            for column in columns:
-                works = column.doc_examples.get(example_id)
-                if works is not None and not works[0]:
-                    out.append(f"- {example_id} on {column.label}: {_md(works[1])}")
+            for detail, labels in matrix.example_failures(example_id):
+                out.append(f"- {example_id}, on {', '.join(labels)}: {_md(detail)}")
         out.append("")
 
     out += ["## What differs between versions", ""]
-    if rows := matrix.differing():
-        for row in rows:
-            cells = ", ".join(f"{column.label} {verdict}" for column, verdict in zip(columns, matrix.cells(row.id)))
-            out.append(f"- **{row.id}** ({row.statement}): {cells}")
-    else:
+    for labels in matrix.alike():
+        out.append(f"- {', '.join(labels)}: the same verdict on every clause and doc example.")
+    for how, rows in matrix.differences():
+        out.append(f"- {how}: " + ", ".join(row.id for row in rows) + f" ({len(rows)})")
+    if not matrix.differing():
         out.append("Nothing: every clause has the same verdict on every version.")
     out.append("")
 
@@ -314,21 +346,19 @@ def render_html(matrix: Matrix) -> str:
             out.append(f"<tr><th><code>{_e(text)}</code><br><small>{_e(example_id)}</small></th>{''.join(cells)}</tr>")
         out.append("</tbody></table><ul>")
         for example_id, _ in matrix.doc_examples:
-            for column in columns:
-                works = column.doc_examples.get(example_id)
-                if works is not None and not works[0]:
-                    out.append(f"<li>{_e(example_id)} on {_e(column.label)}: {_e(works[1])}</li>")
+            for detail, labels in matrix.example_failures(example_id):
+                out.append(f"<li>{_e(example_id)}, on {_e(', '.join(labels))}: {_e(detail)}</li>")
         out.append("</ul>")
 
-    out.append("<h2>What differs between versions</h2>")
-    if rows := matrix.differing():
-        out.append("<ul>")
-        for row in rows:
-            cells = ", ".join(f"{_e(column.label)} <em>{_e(v)}</em>" for column, v in zip(columns, matrix.cells(row.id)))
-            out.append(f"<li><strong>{_e(row.id)}</strong> ({_e(row.statement)}): {cells}</li>")
-        out.append("</ul>")
-    else:
-        out.append("<p>Nothing: every clause has the same verdict on every version.</p>")
+    out.append("<h2>What differs between versions</h2><ul>")
+    for labels in matrix.alike():
+        out.append(f"<li>{_e(', '.join(labels))}: the same verdict on every clause and doc example.</li>")
+    for how, rows in matrix.differences():
+        ids = ", ".join(f'<span title="{_e(row.statement)}">{_e(row.id)}</span>' for row in rows)
+        out.append(f"<li>{_e(how)}: {ids} ({len(rows)})</li>")
+    if not matrix.differing():
+        out.append("<li>Nothing: every clause has the same verdict on every version.</li>")
+    out.append("</ul>")
 
     out.append("<h2>Declared divergences (conformance/expectations.yaml)</h2>")
     if divergences := matrix.divergences():

@@ -43,6 +43,31 @@ def test_what_differs_and_the_divergences_with_their_versions():
     ]
 
 
+def test_columns_alike_are_named_and_differences_grouped_by_how(tmp_path):
+    twin = json.loads((NEW / "report.json").read_text())
+    twin["airflow"]["version"] = "3.3.1"
+    (tmp_path / "report.json").write_text(json.dumps(twin))
+    result = built(OLD, NEW, tmp_path)
+    assert result.alike() == [["3.3.1", "3.3.2"]]
+    assert [(how, [row.id for row in rows]) for how, rows in result.differences()] == [
+        ("absent on 3.2.2; pass on 3.3.1, 3.3.2", ["RESULT-DECORATOR-1"]),
+        ("expected-divergence on 3.2.2; pass on 3.3.1, 3.3.2", ["PARAM-EMPTY-1"]),
+    ]
+
+
+def test_an_example_failing_alike_on_several_versions_is_told_once(tmp_path):
+    detail = ".tox/airflow-{v}/site-packages/conformance/suite/test_doc_examples.py::test_doc[wait-x]: expected-divergence: known divergence of Airflow {v}: WAIT-INTERVAL-OPTIONAL-1: 422"
+    reports = []
+    for version in ("3.3.0", "3.3.1"):
+        report = json.loads((NEW / "report.json").read_text())
+        report["airflow"]["version"] = version
+        report["doc_examples"] = [{"id": "wait-x", "text": "curl x", "works_as_written": False, "detail": detail.format(v=version)}]
+        reports.append((tmp_path / version, report))
+    assert matrix.build(reports).example_failures("wait-x") == [
+        ("expected-divergence: known divergence of Airflow <version>: WAIT-INTERVAL-OPTIONAL-1: 422", ["3.3.0", "3.3.1"])
+    ]
+
+
 def test_two_reports_of_one_version_get_distinct_labels(tmp_path):
     other = json.loads((NEW / "report.json").read_text())
     other["airflow"]["database"] = "postgres"
@@ -61,7 +86,9 @@ def test_markdown():
     assert "| STREAM-NDJSON-1 | pass | pass |" in text
     assert '| `curl -s "http://localhost:8080/api/v2/dags/my_dag/dagRuns/<run_id>/wait?result=some_task_id"` | **does not work** | **does not work** |' in text
     assert "- **WAIT-INTERVAL-OPTIONAL-1** on 3.2.2, 3.3.2: interval is a required query parameter" in text
-    assert "- **PARAM-EMPTY-1** (result= collects nothing.): 3.2.2 expected-divergence, 3.3.2 pass" in text
+    assert "- absent on 3.2.2; pass on 3.3.2: RESULT-DECORATOR-1 (1)" in text
+    assert "- expected-divergence on 3.2.2; pass on 3.3.2: PARAM-EMPTY-1 (1)" in text
+    assert "- wait-result-other-task, on 3.2.2, 3.3.2: expected-divergence: known divergence" in text
 
 
 def test_html_is_self_contained_and_escaped():
