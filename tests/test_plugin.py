@@ -217,3 +217,19 @@ def test_without(): pass
 """)
     items, _ = pytester.inline_genitems("-p", "no:cacheprovider")
     assert [case_of(item) for item in items] == ["param-empty", "param-unknown", None]
+
+
+def test_allow_absent_feature_never_hides_a_stopped_run(pytester):
+    pytester.makeconftest(ABSENT_CONFTEST)
+    pytester.makepyfile(test_stopped="""
+import pytest
+
+@pytest.mark.clause("RESULT-DECORATOR-1")
+def test_needs_the_feature():
+    pass
+
+@pytest.mark.clause("WAIT-AUTH-1")
+def test_stops_the_run():
+    pytest.exit("the server went away", returncode=4)
+""")
+    assert pytester.inline_run("-p", "no:cacheprovider", "--allow-absent-feature").ret == 4
