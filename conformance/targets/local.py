@@ -134,6 +134,7 @@ class LocalTarget:
                 raise TargetError(f"{exc}; its log ends:\n{tail()}") from exc
         finally:
             stop_process_group(process)
+            stop_strays(home)
             if not self.keep_home:
                 shutil.rmtree(home, ignore_errors=True)
 
@@ -156,6 +157,35 @@ class LocalTarget:
             f"(raise AIRFLOW_CONFORMANCE_BOOT_TIMEOUT if the machine is slow); its log ends:\n"
             f"{log_tail(log_path.read_text(errors='replace'))}"
         )
+
+
+def processes_working_in(folder: Path) -> dict[int, str]:
+    """Live processes whose working directory is inside ``folder``, with their command lines.
+
+    Read from Linux's /proc; elsewhere nothing is found.
+    """
+    found = {}
+    for proc in Path("/proc").glob("[0-9]*"):
+        try:
+            if Path(os.readlink(proc / "cwd")).is_relative_to(folder):
+                found[int(proc.name)] = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:  # gone meanwhile, or not ours to read
+            continue
+    return found
+
+
+def stop_strays(home: Path) -> None:
+    """Kill what still works in AIRFLOW_HOME after its process group is gone.
+
+    Airflow's task processes move into process groups of their own, so a task still running
+    when the server is stopped (its supervisor killed) outlives ``killpg``; they all work in
+    AIRFLOW_HOME.
+    """
+    for pid in processes_working_in(home):
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
 
 
 def stop_process_group(process: subprocess.Popen[bytes], grace: float = 20.0) -> None:
