@@ -27,6 +27,7 @@ from typing import Any
 import httpx
 import pytest
 
+from conformance import progress
 from conformance.cases import load_cases
 from conformance.catalog import coverage_problems, load_clauses
 from conformance.client import AirflowAPIError
@@ -165,10 +166,13 @@ class Controller:
         self.verdicts: dict[str, list[str]] = {}
         atexit.register(self.stack.close)
 
-    def progress(self, message: str) -> None:
+    def display(self) -> progress.Display:
+        """Progress on the terminal: statuses rewrite one line there, and are thinned out in a log."""
         reporter = self.config.pluginmanager.get_plugin("terminalreporter")
-        if reporter is not None:
-            reporter.write_line(f"airflow-conformance: {message}")
+        if reporter is None:
+            return progress.Display(lambda line: None)
+        rewrite = (lambda line: reporter.rewrite(line, erase=True)) if reporter.isatty() else None
+        return progress.Display(reporter.write_line, rewrite, prefix="airflow-conformance: ")
 
     def ensure_started(self) -> None:
         if self.started:
@@ -177,13 +181,14 @@ class Controller:
         self.folder.mkdir(mode=0o700)
         signal.signal(signal.SIGTERM, _interrupt)
         try:
-            environ = dict(os.environ)
-            if database := self.config.getoption("airflow_db"):
-                environ["AIRFLOW_CONFORMANCE_DB"] = database
-            target = make_target(self.config.getoption("airflow_target"), environ)
-            self.progress(f"starting the {target.name} target")
-            connection = self.stack.enter_context(target.start())
-            self.info = prepare(connection, load_cases().values(), self.folder, self.progress)
+            with progress.displayed(self.display(), verbose=self.config.option.verbose > 0):
+                environ = dict(os.environ)
+                if database := self.config.getoption("airflow_db"):
+                    environ["AIRFLOW_CONFORMANCE_DB"] = database
+                target = make_target(self.config.getoption("airflow_target"), environ)
+                progress.step(f"starting the {target.name} target")
+                connection = self.stack.enter_context(target.start())
+                self.info = prepare(connection, load_cases().values(), self.folder)
         except (TargetError, AirflowAPIError) as exc:
             try:  # through the target's context, so that it can add what it knows (its log)
                 self.stack.__exit__(type(exc), exc, exc.__traceback__)
