@@ -211,3 +211,20 @@ def test_a_run_writes_a_valid_report_with_evidence(pytester, xdist):
     }
     assert ("clause", "RESULT-DECORATOR-1") in properties["test_passing"]
     assert (pytester.path / "out" / "report.html").read_text().count("data-clause=") == len(load_clauses())
+
+
+def test_a_report_that_does_not_validate_fails_the_run(pytester):
+    pytester.makeconftest(CONFTEST + """
+import conformance.report
+
+def pytest_configure(config):
+    conformance.report.SCHEMA, config._saved_schema = "wait-line.schema.json", conformance.report.SCHEMA
+
+def pytest_unconfigure(config):
+    conformance.report.SCHEMA = config._saved_schema
+""")
+    pytester.makepyfile(test_fake_suite=TESTS)
+    result = pytester.runpytest("-p", "no:cacheprovider", "--conformance-report", "out")
+    assert result.ret == pytest.ExitCode.INTERNAL_ERROR
+    result.stdout.fnmatch_lines(["report NOT written: the report does not match wait-line.schema.json: *"])
+    assert not (pytester.path / "out" / "report.json").exists()

@@ -145,7 +145,7 @@ class LocalTarget:
             else:
                 states = {name: str(component.get("status") or "unknown") for name, component in health.items()}
                 if changed := {name: state for name, state in states.items() if seen.get(name) != state}:
-                    progress.step(f"boot {elapsed:.0f} s: " + ", ".join(f"{name} {state}" for name, state in changed.items()))
+                    progress.step(f"boot {elapsed:.1f} s: " + ", ".join(f"{name} {state}" for name, state in changed.items()))
                 seen = states
                 if all_healthy(health):
                     progress.step(f"healthy after {elapsed:.1f} s")
