@@ -83,7 +83,8 @@ def _message(report: pytest.TestReport) -> str | None:
     elif isinstance(report.longrepr, tuple):  # a skip: (path, line, "Skipped: why")
         text = report.longrepr[2].removeprefix("Skipped: ")
     elif crash := getattr(report.longrepr, "reprcrash", None):
-        text = crash.message
+        # its first line: the assertion's own message if it has one, else pytest's "assert ..."
+        text = crash.message.removeprefix("AssertionError: ").strip().split("\n")[0]
     else:
         text = str(report.longrepr).strip()
     return text[:MESSAGE_LIMIT] or None

@@ -200,6 +200,8 @@ def test_a_run_writes_a_valid_report_with_evidence(pytester, xdist):
     assert diverging["divergence"].startswith("interval is a required query parameter")
     assert (diverging["evidence"][0]["request"]["url"], diverging["evidence"][0]["expected"]) == ("/w?a=1", 200)
     assert clauses["STREAM-CONTENT-TYPE-1"]["tests"][0]["outcome"] == "unexpected-pass"
+    assert clauses["RESULT-MAPPED-1"]["tests"][0]["message"] == "404 from /wait"  # the assertion's own message
+    assert clauses["RESULT-MULTI-1"]["tests"][0]["message"].startswith("assert {'compute': 84} == {")
     assert report["doc_examples"] == [{
         "id": "curl-result", "text": "curl 'http://localhost:8080/api/v2/dags/d/dagRuns/r/wait?result=a'",
         "works_as_written": True, "detail": "every test of it passed",

@@ -15,7 +15,8 @@ def test_terminal_line(case, airflow_session, evidence):
     assert transcript.lines, f"{case.id}: empty body"
     terminal = transcript.lines[-1].value()
     evidence.compare(expected=case.expect, actual=terminal, label="the terminal line")
-    assert case.terminal_mismatches(terminal) == []
+    mismatches = case.terminal_mismatches(terminal)
+    assert mismatches == [], "; ".join(mismatches)
 
 
 @pytest.mark.clause("RESULT-KEY-ORDER-1")

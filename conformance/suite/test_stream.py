@@ -21,21 +21,24 @@ def finished(transcript):
 @pytest.mark.parametrize("case_id", CASE_IDS)
 def test_every_line_is_a_newline_terminated_valid_object(case_id, airflow_session, evidence):
     transcript = finished(evidence.transcript(airflow_session.transcript(case_id)))
-    assert framing_problems([line.raw for line in transcript.lines]) == []
+    problems = framing_problems([line.raw for line in transcript.lines])
+    assert problems == [], "; ".join(problems)
 
 
 @pytest.mark.clause("STREAM-TERMINAL-1")
 @pytest.mark.parametrize("case_id", CASE_IDS)
 def test_exactly_one_terminal_line_and_it_is_last(case_id, airflow_session, evidence):
     transcript = finished(evidence.transcript(airflow_session.transcript(case_id)))
-    assert terminal_problems([line.raw for line in transcript.lines], transcript.run["state"]) == []
+    problems = terminal_problems([line.raw for line in transcript.lines], transcript.run["state"])
+    assert problems == [], "; ".join(problems)
 
 
 @pytest.mark.clause("STREAM-RESULTS-TERMINAL-1")
 @pytest.mark.parametrize("case_id", CASE_IDS)
 def test_results_only_on_the_terminal_line(case_id, airflow_session, evidence):
     transcript = finished(evidence.transcript(airflow_session.transcript(case_id)))
-    assert poll_line_problems([line.raw for line in transcript.lines]) == []
+    problems = poll_line_problems([line.raw for line in transcript.lines])
+    assert problems == [], "; ".join(problems)
 
 
 @pytest.mark.clause("STREAM-CONTENT-TYPE-1")

@@ -56,6 +56,23 @@ def find_airflow() -> Path:
     return Path(found)
 
 
+def boot_stage(log: str) -> str:
+    """Where ``airflow standalone`` stands, from its log: its own last message and the
+    components that have begun to log (each line is prefixed ``name | ``)."""
+    said, components = None, []
+    for line in log.splitlines():
+        name, bar, rest = line.partition(" | ")
+        name = name.strip()
+        if not bar or not name.replace("-", "").replace("_", "").isalpha():
+            continue
+        if name == "standalone":
+            said = rest.strip()
+        elif name.islower() and name not in components:
+            components.append(name)
+    parts = ([f"standalone: {said}"] if said else []) + ([f"started: {', '.join(components)}"] if components else [])
+    return "; ".join(parts)
+
+
 def all_healthy(health: Mapping[str, Mapping[str, object]]) -> bool:
     return bool(health) and all(component.get("status") == "healthy" for component in health.values())
 
@@ -141,7 +158,8 @@ class LocalTarget:
             try:
                 health = httpx.get(f"{base_url}/api/v2/monitor/health", timeout=5).json()
             except (httpx.HTTPError, ValueError):
-                progress.status(f"boot: {elapsed:.0f} s, the api-server is not answering yet")
+                stage = boot_stage(log_path.read_text(errors="replace"))
+                progress.status(f"boot: {elapsed:.0f} s, the api-server is not answering yet" + (f"; {stage}" if stage else ""))
             else:
                 states = {name: str(component.get("status") or "unknown") for name, component in health.items()}
                 if changed := {name: state for name, state in states.items() if seen.get(name) != state}:
