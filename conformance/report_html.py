@@ -25,7 +25,7 @@ import jinja2
 
 from conformance.paths import package_file
 
-VERDICT_LABELS = {
+VERDICT_LABELS = {  # worst first
     "fail": "fail",
     "unexpected-pass": "unexpected pass",
     "absent": "absent",
@@ -82,7 +82,11 @@ def render(report: Mapping[str, Any]) -> str:
     return _environment().get_template("report.html.jinja").render(
         report=report,
         areas=areas,
-        attention=[(clause, _why(clause)) for clause in report["clauses"] if clause["verdict"] != "pass"],
+        attention=sorted(
+            ((clause, _why(clause)) for clause in report["clauses"] if clause["verdict"] not in ("pass", "untested")),
+            key=lambda pair: list(VERDICT_LABELS).index(pair[0]["verdict"]),  # worst first, then catalog order
+        ),
+        untested=[clause["id"] for clause in report["clauses"] if clause["verdict"] == "untested"],
         started=_when(report["started"]),
         labels=VERDICT_LABELS,
         outcome_verdicts=OUTCOME_VERDICTS,
