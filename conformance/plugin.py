@@ -147,6 +147,8 @@ def session_info(config: pytest.Config) -> SessionInfo:
 @pytest.hookimpl(tryfirst=True)
 def pytest_runtest_setup(item: pytest.Item) -> None:
     """Reject unknown clause ids; turn declared divergences into strict expected failures."""
+    if item.get_closest_marker("doc_example") and doc_example(item) is None:
+        pytest.fail(f"{item.nodeid}: mark it doc_example(id, text), two strings: the example's id and the doc's literal text", pytrace=False)
     ids = clause_ids(item)
     if not ids:
         return
@@ -197,6 +199,16 @@ def pytest_assertrepr_compare(config: pytest.Config, op: str, left: object, righ
         evidence.compare(expected=right, actual=left, label="the failing assertion")
 
 
+def doc_example(item: pytest.Item) -> dict[str, str] | None:
+    """The ``doc_example(id, text)`` mark of a test (positional or by keyword), if it has one."""
+    if (mark := item.get_closest_marker("doc_example")) is None:
+        return None
+    values = dict(zip(("id", "text"), mark.args)) | mark.kwargs
+    if set(values) != {"id", "text"} or not all(isinstance(value, str) for value in values.values()):
+        return None
+    return values
+
+
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> pytest.TestReport:
     """Attach the evidence and doc-example mark as JSON, which xdist carries to the controller."""
@@ -204,9 +216,8 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     extra: dict[str, Any] = {}
     if call.when == "call" and evidence_key in item.stash:
         extra["evidence"] = item.stash[evidence_key].items
-    if (mark := item.get_closest_marker("doc_example")) is not None:
-        example_id, text = mark.args
-        extra["doc_example"] = {"id": example_id, "text": text}
+    if example := doc_example(item):
+        extra["doc_example"] = example
     if extra:
         setattr(report, REPORT_ATTRIBUTE, json.dumps(extra))
     return report

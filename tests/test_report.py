@@ -164,6 +164,15 @@ def test_skipped():
 @pytest.mark.clause("PARAM-SELECT-1")
 def test_doc_example():
     pass
+
+@pytest.mark.doc_example(id="curl-no-interval", text="curl 'http://localhost:8080/api/v2/dags/d/dagRuns/r/wait'")
+@pytest.mark.clause("WAIT-INTERVAL-OPTIONAL-1")
+def test_doc_example_diverging():
+    assert 422 == 200
+
+@pytest.mark.doc_example("only-an-id")
+def test_doc_example_malformed():
+    pass
 """
 
 EXPECTED_VERDICTS = {
@@ -179,7 +188,7 @@ def test_a_run_writes_a_valid_report_with_evidence(pytester, xdist):
     pytester.makepyfile(test_fake_suite=TESTS)
     args = ["-p", "no:cacheprovider", "--conformance-report", "out"]
     result = pytester.runpytest_subprocess(*args, "-n", "2") if xdist else pytester.runpytest(*args)
-    result.assert_outcomes(passed=2, failed=3, skipped=1, xfailed=1)
+    result.assert_outcomes(passed=2, failed=3, errors=1, skipped=1, xfailed=2)
     assert re.search(r"^report: .*out/report\.html$", result.stdout.str(), re.MULTILINE)
 
     report = json.loads((pytester.path / "out" / "report.json").read_text())
@@ -202,10 +211,15 @@ def test_a_run_writes_a_valid_report_with_evidence(pytester, xdist):
     assert clauses["STREAM-CONTENT-TYPE-1"]["tests"][0]["outcome"] == "unexpected-pass"
     assert clauses["RESULT-MAPPED-1"]["tests"][0]["message"] == "404 from /wait"  # the assertion's own message
     assert clauses["RESULT-MULTI-1"]["tests"][0]["message"].startswith("assert {'compute': 84} == {")
-    assert report["doc_examples"] == [{
+    examples = {example["id"]: example for example in report["doc_examples"]}
+    assert examples["curl-result"] == {
         "id": "curl-result", "text": "curl 'http://localhost:8080/api/v2/dags/d/dagRuns/r/wait?result=a'",
         "works_as_written": True, "detail": "every test of it passed",
-    }]
+    }
+    assert examples["curl-no-interval"]["works_as_written"] is False
+    assert examples["curl-no-interval"]["detail"].startswith("test_fake_suite.py::test_doc_example_diverging: expected-divergence: known divergence")
+    assert "only-an-id" not in examples
+    result.stdout.fnmatch_lines(["*test_doc_example_malformed*mark it doc_example(id, text)*"])
 
     junit = ElementTree.parse(pytester.path / "out" / "junit.xml")
     properties = {
