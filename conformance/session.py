@@ -13,13 +13,14 @@ import asyncio
 import json
 import secrets
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from datetime import datetime, timezone
 from pathlib import Path
 
 import attrs
 import httpx
 
+from conformance import progress
 from conformance.cases import Case, dag_ids_of
 from conformance.client import AirflowAPIError, AirflowClient
 from conformance.stream import Transcript, record_wait
@@ -27,8 +28,6 @@ from conformance.targets.base import Connection, TargetError
 
 BROKEN_DAG_FILE = "broken_result_order.py"
 STREAM_DEADLINE = 240.0
-
-Progress = Callable[[str], None]
 
 
 @attrs.frozen
@@ -65,31 +64,36 @@ def new_run_id() -> str:
     return f"conformance-{datetime.now(timezone.utc):%Y%m%dT%H%M%S}-{secrets.token_hex(3)}"
 
 
-def prepare(connection: Connection, cases: Iterable[Case], folder: Path, progress: Progress) -> SessionInfo:
-    return asyncio.run(_prepare(connection, list(cases), folder, progress))
+def prepare(connection: Connection, cases: Iterable[Case], folder: Path) -> SessionInfo:
+    """Everything the tests read, in ``folder``; what it is doing goes to :mod:`conformance.progress`."""
+    return asyncio.run(_prepare(connection, list(cases), folder))
 
 
-async def _prepare(connection: Connection, cases: list[Case], folder: Path, progress: Progress) -> SessionInfo:
+async def _prepare(connection: Connection, cases: list[Case], folder: Path) -> SessionInfo:
     (folder / "transcripts").mkdir(parents=True, exist_ok=True)
     async with AirflowClient(connection.base_url, connection.token) as client:
         version = await client.version()
-        progress(f"Airflow {version} at {connection.base_url} ({connection.target}, database {connection.database})")
+        progress.step(f"Airflow {version} at {connection.base_url} ({connection.target}, database {connection.database})")
         dag_ids = dag_ids_of(cases)
-        await ready_fixture_dags(client, dag_ids, connection.base_url, progress)
+        await ready_fixture_dags(client, dag_ids, connection.base_url)
 
         run_id = new_run_id()
         started = time.monotonic()
         streams: list[asyncio.Task[Transcript]] = []
-        for dag_id in dag_ids:  # one at a time: sqlite standalone does not survive a burst of inserts
+        for number, dag_id in enumerate(dag_ids, start=1):  # one at a time: sqlite standalone does not survive a burst of inserts
+            progress.status(f"triggering runs: {number} of {len(dag_ids)} ({dag_id})")
             await client.trigger(dag_id, run_id)
             for case in (c for c in cases if c.dag_id == dag_id):
                 streams.append(asyncio.create_task(_record(client, case, run_id)))
-        progress(f"triggered {len(dag_ids)} runs ({run_id}); streaming {len(streams)} /wait responses")
+        progress.step(f"triggered {len(dag_ids)} runs ({run_id}); streaming {len(streams)} /wait responses")
+        board = RunBoard(dag_ids, {case.id: case.dag_id for case in cases}, started)
+        progress.status(board.line())
 
         watchdog = asyncio.create_task(_watch_health(client))
         pending: set[asyncio.Task] = set(streams)
         while pending:
-            done, pending = await asyncio.wait(pending | {watchdog}, return_when=asyncio.FIRST_COMPLETED)
+            # woken at least every second, so that the status's clock ticks while a slow run goes on
+            done, pending = await asyncio.wait(pending | {watchdog}, timeout=1.0, return_when=asyncio.FIRST_COMPLETED)
             if watchdog in done:
                 for task in streams:
                     task.cancel()
@@ -97,9 +101,10 @@ async def _prepare(connection: Connection, cases: list[Case], folder: Path, prog
             pending.discard(watchdog)
             for task in done:
                 transcript = task.result()
+                board.ended(transcript.case_id)
                 last = transcript.lines[-1].raw.strip()[:60] if transcript.lines else transcript.error
-                finished = len(streams) - len(pending)
-                progress(f"  [{finished}/{len(streams)}] {transcript.case_id}: {len(transcript.lines)} lines, last {last}")
+                progress.detail(f"  {transcript.case_id}: {len(transcript.lines)} lines, last {last}")
+            progress.status(board.line())
         watchdog.cancel()
         transcripts = [task.result() for task in streams]
 
@@ -108,7 +113,7 @@ async def _prepare(connection: Connection, cases: list[Case], folder: Path, prog
         for transcript in transcripts:
             transcript = attrs.evolve(transcript, run=runs[cases_by_id[transcript.case_id].dag_id])
             transcript.save(folder / "transcripts")
-        progress(f"all streams ended after {time.monotonic() - started:.1f} s")
+        progress.step(f"all {len(dag_ids)} runs finished and {len(streams)} streams ended after {time.monotonic() - started:.1f} s")
 
         info = SessionInfo(
             target=connection.target, base_url=connection.base_url, token=connection.token,
@@ -117,6 +122,29 @@ async def _prepare(connection: Connection, cases: list[Case], folder: Path, prog
         )
         info.save()
         return info
+
+
+class RunBoard:
+    """How many runs have finished, for the progress status: a run counts once all its streams ended."""
+
+    def __init__(self, dag_ids: list[str], dag_of_case: dict[str, str], started: float) -> None:
+        self.open = {dag_id: {case for case, dag in dag_of_case.items() if dag == dag_id} for dag_id in dag_ids}
+        self.streams, self.started = len(dag_of_case), started
+
+    def ended(self, case_id: str) -> None:
+        for cases in self.open.values():
+            cases.discard(case_id)
+
+    def line(self) -> str:
+        pending = [dag_id for dag_id, cases in self.open.items() if cases]
+        ended = self.streams - sum(len(cases) for cases in self.open.values())
+        text = (
+            f"runs: {len(self.open) - len(pending)} of {len(self.open)} finished, "
+            f"{ended} of {self.streams} streams ended, {time.monotonic() - self.started:.0f} s"
+        )
+        if 0 < len(pending) <= 3:
+            text += f"; waiting for {', '.join(pending)}"
+        return text
 
 
 WATCHED_COMPONENTS = ("metadatabase", "scheduler")  # without these no run can finish
@@ -154,17 +182,19 @@ async def _record(client: AirflowClient, case: Case, run_id: str) -> Transcript:
     )
 
 
-async def ready_fixture_dags(client: AirflowClient, dag_ids: list[str], url: str, progress: Progress) -> None:
+async def ready_fixture_dags(client: AirflowClient, dag_ids: list[str], url: str) -> None:
     """Wait for the fixture DAGs to be parsed, then unpause them, one write at a time."""
-    await _wait_for_dags(client, dag_ids, url, progress)
+    await _wait_for_dags(client, dag_ids, url)
     for dag_id in dag_ids:
         await client.unpause(dag_id)
 
 
-async def _wait_for_dags(client: AirflowClient, dag_ids: list[str], url: str, progress: Progress, timeout: float = 180.0) -> None:
+async def _wait_for_dags(client: AirflowClient, dag_ids: list[str], url: str, timeout: float = 180.0) -> None:
     """Wait until the dag-processor has parsed every fixture DAG (a fresh server needs a while)."""
-    deadline = time.monotonic() + timeout
+    started = time.monotonic()
+    deadline = started + timeout
     while (missing := sorted(set(dag_ids) - await client.dag_ids())) and time.monotonic() < deadline:
+        progress.status(f"DAG parsing: {len(dag_ids) - len(missing)} of {len(dag_ids)} fixture DAGs parsed")
         await asyncio.sleep(0.5)
     if missing:
         errors = [e for e in await client.import_errors() if e["filename"] != BROKEN_DAG_FILE]
@@ -173,4 +203,4 @@ async def _wait_for_dags(client: AirflowClient, dag_ids: list[str], url: str, pr
             f"Fixture DAGs {', '.join(missing)} are not on {url} after {timeout:.0f} s; deploy the project's dags/ "
             f"folder into the server's DAGs folder" + (f" (import errors: {detail})" if detail else "") + "."
         )
-    progress(f"{len(dag_ids)} fixture DAGs present")
+    progress.step(f"{len(dag_ids)} fixture DAGs present (waited {time.monotonic() - started:.1f} s)")

@@ -26,7 +26,7 @@ def fake_airflow(request: httpx.Request) -> httpx.Response:
 def test_missing_fixture_dags_are_named_with_their_import_errors():
     async def prepare():
         async with AirflowClient("http://airflow.test", "t", transport=httpx.MockTransport(fake_airflow)) as client:
-            await _wait_for_dags(client, ["result_decorator", "mapped_one"], "http://airflow.test", print, timeout=0.2)
+            await _wait_for_dags(client, ["result_decorator", "mapped_one"], "http://airflow.test", timeout=0.2)
 
     with pytest.raises(TargetError) as error:
         asyncio.run(prepare())

@@ -13,10 +13,11 @@ DAG = "result_decorator"
 
 
 @pytest.mark.clause("STREAM-NDJSON-1", "STREAM-TERMINAL-1", "PARAM-DEFAULT-1")
-def test_reference_client_reads_the_declared_result(airflow_session):
+def test_reference_client_reads_the_declared_result(airflow_session, evidence):
     outcome = wait_for_result(
         airflow_session.base_url, DAG, airflow_session.run_ids[DAG], token=airflow_session.token, timeout=60
     )
+    evidence.compare(expected=["success", {"compute": 84}], actual=[outcome.state, outcome.results], label=f"reference client on {DAG}: state, results")
     assert (outcome.state, outcome.results) == ("success", {"compute": 84})
 
 
@@ -27,8 +28,9 @@ def test_reference_client_reads_the_declared_result(airflow_session):
         pytest.param(["fetch_data"], {"fetch_data": {"answer": 42}}, id="other-task", marks=pytest.mark.clause("PARAM-SELECT-1")),
     ],
 )
-def test_reference_client_chooses_results(airflow_session, result, expected):
+def test_reference_client_chooses_results(airflow_session, result, expected, evidence):
     outcome = wait_for_result(
         airflow_session.base_url, DAG, airflow_session.run_ids[DAG], token=airflow_session.token, result=result, timeout=60
     )
+    evidence.compare(expected=["success", expected], actual=[outcome.state, outcome.results], label=f"reference client on {DAG}, result={result}: state, results")
     assert (outcome.state, outcome.results) == ("success", expected)
