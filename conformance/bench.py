@@ -31,7 +31,7 @@ async def fixture_runs_makespan(connection: Connection) -> tuple[float, str]:
     """Seconds from the first trigger to the last run's end, and which DAG ended last."""
     dag_ids = dag_ids_of(load_cases().values())
     async with AirflowClient(connection.base_url, connection.token) as client:
-        await ready_fixture_dags(client, dag_ids, connection.base_url, lambda message: None)
+        await ready_fixture_dags(client, dag_ids, connection.base_url)
         run_id, started = new_run_id(), time.time()
         for dag_id in dag_ids:
             await client.trigger(dag_id, run_id)

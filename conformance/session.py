@@ -19,7 +19,7 @@ import asyncio
 import json
 import secrets
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -27,6 +27,7 @@ import attrs
 import httpx
 from packaging.version import Version
 
+from conformance import progress
 from conformance.cases import Case, dag_ids_of
 from conformance.client import AirflowAPIError, AirflowClient
 from conformance.stream import Transcript, record_wait
@@ -37,8 +38,6 @@ STREAM_DEADLINE = 240.0
 FEATURE_SINCE = (3, 3)  # the release that added the DAG Result feature
 # What Python says when a DAG file does `from airflow.sdk import result` on an Airflow without it.
 MISSING_RESULT_IMPORT = "cannot import name 'result' from 'airflow.sdk'"
-
-Progress = Callable[[str], None]
 
 
 class FeatureAbsent(Exception):
@@ -99,32 +98,37 @@ def new_run_id() -> str:
     return f"conformance-{datetime.now(timezone.utc):%Y%m%dT%H%M%S}-{secrets.token_hex(3)}"
 
 
-def prepare(connection: Connection, cases: Iterable[Case], folder: Path, progress: Progress) -> SessionInfo:
-    return asyncio.run(_prepare(connection, list(cases), folder, progress))
+def prepare(connection: Connection, cases: Iterable[Case], folder: Path) -> SessionInfo:
+    """Everything the tests read, in ``folder``; what it is doing goes to :mod:`conformance.progress`."""
+    return asyncio.run(_prepare(connection, list(cases), folder))
 
 
-async def _prepare(connection: Connection, cases: list[Case], folder: Path, progress: Progress) -> SessionInfo:
+async def _prepare(connection: Connection, cases: list[Case], folder: Path) -> SessionInfo:
     (folder / "transcripts").mkdir(parents=True, exist_ok=True)
     async with AirflowClient(connection.base_url, connection.token) as client:
         version = await client.version()
-        progress(f"Airflow {version} at {connection.base_url} ({connection.target}, database {connection.database})")
-        fixture_dags = await ready_fixture_dags(client, dag_ids_of(cases), connection.base_url, progress, version=version)
+        progress.step(f"Airflow {version} at {connection.base_url} ({connection.target}, database {connection.database})")
+        fixture_dags = await ready_fixture_dags(client, dag_ids_of(cases), connection.base_url, version=version)
         dag_ids = fixture_dags.present
         cases = [case for case in cases if case.dag_id in dag_ids]
 
         run_id = new_run_id()
         started = time.monotonic()
         streams: list[asyncio.Task[Transcript]] = []
-        for dag_id in dag_ids:  # one at a time: sqlite standalone does not survive a burst of inserts
+        for number, dag_id in enumerate(dag_ids, start=1):  # one at a time: sqlite standalone does not survive a burst of inserts
+            progress.status(f"triggering runs: {number} of {len(dag_ids)} ({dag_id})")
             await client.trigger(dag_id, run_id)
             for case in (c for c in cases if c.dag_id == dag_id):
                 streams.append(asyncio.create_task(_record(client, case, run_id)))
-        progress(f"triggered {len(dag_ids)} runs ({run_id}); streaming {len(streams)} /wait responses")
+        progress.step(f"triggered {len(dag_ids)} runs ({run_id}); streaming {len(streams)} /wait responses")
+        board = RunBoard(dag_ids, {case.id: case.dag_id for case in cases}, started)
+        progress.status(board.line())
 
         watchdog = asyncio.create_task(_watch_health(client))
         pending: set[asyncio.Task] = set(streams)
         while pending:
-            done, pending = await asyncio.wait(pending | {watchdog}, return_when=asyncio.FIRST_COMPLETED)
+            # woken at least every second, so that the status's clock ticks while a slow run goes on
+            done, pending = await asyncio.wait(pending | {watchdog}, timeout=1.0, return_when=asyncio.FIRST_COMPLETED)
             if watchdog in done:
                 for task in streams:
                     task.cancel()
@@ -132,9 +136,10 @@ async def _prepare(connection: Connection, cases: list[Case], folder: Path, prog
             pending.discard(watchdog)
             for task in done:
                 transcript = task.result()
+                board.ended(transcript.case_id)
                 last = transcript.lines[-1].raw.strip()[:60] if transcript.lines else transcript.error
-                finished = len(streams) - len(pending)
-                progress(f"  [{finished}/{len(streams)}] {transcript.case_id}: {len(transcript.lines)} lines, last {last}")
+                progress.detail(f"  {transcript.case_id}: {len(transcript.lines)} lines, last {last}")
+            progress.status(board.line())
         watchdog.cancel()
         transcripts = [task.result() for task in streams]
 
@@ -143,7 +148,7 @@ async def _prepare(connection: Connection, cases: list[Case], folder: Path, prog
         for transcript in transcripts:
             transcript = attrs.evolve(transcript, run=runs[cases_by_id[transcript.case_id].dag_id])
             transcript.save(folder / "transcripts")
-        progress(f"all streams ended after {time.monotonic() - started:.1f} s")
+        progress.step(f"all {len(dag_ids)} runs finished and {len(streams)} streams ended after {time.monotonic() - started:.1f} s")
 
         info = SessionInfo(
             target=connection.target, base_url=connection.base_url, token=connection.token,
@@ -153,6 +158,29 @@ async def _prepare(connection: Connection, cases: list[Case], folder: Path, prog
         )
         info.save()
         return info
+
+
+class RunBoard:
+    """How many runs have finished, for the progress status: a run counts once all its streams ended."""
+
+    def __init__(self, dag_ids: list[str], dag_of_case: dict[str, str], started: float) -> None:
+        self.open = {dag_id: {case for case, dag in dag_of_case.items() if dag == dag_id} for dag_id in dag_ids}
+        self.streams, self.started = len(dag_of_case), started
+
+    def ended(self, case_id: str) -> None:
+        for cases in self.open.values():
+            cases.discard(case_id)
+
+    def line(self) -> str:
+        pending = [dag_id for dag_id, cases in self.open.items() if cases]
+        ended = self.streams - sum(len(cases) for cases in self.open.values())
+        text = (
+            f"runs: {len(self.open) - len(pending)} of {len(self.open)} finished, "
+            f"{ended} of {self.streams} streams ended, {time.monotonic() - self.started:.0f} s"
+        )
+        if 0 < len(pending) <= 3:
+            text += f"; waiting for {', '.join(pending)}"
+        return text
 
 
 WATCHED_COMPONENTS = ("metadatabase", "scheduler")  # without these no run can finish
@@ -191,7 +219,7 @@ async def _record(client: AirflowClient, case: Case, run_id: str) -> Transcript:
 
 
 async def ready_fixture_dags(
-    client: AirflowClient, dag_ids: list[str], url: str, progress: Progress,
+    client: AirflowClient, dag_ids: list[str], url: str,
     version: str | None = None,
 ) -> FixtureDags:
     """Wait for the fixture DAGs to be parsed, then unpause those present, one write at a time.
@@ -199,6 +227,7 @@ async def ready_fixture_dags(
     With ``version`` (the server's), DAGs that cannot load because the feature is absent are
     accepted and reported; without it any missing DAG ends the run (benchmarks, load tests).
     """
+    started = time.monotonic()
     present, errors = await _wait_for_dags(client, dag_ids, url)
     missing = [dag_id for dag_id in dag_ids if dag_id not in present]
     reason = feature_absence(version, missing, errors) if version is not None else None
@@ -211,7 +240,10 @@ async def ready_fixture_dags(
     ready = [dag_id for dag_id in dag_ids if dag_id in present]
     for dag_id in ready:
         await client.unpause(dag_id)
-    progress(f"{len(ready)} fixture DAGs present" + (f"; {len(missing)} cannot load without the feature" if missing else ""))
+    progress.step(
+        f"{len(ready)} fixture DAGs present (waited {time.monotonic() - started:.1f} s)"
+        + (f"; {len(missing)} cannot load without the feature" if missing else "")
+    )
     return FixtureDags(present=ready, missing=missing, feature_absent=reason)
 
 
@@ -252,6 +284,7 @@ async def _wait_for_dags(
             Path(e["filename"]).name: (e["stack_trace"].strip().splitlines() or [""])[-1]
             for e in await client.import_errors()
         }
+        progress.status(f"DAG parsing: {len(present)} of {len(dag_ids)} fixture DAGs parsed")
         if all(f"{dag_id}.py" in errors for dag_id in set(dag_ids) - present) or time.monotonic() >= deadline:
             return present, errors
         await asyncio.sleep(0.5)

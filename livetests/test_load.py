@@ -47,7 +47,7 @@ def api_server_rss_mib() -> float:
 
 async def stream_runs(connection, runs: int, per_run: int) -> tuple[list[Transcript], dict[str, dict]]:
     async with AirflowClient(connection.base_url, connection.token) as client:
-        await ready_fixture_dags(client, [DAG], connection.base_url, lambda message: None)
+        await ready_fixture_dags(client, [DAG], connection.base_url)
         run_ids = [new_run_id() for _ in range(runs)]
         streams = []
         for run_id in run_ids:

@@ -27,7 +27,7 @@ def fake_airflow(request: httpx.Request) -> httpx.Response:
 def test_missing_fixture_dags_are_named_with_their_import_errors():
     async def prepare():
         async with AirflowClient("http://airflow.test", "t", transport=httpx.MockTransport(fake_airflow)) as client:
-            await ready_fixture_dags(client, ["result_decorator", "mapped_one"], "http://airflow.test", print, version="3.3.2")
+            await ready_fixture_dags(client, ["result_decorator", "mapped_one"], "http://airflow.test", version="3.3.2")
 
     with pytest.raises(TargetError) as error:
         asyncio.run(prepare())
@@ -71,7 +71,7 @@ def airflow_3_2(request: httpx.Request) -> httpx.Response:
 def test_an_airflow_without_the_feature_is_recognised_not_refused():
     async def ready(version):
         async with AirflowClient("http://airflow.test", "t", transport=httpx.MockTransport(airflow_3_2)) as client:
-            return await ready_fixture_dags(client, ["result_decorator", "dag_return"], "http://airflow.test", print, version=version)
+            return await ready_fixture_dags(client, ["result_decorator", "dag_return"], "http://airflow.test", version=version)
 
     dags = asyncio.run(ready("3.2.2"))
     assert (dags.present, dags.missing) == (["dag_return"], ["result_decorator"])
@@ -84,7 +84,7 @@ def test_without_a_version_a_missing_feature_still_ends_the_run():
     """Benchmarks and load tests need every DAG; they pass no version."""
     async def ready():
         async with AirflowClient("http://airflow.test", "t", transport=httpx.MockTransport(airflow_3_2)) as client:
-            return await ready_fixture_dags(client, ["result_decorator", "dag_return"], "http://airflow.test", print)
+            return await ready_fixture_dags(client, ["result_decorator", "dag_return"], "http://airflow.test")
 
     with pytest.raises(TargetError, match="result_decorator.py: ImportError: cannot import name 'result'"):
         asyncio.run(ready())

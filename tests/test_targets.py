@@ -1,7 +1,9 @@
 """Targets are chosen by name or environment and fail with one actionable sentence."""
 
 import contextlib
+import signal
 import socket
+import subprocess
 import sys
 
 import pytest
@@ -9,7 +11,7 @@ import pytest
 from conformance.targets import TargetError, make_target
 from conformance.targets.base import log_tail
 from conformance.targets.external import ExternalTarget
-from conformance.targets.local import LocalTarget, all_healthy, find_airflow
+from conformance.targets.local import LocalTarget, all_healthy, find_airflow, processes_working_in, stop_strays
 
 
 def start(target) -> None:
@@ -99,3 +101,15 @@ def test_missing_postgresql_is_one_sentence(monkeypatch, tmp_path):
 def test_unknown_database_is_refused():
     with pytest.raises(TargetError, match="Unknown database 'oracle'.*sqlite, postgres"):
         make_target("local", {"AIRFLOW_CONFORMANCE_DB": "oracle"})
+
+
+def test_a_process_working_in_a_folder_is_found_and_stopped(tmp_path):
+    """Task processes leave the server's process group; the sweep by working folder finds them."""
+    sleeper = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"], cwd=tmp_path, start_new_session=True)
+    try:
+        assert sleeper.pid in processes_working_in(tmp_path)
+        stop_strays(tmp_path)
+        assert sleeper.wait(timeout=10) == -signal.SIGKILL
+        assert processes_working_in(tmp_path) == {}
+    finally:
+        sleeper.kill()

@@ -29,6 +29,7 @@ from pathlib import Path
 
 import httpx
 
+from conformance import progress
 from conformance.client import AirflowAPIError, fetch_token
 from conformance.paths import dags_dir
 from conformance.targets.base import Connection, TargetError, log_tail
@@ -64,6 +65,23 @@ def sqlite_env() -> dict[str, str]:
         "PYTHONPATH": pythonpath,
         "AIRFLOW__DATABASE__SQL_ALCHEMY_CONNECT_ARGS": "conformance_sqlite.CONNECT_ARGS",
     }
+
+
+def boot_stage(log: str) -> str:
+    """Where ``airflow standalone`` stands, from its log: its own last message and the
+    components that have begun to log (each line is prefixed ``name | ``)."""
+    said, components = None, []
+    for line in log.splitlines():
+        name, bar, rest = line.partition(" | ")
+        name = name.strip()
+        if not bar or not name.replace("-", "").replace("_", "").isalpha():
+            continue
+        if name == "standalone":
+            said = rest.strip()
+        elif name.islower() and name not in components:
+            components.append(name)
+    parts = ([f"standalone: {said}"] if said else []) + ([f"started: {', '.join(components)}"] if components else [])
+    return "; ".join(parts)
 
 
 def all_healthy(health: Mapping[str, Mapping[str, object]]) -> bool:
@@ -118,6 +136,7 @@ class LocalTarget:
         def tail() -> str:
             return log_tail(log_path.read_text(errors="replace"))
 
+        progress.step(f"airflow standalone started on port {port} (AIRFLOW_HOME={home}); waiting for every component to be healthy")
         try:
             try:
                 self._wait_healthy(process, base_url, log_path)
@@ -134,28 +153,71 @@ class LocalTarget:
                 raise TargetError(f"{exc}; its log ends:\n{tail()}") from exc
         finally:
             stop_process_group(process)
+            stop_strays(home)
             if not self.keep_home:
                 shutil.rmtree(home, ignore_errors=True)
 
     def _wait_healthy(self, process: subprocess.Popen[bytes], base_url: str, log_path: Path) -> None:
-        deadline = time.monotonic() + self.boot_timeout
+        started = time.monotonic()
+        deadline = started + self.boot_timeout
+        seen: dict[str, str] = {}
         while time.monotonic() < deadline:
+            elapsed = time.monotonic() - started
             if process.poll() is not None:
                 raise TargetError(
                     f"`airflow standalone` exited with code {process.returncode} before becoming healthy; "
                     f"its log ends:\n{log_tail(log_path.read_text(errors='replace'))}"
                 )
             try:
-                if all_healthy(httpx.get(f"{base_url}/api/v2/monitor/health", timeout=5).json()):
-                    return
+                health = httpx.get(f"{base_url}/api/v2/monitor/health", timeout=5).json()
             except (httpx.HTTPError, ValueError):
-                pass
+                stage = boot_stage(log_path.read_text(errors="replace"))
+                progress.status(f"boot: {elapsed:.0f} s, the api-server is not answering yet" + (f"; {stage}" if stage else ""))
+            else:
+                states = {name: str(component.get("status") or "unknown") for name, component in health.items()}
+                if changed := {name: state for name, state in states.items() if seen.get(name) != state}:
+                    progress.step(f"boot {elapsed:.1f} s: " + ", ".join(f"{name} {state}" for name, state in changed.items()))
+                seen = states
+                if all_healthy(health):
+                    progress.step(f"healthy after {elapsed:.1f} s")
+                    return
+                waiting = [name for name, state in states.items() if state != "healthy"]
+                progress.status(f"boot: {elapsed:.0f} s, waiting for {', '.join(waiting)} to be healthy")
             time.sleep(0.5)
         raise TargetError(
             f"`airflow standalone` was not healthy after {self.boot_timeout:.0f} s "
             f"(raise AIRFLOW_CONFORMANCE_BOOT_TIMEOUT if the machine is slow); its log ends:\n"
             f"{log_tail(log_path.read_text(errors='replace'))}"
         )
+
+
+def processes_working_in(folder: Path) -> dict[int, str]:
+    """Live processes whose working directory is inside ``folder``, with their command lines.
+
+    Read from Linux's /proc; elsewhere nothing is found.
+    """
+    found = {}
+    for proc in Path("/proc").glob("[0-9]*"):
+        try:
+            if Path(os.readlink(proc / "cwd")).is_relative_to(folder):
+                found[int(proc.name)] = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:  # gone meanwhile, or not ours to read
+            continue
+    return found
+
+
+def stop_strays(home: Path) -> None:
+    """Kill what still works in AIRFLOW_HOME after its process group is gone.
+
+    Airflow's task processes move into process groups of their own, so a task still running
+    when the server is stopped (its supervisor killed) outlives ``killpg``; they all work in
+    AIRFLOW_HOME.
+    """
+    for pid in processes_working_in(home):
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
 
 
 def stop_process_group(process: subprocess.Popen[bytes], grace: float = 20.0) -> None:
