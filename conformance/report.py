@@ -9,12 +9,17 @@ A clause's verdict sums up the tests naming it; the worst outcome wins:
 ==================== =============================================================
 ``fail``             a test failed (a declared divergence failing some other way too)
 ``unexpected-pass``  a test of a declared divergence passed: the expectation is stale
-``absent``           the only failures are of tests that found the feature missing
-                     (they carry the user property ``feature_absent``)
 ``expected-divergence`` a test failed as expectations.yaml declares for this version
-``pass``             every test that ran passed
+``pass``             every test that ran passed, leaving aside those that found the
+                     feature missing
+``absent``           every test that ran found the feature missing (they carry the
+                     user property ``feature_absent``)
 ``untested``         no test of it ran, or all were skipped
 ==================== =============================================================
+
+A test that found the feature missing ranks below a pass: on an Airflow without the feature
+(3.2) a clause about the /wait endpoint is judged on the streams that Airflow could produce,
+and its tests on fixture DAGs that cannot load there do not make it ``absent``.
 
 Everything arrives through pytest's test reports, so it works the same under xdist: clause ids
 and ``feature_absent`` as user properties, evidence and ``doc_example`` marks as the JSON
@@ -130,12 +135,12 @@ def clause_verdict(tests: Sequence[TestResult]) -> str:
         return "fail"
     if "unexpected-pass" in outcomes:
         return "unexpected-pass"
-    if absent:
-        return "absent"
     if "expected-divergence" in outcomes:
         return "expected-divergence"
     if "passed" in outcomes:
         return "pass"
+    if absent:
+        return "absent"
     return "untested"
 
 
