@@ -176,7 +176,8 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
     version = info.airflow_version
     if info.feature_absent and (needing := [clause for clause in ids if known[clause].needs_feature]):
         item.user_properties.append((FEATURE_ABSENT, info.feature_absent))
-        pytest.fail(f"DAG Result feature absent in Airflow {version}, which {', '.join(needing)} needs: {info.feature_absent}", pytrace=False)
+        verb = "needs" if len(needing) == 1 else "need"
+        pytest.fail(f"DAG Result feature absent in Airflow {version}, which {', '.join(needing)} {verb}: {info.feature_absent}", pytrace=False)
     reasons = divergences_for(version, info.database, case=case_of(item))
     if diverging := [clause for clause in ids if clause in reasons]:
         reason = "; ".join(f"{clause}: {reasons[clause]}" for clause in diverging)
