@@ -11,7 +11,7 @@ import pytest
 from conformance.targets import TargetError, make_target
 from conformance.targets.base import log_tail
 from conformance.targets.external import ExternalTarget
-from conformance.targets.local import LocalTarget, all_healthy, find_airflow, processes_working_in, stop_strays
+from conformance.targets.local import LocalTarget, all_healthy, find_airflow, processes_working_in, read_log, stop_strays
 
 
 def start(target) -> None:
@@ -113,3 +113,7 @@ def test_a_process_working_in_a_folder_is_found_and_stopped(tmp_path):
         assert processes_working_in(tmp_path) == {}
     finally:
         sleeper.kill()
+
+
+def test_a_missing_server_log_is_told_not_raised(tmp_path):
+    assert "could not be read" in read_log(tmp_path / "gone" / "standalone.log")

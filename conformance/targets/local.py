@@ -58,6 +58,14 @@ def find_airflow() -> Path:
     return Path(found)
 
 
+def read_log(path: Path) -> str:
+    """The server's log so far; an error sentence must not turn into a crash over it."""
+    try:
+        return path.read_text(errors="replace")
+    except OSError as exc:
+        return f"(the log {path} could not be read: {exc.strerror}; was the temporary folder removed?)"
+
+
 def sqlite_env() -> dict[str, str]:
     """Per-component sqlite lock patience (see airflow_site/conformance_sqlite.py for why)."""
     pythonpath = os.pathsep.join(filter(None, [str(AIRFLOW_SITE), os.environ.get("PYTHONPATH")]))
@@ -134,7 +142,7 @@ class LocalTarget:
                 stdin=subprocess.DEVNULL, start_new_session=True,
             )
         def tail() -> str:
-            return log_tail(log_path.read_text(errors="replace"))
+            return log_tail(read_log(log_path))
 
         progress.step(f"airflow standalone started on port {port} (AIRFLOW_HOME={home}); waiting for every component to be healthy")
         try:
@@ -166,12 +174,12 @@ class LocalTarget:
             if process.poll() is not None:
                 raise TargetError(
                     f"`airflow standalone` exited with code {process.returncode} before becoming healthy; "
-                    f"its log ends:\n{log_tail(log_path.read_text(errors='replace'))}"
+                    f"its log ends:\n{log_tail(read_log(log_path))}"
                 )
             try:
                 health = httpx.get(f"{base_url}/api/v2/monitor/health", timeout=5).json()
             except (httpx.HTTPError, ValueError):
-                stage = boot_stage(log_path.read_text(errors="replace"))
+                stage = boot_stage(read_log(log_path))
                 progress.status(f"boot: {elapsed:.0f} s, the api-server is not answering yet" + (f"; {stage}" if stage else ""))
             else:
                 states = {name: str(component.get("status") or "unknown") for name, component in health.items()}
@@ -187,7 +195,7 @@ class LocalTarget:
         raise TargetError(
             f"`airflow standalone` was not healthy after {self.boot_timeout:.0f} s "
             f"(raise AIRFLOW_CONFORMANCE_BOOT_TIMEOUT if the machine is slow); its log ends:\n"
-            f"{log_tail(log_path.read_text(errors='replace'))}"
+            f"{log_tail(read_log(log_path))}"
         )
 
 
