@@ -126,12 +126,14 @@ class ContainerTarget:
             self.settings.image, name, run, ["standalone"], airflow_environment("localhost")
         ).with_exposed_ports(API_PORT)
         with ExitStack() as stack:
-            stack.enter_context(container)
             try:
+                stack.enter_context(container)
                 engine.AirflowHealthy().with_startup_timeout(self.settings.boot_timeout).wait_until_ready(container)
+            except engine.DockerException as exc:
+                raise TargetError(f"Docker could not run {self.settings.image} ({engine.one_line(exc)}).") from exc
             except (TimeoutError, engine.ContainerExited) as exc:
                 raise TargetError(
-                    f"`airflow standalone` in {self.settings.image} did not become healthy ({exc}; raise "
+                    f"`airflow standalone` in {self.settings.image} was not healthy within {self.settings.boot_timeout:.0f} s ({exc}; raise "
                     f"AIRFLOW_CONFORMANCE_BOOT_TIMEOUT if the machine is slow); its log ends:\n{engine.logs_of(container)}"
                 ) from exc
             base_url, token = engine.log_in(container)

@@ -32,7 +32,8 @@ LABEL = "airflow-conformance"  # on every container this target makes, valued wi
 
 
 def one_line(exc: BaseException, limit: int = 200) -> str:
-    text = " ".join(str(exc).split()) or type(exc).__name__
+    """An exception as one short line; Docker's API errors by the engine's own explanation."""
+    text = " ".join(str(getattr(exc, "explanation", None) or exc).split()) or type(exc).__name__
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
@@ -119,20 +120,21 @@ class AirflowHealthy(WaitStrategy):
         self._poll_interval = 0.5
 
     def wait_until_ready(self, container: DockerContainer) -> None:  # type: ignore[override]
-        url = f"{published_url(container, self.port)}/api/v2/monitor/health"
         deadline = time.monotonic() + self._startup_timeout
+        url = None
         while True:
             for role, each in {"api-server": container, **self.watched}.items():
                 each.reload()
                 if each.status in ("exited", "dead"):
                     raise ContainerExited(role, each)
             try:
+                url = url or f"{published_url(container, self.port)}/api/v2/monitor/health"
                 if all_healthy(httpx.get(url, timeout=5).json()):
                     return
-            except (httpx.HTTPError, ValueError):
+            except (httpx.HTTPError, ValueError, OSError):  # OSError: the port is not published yet
                 pass
             if time.monotonic() > deadline:
-                raise TimeoutError(f"not every component was healthy after {self._startup_timeout:.0f} s")
+                raise TimeoutError("not every component was healthy in time")
             time.sleep(self._poll_interval)
 
 
@@ -144,7 +146,7 @@ def airflow_container(image: str, name: str, run: str, command: Sequence[str], e
         .with_command(list(command))
         .with_envs(**env)
         .with_copy_into_container(dags_dir(), posixpath.dirname(DAGS_FOLDER))
-        .with_kwargs(labels={LABEL: run}, init=True)
+        .with_kwargs(labels={LABEL: run})
     )
 
 

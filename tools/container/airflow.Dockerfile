@@ -48,6 +48,7 @@ FROM python
 COPY --from=install /opt/airflow-venv /opt/airflow-venv
 ENV PATH=/opt/airflow-venv/bin:$PATH \
     AIRFLOW_HOME=/opt/airflow \
+    TINI_SUBREAPER=1 \
     PYTHONDONTWRITEBYTECODE=1
 USER 50000
 WORKDIR /opt/airflow

@@ -81,9 +81,14 @@ build_airflow() {
     fi
   fi
   tag=${tag:-airflow-conformance/airflow:$version}
+  local previous
+  previous=$(docker image inspect --format '{{.Id}}' "$tag" 2>/dev/null || true)
   timed_build "Airflow ($tag)" -t "$tag" --build-arg "BASE_IMAGE=$base" \
     --build-arg "AIRFLOW_VERSION=$version" --build-arg "AIRFLOW_SPEC=$spec" "$context"
-  echo "build: $tag: $(docker run --rm "$tag" version 2>/dev/null | tail -n 1)"
+  if [ -n "$previous" ] && [ "$previous" != "$(docker image inspect --format '{{.Id}}' "$tag")" ]; then
+    docker rmi "$previous" >/dev/null 2>&1 || true  # the image this tag replaced, unless a container uses it
+  fi
+  echo "build: $tag: Airflow $(docker run --rm "$tag" version 2>/dev/null | tail -n 1)"
 }
 
 build_postgres() {
