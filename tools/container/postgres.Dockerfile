@@ -1,9 +1,11 @@
 # The PostgreSQL image of the container target's postgres topology, from Debian's packages
 # (no registry needed). Built by `tools/container/build.sh postgres`.
 #
-# A throwaway test database, not a deployment: it trusts every connection, runs with fsync
-# off, and honours the official postgres image's POSTGRES_USER and POSTGRES_DB (so that image
-# can be used instead where a registry is reachable).
+# A throwaway test database, not a deployment: it trusts every connection and runs with fsync
+# off. Like the official postgres image it reads POSTGRES_USER, POSTGRES_DB and
+# POSTGRES_INITDB_ARGS, so that image can be used instead where a registry is reachable.
+# Its default collation is C (the base image has no locales); the official image's is
+# en_US.utf8, which orders task ids differently (see README, "In containers").
 ARG BASE_IMAGE=airflow-conformance/debian:bookworm
 FROM ${BASE_IMAGE}
 # Debian's package would create a "main" cluster at install time; the entrypoint makes its own.
