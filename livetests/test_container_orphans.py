@@ -22,7 +22,23 @@ from conformance.targets.engine import LABEL
 SUITE = [sys.executable, "-m", "pytest", "--pyargs", "conformance.suite", "-n", "2", "-q", "-p", "no:cacheprovider"]
 
 
-def start_suite(**env: str) -> subprocess.Popen[str]:
+@pytest.fixture
+def start_suite():
+    """Starts the suite in a subprocess; one still running at teardown gets SIGTERM, as a user's would."""
+    started: list[subprocess.Popen[str]] = []
+
+    def start(**env: str) -> subprocess.Popen[str]:
+        started.append(_popen(**env))
+        return started[-1]
+
+    yield start
+    for process in started:
+        if process.poll() is None:
+            process.terminate()
+            process.communicate(timeout=120)
+
+
+def _popen(**env: str) -> subprocess.Popen[str]:
     return subprocess.Popen(
         SUITE, env={**os.environ, "AIRFLOW_CONFORMANCE_TARGET": "container", "TESTCONTAINERS_RYUK_DISABLED": "true", **env},
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
@@ -32,6 +48,7 @@ def start_suite(**env: str) -> subprocess.Popen[str]:
 
 
 def wait_for_line(process: subprocess.Popen[str], text: str, timeout: float = 300) -> None:
+    """Reads the suite's output up to a line holding ``text``; fails with the output if it never comes."""
     deadline, seen = time.monotonic() + timeout, []
     while time.monotonic() < deadline:
         line = process.stdout.readline()
@@ -55,7 +72,7 @@ def engine_starts_clean():
     assert ours() == [], "containers of an earlier run are still there"
 
 
-def test_after_a_boot_timeout():
+def test_after_a_boot_timeout(start_suite):
     process = start_suite(AIRFLOW_CONFORMANCE_BOOT_TIMEOUT="5")
     output, _ = process.communicate(timeout=120)
     assert process.returncode == 4 and "was not healthy within 5 s" in output, output[-3000:]
@@ -63,7 +80,7 @@ def test_after_a_boot_timeout():
     assert ours() == []
 
 
-def test_after_an_image_that_is_not_airflow():
+def test_after_an_image_that_is_not_airflow(start_suite):
     process = start_suite(AIRFLOW_CONFORMANCE_IMAGE=os.environ.get("AIRFLOW_CONFORMANCE_BASE_IMAGE", "airflow-conformance/debian:bookworm"))
     output, _ = process.communicate(timeout=120)
     assert process.returncode == 4 and "Docker could not run" in output, output[-3000:]
@@ -79,14 +96,16 @@ def test_after_an_image_that_is_not_airflow():
     ],
     ids=["sqlite-ctrl-c-at-boot", "sqlite-ctrl-c-while-streaming", "postgres-kill-term-while-streaming"],
 )
-def test_after_a_signal(database, sig, when):
+def test_after_a_signal(start_suite, database, sig, when):
     process = start_suite(AIRFLOW_CONFORMANCE_DB=database)
     wait_for_line(process, when)
     if when.startswith("starting"):
         deadline = time.monotonic() + 60
         while not ours() and time.monotonic() < deadline:
             time.sleep(0.2)
-    assert ours(), "no container was there when the signal was sent"
+    if not ours():
+        process.terminate()
+        pytest.fail(f"no container was there when the signal was sent; the suite's output ends:\n{process.communicate()[0][-3000:]}")
     process.send_signal(sig)
     process.communicate(timeout=120)
     assert process.returncode != 0
