@@ -68,3 +68,15 @@ def test_airflow_settings_match_the_local_target():
     assert env["AIRFLOW__CORE__EXECUTION_API_SERVER_URL"] == "http://api-server:8080/execution/"
     assert env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"].startswith("postgresql+psycopg2://")
     assert "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN" not in airflow_environment("localhost")
+
+
+def test_docker_errors_read_as_one_short_line():
+    pytest.importorskip("testcontainers")
+    from docker.errors import APIError
+
+    from conformance.targets.engine import one_line
+
+    error = APIError("500 Server Error for http+docker://localhost/v1.41/images/create", explanation="lookup registry-1.docker.io: no such host")
+    assert one_line(error) == "lookup registry-1.docker.io: no such host"
+    assert one_line(ValueError("a\n  b")) == "a b"
+    assert one_line(ValueError("x" * 500)) == "x" * 197 + "..."

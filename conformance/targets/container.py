@@ -27,6 +27,7 @@ import os
 import secrets
 from collections.abc import Iterator, Mapping
 from contextlib import ExitStack, contextmanager
+from types import ModuleType
 
 import attrs
 
@@ -97,25 +98,33 @@ class ContainerTarget:
                 "The container target needs testcontainers: `pip install 'airflow-dag-result-conformance[container]'` "
                 "(tox's container envs install it)."
             ) from None
-        client = engine.docker_client()
-        engine.ensure_reaper(client)
-        engine.ensure_image(
-            client, self.settings.image,
-            "build one with `tools/container/build.sh` (no registry needed) and set AIRFLOW_CONFORMANCE_IMAGE to its tag",
-        )
+        self._check_engine(engine)
         run = secrets.token_hex(4)
         if self.settings.database == "postgres":
             from conformance.targets.topology import postgres_topology
 
-            engine.ensure_image(
-                client, self.settings.postgres_image,
-                "build one with `tools/container/build.sh postgres` and set AIRFLOW_CONFORMANCE_POSTGRES_IMAGE to its tag",
-            )
             with postgres_topology(self.settings, run) as connection:
                 yield connection
         else:
             with self._standalone(run) as connection:
                 yield connection
+
+    def _check_engine(self, engine: ModuleType) -> None:
+        """Docker answers and has every image the run needs, before anything is started."""
+        client = engine.docker_client()
+        try:
+            engine.ensure_reaper(client)
+            engine.ensure_image(
+                client, self.settings.image,
+                "build one with `tools/container/build.sh` (no registry needed) and set AIRFLOW_CONFORMANCE_IMAGE to its tag",
+            )
+            if self.settings.database == "postgres":
+                engine.ensure_image(
+                    client, self.settings.postgres_image,
+                    "build one with `tools/container/build.sh postgres` and set AIRFLOW_CONFORMANCE_POSTGRES_IMAGE to its tag",
+                )
+        finally:
+            client.client.close()
 
     @contextmanager
     def _standalone(self, run: str) -> Iterator[Connection]:
