@@ -10,8 +10,10 @@
 #   BASE_IMAGE       a Debian 12 image: the debootstrapped airflow-conformance/debian:bookworm
 #                    (tools/container/debian-base.sh), or debian:bookworm-slim where a registry is reachable
 #   AIRFLOW_VERSION  the released Airflow to install, with its postgres extra
-#   AIRFLOW_SPEC     instead: any requirement uv accepts, e.g. "apache-airflow[postgres]==3.4.0.dev0";
-#                    wheels placed in the context's wheels/ folder are found first (--find-links)
+#   AIRFLOW_SPEC     instead: any requirement uv accepts, e.g. "apache-airflow[postgres]==3.3.1"
+#   wheels/*.whl     in the context: installed as they are (a build of Airflow from source), each
+#                    as a direct requirement so that dev versions need no pre-release flag; an
+#                    apache_airflow-*.whl among them stands for AIRFLOW_VERSION
 #   UV_VERSION       the uv that installs it (from PyPI)
 #
 # Like the official apache/airflow image: AIRFLOW_HOME=/opt/airflow, user airflow (uid 50000),
@@ -37,11 +39,21 @@ RUN set -eu; \
     if [ -s /tmp/host-ca-bundle.pem ]; then \
       export SSL_CERT_FILE=/tmp/host-ca-bundle.pem PIP_CERT=/tmp/host-ca-bundle.pem; \
     fi; \
+    set --; meta=; \
+    for wheel in /tmp/wheels/*.whl; do \
+      [ -e "$wheel" ] || continue; \
+      case "${wheel##*/}" in \
+        apache_airflow-[0-9]*) meta=1; set -- "$@" "apache-airflow[postgres] @ file://$wheel" ;; \
+        *) set -- "$@" "$wheel" ;; \
+      esac; \
+    done; \
+    if [ -n "$AIRFLOW_SPEC" ]; then set -- "$@" "$AIRFLOW_SPEC"; \
+    elif [ -z "$meta" ]; then set -- "$@" "apache-airflow[postgres]==${AIRFLOW_VERSION}"; fi; \
+    echo "installing: $*"; \
     python3 -m venv /tmp/uv \
     && /tmp/uv/bin/pip install --quiet --disable-pip-version-check "uv==${UV_VERSION}" \
     && /tmp/uv/bin/uv venv --quiet --python /usr/bin/python3 /opt/airflow-venv \
-    && /tmp/uv/bin/uv pip install --quiet --no-cache --python /opt/airflow-venv/bin/python \
-       --find-links /tmp/wheels "${AIRFLOW_SPEC:-apache-airflow[postgres]==${AIRFLOW_VERSION}}" \
+    && /tmp/uv/bin/uv pip install --quiet --no-cache --python /opt/airflow-venv/bin/python "$@" \
     && /opt/airflow-venv/bin/airflow version
 
 FROM python

@@ -5,11 +5,14 @@
 #   tools/container/build.sh [all|base|airflow|postgres] [options]
 #
 #   --airflow-version V   the released Airflow to install (default 3.3.2)
-#   --wheels DIR          install Airflow from the wheels in DIR (a build of Airflow from source:
-#                         apache_airflow-*.whl with its apache_airflow_core / task_sdk wheels);
-#                         the version comes from the apache_airflow wheel's name
-#   --airflow-spec SPEC   any requirement uv accepts instead, e.g. 'apache-airflow[postgres]==3.3.1'
-#   --tag TAG             the Airflow image's tag (default airflow-conformance/airflow:VERSION)
+#   --wheels DIR          install the wheels in DIR as they are (a build of Airflow from source:
+#                         apache_airflow-*.whl with the apache_airflow_core / task_sdk wheels you
+#                         built; what they need beyond them comes from PyPI); the image's version
+#                         tag comes from the apache_airflow wheel's name. With no such wheel, add
+#                         --airflow-spec, e.g. 'apache-airflow[postgres]==3.3.2' beside a core wheel.
+#   --airflow-spec SPEC   any requirement uv accepts, e.g. 'apache-airflow[postgres]==3.3.1'
+#   --tag TAG             the Airflow image's tag (default airflow-conformance/airflow:VERSION,
+#                         or airflow-conformance/airflow:wheels for wheels with no apache_airflow one)
 #
 #   BASE_IMAGE            default airflow-conformance/debian:bookworm (made here when missing);
 #                         debian:bookworm-slim works where a registry is reachable
@@ -56,7 +59,7 @@ timed_build() {  # timed_build LABEL docker-build-args...
   local label=$1 started log; shift
   started=$(date +%s)
   log=$(mktemp)
-  if ! docker build --quiet "$@" >"$log" 2>&1; then
+  if ! docker build --quiet --force-rm "$@" >"$log" 2>&1; then  # --force-rm: no container left by a failed step
     echo "build: the $label image failed to build; the build output ends:" >&2
     tail -n 40 "$log" >&2; rm -f "$log"; exit 1
   fi
@@ -72,12 +75,14 @@ build_airflow() {
   cp "$here/airflow.Dockerfile" "$context/Dockerfile"
   if bundle=$(ca_bundle) && [ -n "$bundle" ]; then cp "$bundle" "$context/ca-bundle.pem"; else : >"$context/ca-bundle.pem"; fi
   if [ -n "$wheels" ]; then
-    cp "$wheels"/*.whl "$context/wheels/"
-    if [ -z "$spec" ]; then
-      meta=$(cd "$context/wheels" && ls apache_airflow-[0-9]*.whl 2>/dev/null | head -n 1)
-      [ -n "$meta" ] || { echo "build: no apache_airflow-*.whl in $wheels; pass --airflow-spec too" >&2; exit 2; }
+    cp "$wheels"/*.whl "$context/wheels/" || { echo "build: no wheels in $wheels" >&2; exit 2; }
+    meta=$(cd "$context/wheels" && ls apache_airflow-[0-9]*.whl 2>/dev/null | head -n 1 || true)
+    if [ -n "$meta" ]; then
       version=$(echo "$meta" | cut -d- -f2)
-      spec="apache-airflow[postgres]==$version"
+    elif [ -z "$spec" ]; then
+      echo "build: no apache_airflow-*.whl in $wheels; add --airflow-spec 'apache-airflow[postgres]==VERSION'" >&2; exit 2
+    else
+      tag=${tag:-airflow-conformance/airflow:wheels}
     fi
   fi
   tag=${tag:-airflow-conformance/airflow:$version}
