@@ -80,3 +80,15 @@ def test_docker_errors_read_as_one_short_line():
     assert one_line(error) == "lookup registry-1.docker.io: no such host"
     assert one_line(ValueError("a\n  b")) == "a b"
     assert one_line(ValueError("x" * 500)) == "x" * 197 + "..."
+
+
+def test_standalone_log_tails_are_per_component():
+    pytest.importorskip("testcontainers")
+    from conformance.targets.engine import tails_by_component
+
+    log = "".join(f"dag-processor | parsed {n}\n" for n in range(100))
+    log = "scheduler | sqlite3.OperationalError: database is locked\n" + log + "plain line\n"
+    tails = tails_by_component(log, lines=3)
+    assert "    scheduler | sqlite3.OperationalError: database is locked" in tails.splitlines()
+    assert tails.count("dag-processor |") == 3
+    assert "    plain line" in tails.splitlines()

@@ -152,4 +152,4 @@ class ContainerTarget:
                     description=f"airflow standalone in container {name} ({self.settings.image}, sqlite)",
                 )
             except TargetError as exc:  # trouble while in use: the server's own log says why
-                raise TargetError(f"{exc}; its log ends:\n{engine.logs_of(container)}") from exc
+                raise TargetError(f"{exc}; its components' logs end:\n{engine.standalone_logs(container)}") from exc

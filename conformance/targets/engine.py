@@ -99,6 +99,27 @@ def published_url(container: DockerContainer, port: int = API_PORT) -> str:
     return f"http://{container.get_container_host_ip()}:{mapped}"
 
 
+def standalone_logs(container: DockerContainer, lines: int = 12, scanned: int = 3000) -> str:
+    """The last lines of each component of ``airflow standalone``, whose lines it prefixes "name | ".
+
+    A plain tail is mostly the chatty dag-processor; what the scheduler said last is what
+    usually tells why runs stopped.
+    """
+    try:
+        text = container.get_wrapped_container().logs(tail=scanned).decode(errors="replace")
+    except Exception as exc:  # noqa: BLE001 - a container with no logs is worth saying so, not raising
+        return log_tail(f"(no logs: {one_line(exc)})")
+    return tails_by_component(text, lines)
+
+
+def tails_by_component(text: str, lines: int = 12) -> str:
+    by_component: dict[str, list[str]] = {}
+    for line in text.splitlines():
+        name, bar, _ = line.partition(" | ")
+        by_component.setdefault(name.strip() if bar and " " not in name.strip() else "other", []).append(line)
+    return "\n".join(log_tail("\n".join(kept), lines) for kept in by_component.values()) or log_tail("")
+
+
 class ContainerExited(Exception):
     def __init__(self, role: str, container: DockerContainer) -> None:
         super().__init__(f"its {role} container exited")
