@@ -64,12 +64,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("airflow-conformance", "Airflow DAG Result conformance")
     group.addoption(
         "--airflow-target", default=None,
-        help="where the Airflow under test comes from: local (default), external; "
+        help="where the Airflow under test comes from: local (default), external, container; "
         "also AIRFLOW_CONFORMANCE_TARGET",
     )
     group.addoption(
         "--airflow-db", default=None, choices=["sqlite", "postgres"],
-        help="local target: the metadata database, sqlite (default) or a throwaway PostgreSQL; "
+        help="local and container targets: the metadata database, sqlite (default) or a throwaway PostgreSQL "
+        "(container: the topology of separate api-server, scheduler, dag-processor, triggerer containers); "
         "also AIRFLOW_CONFORMANCE_DB",
     )
     group.addoption(

@@ -20,8 +20,8 @@ def start(target) -> None:
 
 
 def test_unknown_target_lists_the_choices():
-    with pytest.raises(TargetError, match=r"'container'; choose one of: external, local\."):
-        make_target("container", {})
+    with pytest.raises(TargetError, match=r"'kubernetes'; choose one of: container, external, local\."):
+        make_target("kubernetes", {})
 
 
 def test_environment_picks_the_target(monkeypatch):
