@@ -148,16 +148,10 @@ class LocalTarget:
 
 
 def stop_process_group(process: subprocess.Popen[bytes], grace: float = 20.0) -> None:
-    """End the process and everything in its group: SIGTERM, then SIGKILL after ``grace`` s.
-
-    The process must lead a session of its own (``start_new_session=True``). Whatever is left
-    in that session afterwards is ended too: Airflow's task runner moves into a process group
-    of its own, so a task still running at teardown escapes the group signal.
-    """
+    """End the process and everything in its group: SIGTERM, then SIGKILL after ``grace`` s."""
     try:
         os.killpg(process.pid, signal.SIGTERM)
     except ProcessLookupError:
-        _stop_session(process.pid, grace)
         return
     try:
         process.wait(timeout=grace)
@@ -168,42 +162,10 @@ def stop_process_group(process: subprocess.Popen[bytes], grace: float = 20.0) ->
         try:
             os.killpg(process.pid, 0)
         except ProcessLookupError:
-            break
-        time.sleep(0.2)
-    else:
-        try:
-            os.killpg(process.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
-    process.wait()
-    _stop_session(process.pid, grace)
-
-
-def session_members(session: int, proc: Path = Path("/proc")) -> list[int]:
-    """Live (not zombie) processes of a session, read from /proc; none where there is no /proc."""
-    members = []
-    for entry in proc.glob("[0-9]*"):
-        try:
-            state, _ppid, _group, sid = (entry / "stat").read_text().rsplit(")", 1)[1].split()[:4]
-        except (OSError, IndexError, ValueError):
-            continue
-        if int(sid) == session and state != "Z":
-            members.append(int(entry.name))
-    return members
-
-
-def _stop_session(session: int, grace: float) -> None:
-    """SIGTERM what is left of the session, then SIGKILL what outlives ``grace`` s (at most 5 s)."""
-    if not (members := session_members(session)):
-        return
-    for sig in (signal.SIGTERM, signal.SIGKILL):
-        for pid in members:
-            try:
-                os.kill(pid, sig)
-            except ProcessLookupError:
-                pass
-        deadline = time.monotonic() + min(grace, 5.0)
-        while (members := session_members(session)) and time.monotonic() < deadline:
-            time.sleep(0.1)
-        if not members:
             return
+        time.sleep(0.2)
+    try:
+        os.killpg(process.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+    process.wait()
