@@ -18,24 +18,20 @@ import os
 import subprocess
 import sys
 import time
-from datetime import datetime
 
 from conformance.cases import dag_ids_of, load_cases
 from conformance.client import AirflowClient
 from conformance.client import AirflowAPIError
 from conformance.session import new_run_id, ready_fixture_dags
+from conformance.stream import epoch
 from conformance.targets import Connection, TargetError, make_target
-
-
-def _epoch(timestamp: str) -> float:
-    return datetime.fromisoformat(timestamp.replace("Z", "+00:00")).timestamp()
 
 
 async def fixture_runs_makespan(connection: Connection) -> tuple[float, str]:
     """Seconds from the first trigger to the last run's end, and which DAG ended last."""
     dag_ids = dag_ids_of(load_cases().values())
     async with AirflowClient(connection.base_url, connection.token) as client:
-        await ready_fixture_dags(client, dag_ids, connection.base_url, lambda message: None)
+        await ready_fixture_dags(client, dag_ids, connection.base_url)
         run_id, started = new_run_id(), time.time()
         for dag_id in dag_ids:
             await client.trigger(dag_id, run_id)
@@ -45,7 +41,7 @@ async def fixture_runs_makespan(connection: Connection) -> tuple[float, str]:
             for dag_id in set(dag_ids) - set(ended):
                 run = await client.dag_run(dag_id, run_id)
                 if run["end_date"]:
-                    ended[dag_id] = _epoch(run["end_date"])
+                    ended[dag_id] = epoch(run["end_date"])
     last = max(ended, key=ended.__getitem__)
     return ended[last] - started, last
 

@@ -37,23 +37,28 @@ class Case:
 
     def terminal_mismatches(self, terminal: Mapping[str, Any]) -> list[str]:
         """What differs between the expected terminal line and this one; empty when it matches."""
-        problems = []
-        if terminal.get("state") != self.expect["state"]:
-            problems.append(f"state is {terminal.get('state')!r}, expected {self.expect['state']!r}")
-        actual = terminal.get("results", _ABSENT)
-        if "string_digests" in self.expect:
-            problems += _digest_mismatches(self.expect["string_digests"], actual)
-        elif "results" in self.expect:
-            expected = self.expect["results"]
-            if actual is _ABSENT:
-                problems.append(f"no results key, expected results {_short(expected)}")
-            elif actual != expected:
-                problems.append(f"results are {_short(actual)}, expected {_short(expected)}")
-            elif list(actual) != list(expected):
-                problems.append(f"results keys come in order {list(actual)}, expected {list(expected)}")
-        elif actual is not _ABSENT:
-            problems.append(f"results are {_short(actual)}, expected no results key")
-        return problems
+        return terminal_mismatches(self.expect, terminal)
+
+
+def terminal_mismatches(expect: Mapping[str, Any], terminal: Mapping[str, Any]) -> list[str]:
+    """What differs between a terminal line and an ``expect`` of cases.schema.json; empty when it matches."""
+    problems = []
+    if terminal.get("state") != expect["state"]:
+        problems.append(f"state is {terminal.get('state')!r}, expected {expect['state']!r}")
+    actual = terminal.get("results", _ABSENT)
+    if "string_digests" in expect:
+        problems += _digest_mismatches(expect["string_digests"], actual)
+    elif "results" in expect:
+        expected = expect["results"]
+        if actual is _ABSENT:
+            problems.append(f"no results key, expected results {_short(expected)}")
+        elif actual != expected:
+            problems.append(f"results are {_short(actual)}, expected {_short(expected)}")
+        elif list(actual) != list(expected):
+            problems.append(f"results keys come in order {list(actual)}, expected {list(expected)}")
+    elif actual is not _ABSENT:
+        problems.append(f"results are {_short(actual)}, expected no results key")
+    return problems
 
 
 def _digest_mismatches(digests: Mapping[str, Mapping[str, Any]], actual: Any) -> list[str]:

@@ -2,6 +2,8 @@
 
 A clause is one sentence of requirement, where it comes from, and how binding it is: ``MUST``
 (the upstream doc says so) or ``OBSERVED`` (the doc is silent; pinned to measured behaviour).
+It also says what it ``needs``: most clauses need the DAG Result feature itself (Airflow 3.3+),
+while those about the /wait endpoint and its ``result`` parameter apply to older servers too.
 Tests name their clauses with ``@pytest.mark.clause("ID", ...)``; :func:`coverage_problems`
 reports clauses nobody tests and tests naming clauses nobody wrote, both of which fail the run.
 """
@@ -19,6 +21,7 @@ import yaml
 from conformance.paths import package_file
 
 Level = Literal["MUST", "OBSERVED"]
+Needs = Literal["dag-result", "wait-endpoint"]
 
 
 @attrs.frozen
@@ -29,6 +32,12 @@ class Clause:
     statement: str
     source: str
     note: str | None = None
+    needs: Needs = attrs.field(default="dag-result", validator=attrs.validators.in_(("dag-result", "wait-endpoint")))
+
+    @property
+    def needs_feature(self) -> bool:
+        """Whether only an Airflow with the DAG Result feature (3.3+) can satisfy this clause."""
+        return self.needs == "dag-result"
 
 
 def read_clauses(path: Path) -> dict[str, Clause]:

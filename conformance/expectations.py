@@ -3,12 +3,16 @@
 Modelled on WPT expectation files: the data says which version diverges from which clause; the
 pytest plugin turns each match into a strict xfail, so the test still runs, the report shows
 the divergence with its reason, and a divergence that disappears fails the run.
+
+A divergence may be limited to some cases (``cases``): then only tests run on those cases'
+streams are expected to fail, as when one kind of stream breaks a rule every stream must keep.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from functools import cache
+from typing import Final
 
 import attrs
 import yaml
@@ -24,10 +28,15 @@ class Divergence:
     versions: SpecifierSet = attrs.field(converter=SpecifierSet)
     reason: str
     databases: tuple[str, ...] | None = attrs.field(default=None, converter=lambda d: None if d is None else tuple(d))
+    cases: tuple[str, ...] | None = attrs.field(default=None, converter=lambda c: None if c is None else tuple(c))
 
-    def applies_to(self, version: Version, database: str) -> bool:
+    def applies_to(self, version: Version, database: str, case: str | None | object = None) -> bool:
         in_range = self.versions.contains(version, prereleases=True)
-        return in_range and (self.databases is None or database in self.databases)
+        in_cases = self.cases is None or case is ANY_CASE or case in self.cases
+        return in_range and in_cases and (self.databases is None or database in self.databases)
+
+
+ANY_CASE: Final = object()  # include case-limited divergences, whatever the case (summaries, reports)
 
 
 @cache
@@ -36,12 +45,17 @@ def load_divergences() -> tuple[Divergence, ...]:
 
 
 def divergences_for(
-    version: str, database: str = "unknown", divergences: Iterable[Divergence] | None = None
+    version: str, database: str = "unknown", divergences: Iterable[Divergence] | None = None,
+    case: str | None | object = ANY_CASE,
 ) -> dict[str, str]:
-    """Reasons by clause id for every divergence declared for this Airflow version and database."""
+    """Reasons by clause id for every divergence declared for this Airflow version and database.
+
+    ``case`` is the case a test runs on (None: no case); a divergence limited to other cases
+    then does not apply. By default every divergence counts, for summaries of a whole run.
+    """
     parsed = Version(version)
-    return {
-        d.clause: d.reason
-        for d in (load_divergences() if divergences is None else divergences)
-        if d.applies_to(parsed, database)
-    }
+    reasons: dict[str, list[str]] = {}
+    for d in load_divergences() if divergences is None else divergences:
+        if d.applies_to(parsed, database, case):
+            reasons.setdefault(d.clause, []).append(d.reason if d.cases is None else f"{d.reason} (cases: {', '.join(d.cases)})")
+    return {clause: " ".join(texts) for clause, texts in reasons.items()}

@@ -8,18 +8,31 @@ collection has finished. With ``-n``, the controller collects nothing, so it sta
 when the first worker reports collecting suite tests, before xdist hands out any test. Either
 way the prepared session (connection, Airflow version, one transcript per case) lands in one
 folder that every process reads; only the controller stops the server, on any exit path.
+
+The controller also hears every test report (xdist sends them over), so it alone sums clause
+verdicts and, with ``--conformance-report DIR``, writes the report (:mod:`conformance.report`).
+What a test saw travels with its report: the ``evidence`` fixture (:mod:`conformance.evidence`)
+collects it in whichever process runs the test.
+
+On an Airflow without the DAG Result feature (before 3.3), a test that cannot run for want of
+it fails with one line saying so and carries the user property ``feature_absent`` (whose value
+is why the feature is absent); its outcome counts as "absent" rather than "failed" in the
+clause verdicts.
 """
 
 from __future__ import annotations
 
 import atexit
+import json
 import os
-from collections import Counter
 import secrets
 import shutil
 import signal
 import tempfile
+import time
+from collections import Counter
 from contextlib import ExitStack
+from datetime import datetime, timezone
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -27,11 +40,15 @@ from typing import Any
 import httpx
 import pytest
 
+import conformance
+from conformance import progress
 from conformance.cases import load_cases
 from conformance.catalog import coverage_problems, load_clauses
 from conformance.client import AirflowAPIError
+from conformance.evidence import Evidence
 from conformance.expectations import divergences_for
-from conformance.session import SessionInfo, prepare
+from conformance.report import FEATURE_ABSENT, REPORT_ATTRIBUTE, Collector, ReportError, Run, build, write
+from conformance.session import FeatureAbsent, SessionInfo, prepare
 from conformance.targets import TargetError, make_target
 
 SUITE_DIR = Path(__file__).resolve().parent / "suite"
@@ -39,25 +56,42 @@ FOLDER_KEY = "airflow_conformance_session"
 folder_key = pytest.StashKey[Path]()
 named_clauses_key = pytest.StashKey[dict[str, tuple[str, ...]]]()
 collected_modules_key = pytest.StashKey[set[Path]]()
+evidence_key = pytest.StashKey[Evidence]()
+current_evidence_key = pytest.StashKey["Evidence | None"]()
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("airflow-conformance", "Airflow DAG Result conformance")
     group.addoption(
         "--airflow-target", default=None,
-        help="where the Airflow under test comes from: local (default), external; "
+        help="where the Airflow under test comes from: local (default), external, container; "
         "also AIRFLOW_CONFORMANCE_TARGET",
     )
     group.addoption(
         "--airflow-db", default=None, choices=["sqlite", "postgres"],
-        help="local target: the metadata database, sqlite (default) or a throwaway PostgreSQL; "
+        help="local and container targets: the metadata database, sqlite (default) or a throwaway PostgreSQL "
+        "(container: the topology of separate api-server, scheduler, dag-processor, triggerer containers); "
         "also AIRFLOW_CONFORMANCE_DB",
+    )
+    group.addoption(
+        "--conformance-report", default=os.environ.get("AIRFLOW_CONFORMANCE_REPORT"), metavar="DIR",
+        help="write junit.xml, report.json and report.html into DIR; also AIRFLOW_CONFORMANCE_REPORT",
+    )
+    group.addoption(
+        "--allow-absent-feature", action="store_true",
+        help="exit 0 instead of 1 when every failure is a test the absent DAG Result feature could not run "
+        "(for version matrices that include an Airflow older than 3.3)",
     )
 
 
+@pytest.hookimpl(tryfirst=True)  # before junitxml's, which reads the path we may set
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "clause(*ids): the clauses.yaml requirements this test checks")
     config.addinivalue_line("markers", "meta: a test of the suite itself, which names no clause")
+    config.addinivalue_line("markers", "doc_example(id, text): this test runs the doc's example `text` as written")
+    report_dir = config.getoption("conformance_report")
+    if report_dir and not config.option.xmlpath:
+        config.option.xmlpath = str(Path(report_dir) / "junit.xml")
     if hasattr(config, "workerinput"):
         config.stash[folder_key] = Path(config.workerinput[FOLDER_KEY])
     else:
@@ -93,12 +127,19 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         item.nodeid: clause_ids(item) for item in suite_items if not item.get_closest_marker("meta")
     }
     config.stash[collected_modules_key] = {Path(item.path).resolve() for item in suite_items}
-    for item in suite_items:
-        item.user_properties.append(("clauses", clause_ids(item)))
+    for item in items:  # one property per clause: junit.xml shows them, the report files by them
+        item.user_properties.extend(("clause", clause) for clause in clause_ids(item))
 
 
 def clause_ids(item: pytest.Item) -> tuple[str, ...]:
     return tuple(clause for mark in item.iter_markers("clause") for clause in mark.args)
+
+
+def case_of(item: pytest.Item) -> str | None:
+    """The case (fixtures/cases.json) a test is parametrized with, as ``case`` or ``case_id``."""
+    params = getattr(getattr(item, "callspec", None), "params", {})
+    case = params.get("case_id", params.get("case"))
+    return getattr(case, "id", case)
 
 
 def whole_suite_collected(config: pytest.Config) -> bool:
@@ -124,6 +165,8 @@ def session_info(config: pytest.Config) -> SessionInfo:
 @pytest.hookimpl(tryfirst=True)
 def pytest_runtest_setup(item: pytest.Item) -> None:
     """Reject unknown clause ids; turn declared divergences into strict expected failures."""
+    if item.get_closest_marker("doc_example") and doc_example(item) is None:
+        pytest.fail(f"{item.nodeid}: mark it doc_example(id, text), two strings: the example's id and the doc's literal text", pytrace=False)
     ids = clause_ids(item)
     if not ids:
         return
@@ -132,7 +175,11 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
         pytest.fail(f"{item.nodeid} names clauses missing from clauses.yaml: {', '.join(unknown)}", pytrace=False)
     info = session_info(item.config)
     version = info.airflow_version
-    reasons = divergences_for(version, info.database)
+    if info.feature_absent and (needing := [clause for clause in ids if known[clause].needs_feature]):
+        item.user_properties.append((FEATURE_ABSENT, info.feature_absent))
+        verb = "needs" if len(needing) == 1 else "need"
+        pytest.fail(f"DAG Result feature absent in Airflow {version}, which {', '.join(needing)} {verb}: {info.feature_absent}", pytrace=False)
+    reasons = divergences_for(version, info.database, case=case_of(item))
     if diverging := [clause for clause in ids if clause in reasons]:
         reason = "; ".join(f"{clause}: {reasons[clause]}" for clause in diverging)
         item.add_marker(pytest.mark.xfail(reason=f"known divergence of Airflow {version}: {reason}", strict=True, raises=AssertionError))
@@ -144,6 +191,65 @@ def airflow_session(request: pytest.FixtureRequest) -> SessionInfo:
     return session_info(request.config)
 
 
+@pytest.fixture
+def evidence(request: pytest.FixtureRequest) -> Evidence:
+    """What this test looked at, for the report: transcripts, responses, compared values."""
+    return _evidence_of(request.node)
+
+
+def _evidence_of(item: pytest.Item) -> Evidence:
+    if evidence_key not in item.stash:
+        item.stash[evidence_key] = Evidence()
+    return item.stash[evidence_key]
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item: pytest.Item) -> Any:
+    """Make this test's evidence the place where a failing comparison is recorded."""
+    reported = bool(clause_ids(item)) or "evidence" in getattr(item, "fixturenames", ())
+    item.config.stash[current_evidence_key] = _evidence_of(item) if reported else None
+    try:
+        return (yield)
+    finally:
+        item.config.stash[current_evidence_key] = None
+
+
+def pytest_assertrepr_compare(config: pytest.Config, op: str, left: object, right: object) -> None:
+    """Keep both sides of a failing ``actual == expected`` as evidence; the explanation is unchanged."""
+    evidence = config.stash.get(current_evidence_key, None)
+    if evidence is not None and op == "==":
+        evidence.compare(expected=right, actual=left, label="the failing assertion")
+
+
+def doc_example(item: pytest.Item) -> dict[str, str] | None:
+    """The ``doc_example(id, text)`` mark of a test (positional or by keyword), if it has one."""
+    if (mark := item.get_closest_marker("doc_example")) is None:
+        return None
+    values = dict(zip(("id", "text"), mark.args)) | mark.kwargs
+    if set(values) != {"id", "text"} or not all(isinstance(value, str) for value in values.values()):
+        return None
+    return values
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> pytest.TestReport:
+    """Attach the evidence and doc-example mark as JSON, which xdist carries to the controller;
+    turn a FeatureAbsent (a case whose DAG cannot load here) into a one-line failure."""
+    report = yield
+    if call.excinfo is not None and call.excinfo.errisinstance(FeatureAbsent) and report.failed:
+        info = session_info(item.config)
+        report.longrepr = f"DAG Result feature absent in Airflow {info.airflow_version}: {call.excinfo.value} ({info.feature_absent})"
+        report.user_properties.append((FEATURE_ABSENT, info.feature_absent))
+    extra: dict[str, Any] = {}
+    if call.when == "call" and evidence_key in item.stash:
+        extra["evidence"] = item.stash[evidence_key].items
+    if example := doc_example(item):
+        extra["doc_example"] = example
+    if extra:
+        setattr(report, REPORT_ATTRIBUTE, json.dumps(extra))
+    return report
+
+
 @pytest.fixture(scope="session")
 def wait_http(airflow_session: SessionInfo) -> Any:
     """A plain HTTP client on the Airflow under test, authenticated, for requests made live."""
@@ -152,7 +258,8 @@ def wait_http(airflow_session: SessionInfo) -> Any:
 
 
 class Controller:
-    """Owns the Airflow for the session: starts it at most once, always stops it."""
+    """Owns the Airflow for the session: starts it at most once, always stops it; sums up and
+    reports the verdicts."""
 
     def __init__(self, config: pytest.Config) -> None:
         self.config = config
@@ -162,13 +269,21 @@ class Controller:
         self.stack.callback(shutil.rmtree, self.folder, ignore_errors=True)
         self.started = False
         self.info: SessionInfo | None = None
-        self.verdicts: dict[str, list[str]] = {}
+        self.collector = Collector()
+        self.began, self.began_clock = datetime.now(timezone.utc), time.monotonic()
+        self.written: tuple[Path, ...] = ()
+        self.report_error: str | None = None
+        self.failures_besides_absent = 0
+        self.absent_tolerated = False
         atexit.register(self.stack.close)
 
-    def progress(self, message: str) -> None:
+    def display(self) -> progress.Display:
+        """Progress on the terminal: statuses rewrite one line there, and are thinned out in a log."""
         reporter = self.config.pluginmanager.get_plugin("terminalreporter")
-        if reporter is not None:
-            reporter.write_line(f"airflow-conformance: {message}")
+        if reporter is None:
+            return progress.Display(lambda line: None)
+        rewrite = (lambda line: reporter.rewrite(line, erase=True)) if reporter.isatty() else None
+        return progress.Display(reporter.write_line, rewrite, prefix="airflow-conformance: ")
 
     def ensure_started(self) -> None:
         if self.started:
@@ -177,13 +292,14 @@ class Controller:
         self.folder.mkdir(mode=0o700)
         signal.signal(signal.SIGTERM, _interrupt)
         try:
-            environ = dict(os.environ)
-            if database := self.config.getoption("airflow_db"):
-                environ["AIRFLOW_CONFORMANCE_DB"] = database
-            target = make_target(self.config.getoption("airflow_target"), environ)
-            self.progress(f"starting the {target.name} target")
-            connection = self.stack.enter_context(target.start())
-            self.info = prepare(connection, load_cases().values(), self.folder, self.progress)
+            with progress.displayed(self.display(), verbose=self.config.option.verbose > 0):
+                environ = dict(os.environ)
+                if database := self.config.getoption("airflow_db"):
+                    environ["AIRFLOW_CONFORMANCE_DB"] = database
+                target = make_target(self.config.getoption("airflow_target"), environ)
+                progress.step(f"starting the {target.name} target")
+                connection = self.stack.enter_context(target.start())
+                self.info = prepare(connection, load_cases().values(), self.folder)
         except (TargetError, AirflowAPIError) as exc:
             try:  # through the target's context, so that it can add what it knows (its log)
                 self.stack.__exit__(type(exc), exc, exc.__traceback__)
@@ -211,29 +327,68 @@ class Controller:
             self.ensure_started()
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
-        clauses = dict(report.user_properties).get("clauses", ())
-        if report.when == "call" or report.outcome != "passed":
-            for clause in clauses:
-                self.verdicts.setdefault(clause, []).append(_outcome(report))
+        self.collector.add(report)
+        if report.failed and not any(name == FEATURE_ABSENT for name, _ in report.user_properties):
+            self.failures_besides_absent += 1
+
+    def session(self) -> SessionInfo | None:
+        """The prepared session: this process's, or one a test harness wrote into the folder."""
+        if self.info is None and (self.folder / "session.json").exists():
+            self.info = SessionInfo.load(self.folder)
+        return self.info
+
+    def report(self, info: SessionInfo) -> dict[str, Any]:
+        run = Run(
+            suite_version=conformance.__version__, airflow_version=info.airflow_version, target=info.target,
+            database=info.database, description=info.description, started=self.began,
+            duration_s=time.monotonic() - self.began_clock,
+        )
+        return build(run, self.collector.results(), load_clauses(), divergences_for(info.airflow_version, info.database))
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
+        """Write the report; with --allow-absent-feature, failures that only say the feature is
+        absent do not fail the run (exit 1 becomes 0; nothing else changes)."""
+        info = self.session()
+        if (
+            self.config.getoption("allow_absent_feature") and info is not None and info.feature_absent
+            and exitstatus == pytest.ExitCode.TESTS_FAILED and self.failures_besides_absent == 0
+        ):
+            session.exitstatus = pytest.ExitCode.OK
+            self.absent_tolerated = True
+        directory = self.config.getoption("conformance_report")
+        if not directory or info is None:
+            return
+        try:
+            self.written = write(self.report(info), Path(directory))
+        except ReportError as exc:
+            self.report_error = str(exc)
+            session.exitstatus = pytest.ExitCode.INTERNAL_ERROR
 
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
-        if self.info is None:
+        if (info := self.session()) is None:
             return
-        write = terminalreporter.write_line
-        terminalreporter.section(
-            f"Airflow DAG Result conformance: Airflow {self.info.airflow_version} ({self.info.target}, {self.info.database})"
-        )
-        clauses = load_clauses()
-        verdicts = {clause: clause_verdict(self.verdicts.get(clause, [])) for clause in clauses}
-        counts = Counter(verdicts.values())
-        write(f"{len(clauses)} clauses: " + ", ".join(f"{n} {v}" for v, n in sorted(counts.items())))
-        reasons = divergences_for(self.info.airflow_version, self.info.database)
-        for clause, verdict in verdicts.items():
-            if verdict != "pass":
-                detail = f" ({reasons[clause]})" if clause in reasons else ""
-                write(f"  {verdict:<19} {clause}{detail}")
-        for error in self.info.server_errors:
-            write(f"  server error, retried: {error}")
+        write_line = terminalreporter.write_line
+        terminalreporter.section(f"Airflow DAG Result conformance: Airflow {info.airflow_version} ({info.target}, {info.database})")
+        report = self.report(info)
+        counts = Counter(clause["verdict"] for clause in report["clauses"])
+        if not report["feature"]["present"]:
+            write_line(f"DAG Result feature absent in Airflow {info.airflow_version}: {report['feature']['reason']}")
+        write_line(f"{len(report['clauses'])} clauses: " + ", ".join(f"{n} {v}" for v, n in sorted(counts.items())))
+        for clause in report["clauses"]:
+            if clause["verdict"] not in ("pass", "absent"):
+                detail = f" ({clause['divergence']})" if clause["divergence"] else ""
+                write_line(f"  {clause['verdict']:<19} {clause['id']}{detail}")
+        if absent := [clause["id"] for clause in report["clauses"] if clause["verdict"] == "absent"]:
+            write_line(f"  {'absent':<19} " + ", ".join(absent))
+        if self.absent_tolerated:
+            write_line("exit status 0 (--allow-absent-feature): every failure is a test the absent feature could not run")
+        for error in info.server_errors:
+            write_line(f"  server error, retried: {error}")
+        if self.report_error:
+            write_line(f"report NOT written: {self.report_error}", red=True, bold=True)
+        for path in self.written:
+            write_line(f"report: {path}")
 
     def pytest_unconfigure(self, config: pytest.Config) -> None:
         self.stack.close()
@@ -241,19 +396,3 @@ class Controller:
 
 def _interrupt(signum: int, frame: object) -> None:
     raise KeyboardInterrupt(f"signal {signum}")
-
-
-def _outcome(report: pytest.TestReport) -> str:
-    if hasattr(report, "wasxfail"):
-        return "expected-divergence" if report.skipped else "unexpected-pass"
-    if report.failed and str(report.longrepr).startswith("[XPASS(strict)]"):
-        return "unexpected-pass"
-    return report.outcome
-
-
-def clause_verdict(outcomes: list[str]) -> str:
-    """One verdict from the outcomes of all tests naming a clause; the worst one wins."""
-    for verdict in ("failed", "unexpected-pass", "expected-divergence", "passed", "skipped"):
-        if verdict in outcomes:
-            return {"failed": "fail", "passed": "pass"}.get(verdict, verdict)
-    return "untested"

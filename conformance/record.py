@@ -17,6 +17,7 @@ import sys
 import tempfile
 from pathlib import Path
 
+from conformance import progress
 from conformance.cases import load_cases
 from conformance.client import AirflowAPIError
 from conformance.expectations import divergences_for
@@ -32,16 +33,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--check", action="store_true", help="write nothing; exit 1 if a recording differs")
     args = parser.parse_args(argv)
 
-    def progress(message: str) -> None:
-        print(f"record: {message}", file=sys.stderr, flush=True)
-
+    progress.to_stream(sys.stderr, prefix="record: ")
     cases = load_cases()
     try:
         target = make_target(args.airflow_target)
-        progress(f"starting the {target.name} target")
+        progress.step(f"starting the {target.name} target")
         with target.start() as connection, tempfile.TemporaryDirectory() as folder:
-            session = prepare(connection, cases.values(), Path(folder), progress)
+            session = prepare(connection, cases.values(), Path(folder))
             run_ids, version, database = session.run_ids, session.airflow_version, session.database
+            if session.feature_absent:
+                raise TargetError(f"Airflow {version} lacks the DAG Result feature ({session.feature_absent}); there is nothing to record")
             recorded = {
                 case.id: to_fixture(session.transcript(case.id), case, run_ids[case.dag_id], version)
                 for case in cases.values()

@@ -5,6 +5,12 @@ opens one /wait stream per case as soon as its run exists, so all runs and strea
 together and the whole session costs about as long as its slowest run. The result is written
 to a folder (``session.json`` plus one transcript per case) that pytest-xdist workers read; the
 server itself is only ever started by one process.
+
+An Airflow without the DAG Result feature (before 3.3) cannot load the fixture DAGs that import
+``airflow.sdk.result``. That is recognised here, not treated as a deployment mistake: the
+session goes on with the DAGs that did load and records why the feature is absent, so that the
+clauses needing it get the verdict "absent" and the others (the /wait endpoint, which 3.2
+already has) their real one.
 """
 
 from __future__ import annotations
@@ -13,13 +19,15 @@ import asyncio
 import json
 import secrets
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from datetime import datetime, timezone
 from pathlib import Path
 
 import attrs
 import httpx
+from packaging.version import Version
 
+from conformance import progress
 from conformance.cases import Case, dag_ids_of
 from conformance.client import AirflowAPIError, AirflowClient
 from conformance.stream import Transcript, record_wait
@@ -27,8 +35,22 @@ from conformance.targets.base import Connection, TargetError
 
 BROKEN_DAG_FILE = "broken_result_order.py"
 STREAM_DEADLINE = 240.0
+FEATURE_SINCE = (3, 3)  # the release that added the DAG Result feature
+# What Python says when a DAG file does `from airflow.sdk import result` on an Airflow without it.
+MISSING_RESULT_IMPORT = "cannot import name 'result' from 'airflow.sdk'"
 
-Progress = Callable[[str], None]
+
+class FeatureAbsent(Exception):
+    """A test asked for something only an Airflow with the DAG Result feature can provide."""
+
+
+@attrs.frozen
+class FixtureDags:
+    """Which fixture DAGs the server has, and, when some cannot load there, why the feature is absent."""
+
+    present: list[str]
+    missing: list[str]
+    feature_absent: str | None
 
 
 @attrs.frozen
@@ -44,13 +66,24 @@ class SessionInfo:
     run_ids: dict[str, str]
     server_errors: list[str]
     folder: str
+    feature_absent: str | None = None  # why the DAG Result feature is absent; None when present
+    missing_dags: list[str] = attrs.Factory(list)  # fixture DAGs that cannot load without it
 
     @property
     def headers(self) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.token}"}
 
     def transcript(self, case_id: str) -> Transcript:
-        return Transcript.load(Path(self.folder) / "transcripts" / f"{case_id}.json")
+        path = Path(self.folder) / "transcripts" / f"{case_id}.json"
+        if self.feature_absent and not path.exists():
+            raise FeatureAbsent(f"case {case_id} runs a fixture DAG that cannot load without the feature")
+        return Transcript.load(path)
+
+    def run_id(self, dag_id: str) -> str:
+        """The session's run of a fixture DAG (FeatureAbsent if the DAG could not load)."""
+        if dag_id in self.missing_dags:
+            raise FeatureAbsent(f"fixture DAG {dag_id} cannot load without the feature")
+        return self.run_ids[dag_id]
 
     def save(self) -> None:
         (Path(self.folder) / "session.json").write_text(json.dumps(attrs.asdict(self), indent=1))
@@ -65,31 +98,37 @@ def new_run_id() -> str:
     return f"conformance-{datetime.now(timezone.utc):%Y%m%dT%H%M%S}-{secrets.token_hex(3)}"
 
 
-def prepare(connection: Connection, cases: Iterable[Case], folder: Path, progress: Progress) -> SessionInfo:
-    return asyncio.run(_prepare(connection, list(cases), folder, progress))
+def prepare(connection: Connection, cases: Iterable[Case], folder: Path) -> SessionInfo:
+    """Everything the tests read, in ``folder``; what it is doing goes to :mod:`conformance.progress`."""
+    return asyncio.run(_prepare(connection, list(cases), folder))
 
 
-async def _prepare(connection: Connection, cases: list[Case], folder: Path, progress: Progress) -> SessionInfo:
+async def _prepare(connection: Connection, cases: list[Case], folder: Path) -> SessionInfo:
     (folder / "transcripts").mkdir(parents=True, exist_ok=True)
     async with AirflowClient(connection.base_url, connection.token) as client:
         version = await client.version()
-        progress(f"Airflow {version} at {connection.base_url} ({connection.target}, database {connection.database})")
-        dag_ids = dag_ids_of(cases)
-        await ready_fixture_dags(client, dag_ids, connection.base_url, progress)
+        progress.step(f"Airflow {version} at {connection.base_url} ({connection.target}, database {connection.database})")
+        fixture_dags = await ready_fixture_dags(client, dag_ids_of(cases), connection.base_url, version=version)
+        dag_ids = fixture_dags.present
+        cases = [case for case in cases if case.dag_id in dag_ids]
 
         run_id = new_run_id()
         started = time.monotonic()
         streams: list[asyncio.Task[Transcript]] = []
-        for dag_id in dag_ids:  # one at a time: sqlite standalone does not survive a burst of inserts
+        for number, dag_id in enumerate(dag_ids, start=1):  # one at a time: sqlite standalone does not survive a burst of inserts
+            progress.status(f"triggering runs: {number} of {len(dag_ids)} ({dag_id})")
             await client.trigger(dag_id, run_id)
             for case in (c for c in cases if c.dag_id == dag_id):
                 streams.append(asyncio.create_task(_record(client, case, run_id)))
-        progress(f"triggered {len(dag_ids)} runs ({run_id}); streaming {len(streams)} /wait responses")
+        progress.step(f"triggered {len(dag_ids)} runs ({run_id}); streaming {len(streams)} /wait responses")
+        board = RunBoard(dag_ids, {case.id: case.dag_id for case in cases}, started)
+        progress.status(board.line())
 
         watchdog = asyncio.create_task(_watch_health(client))
         pending: set[asyncio.Task] = set(streams)
         while pending:
-            done, pending = await asyncio.wait(pending | {watchdog}, return_when=asyncio.FIRST_COMPLETED)
+            # woken at least every second, so that the status's clock ticks while a slow run goes on
+            done, pending = await asyncio.wait(pending | {watchdog}, timeout=1.0, return_when=asyncio.FIRST_COMPLETED)
             if watchdog in done:
                 for task in streams:
                     task.cancel()
@@ -97,9 +136,10 @@ async def _prepare(connection: Connection, cases: list[Case], folder: Path, prog
             pending.discard(watchdog)
             for task in done:
                 transcript = task.result()
+                board.ended(transcript.case_id)
                 last = transcript.lines[-1].raw.strip()[:60] if transcript.lines else transcript.error
-                finished = len(streams) - len(pending)
-                progress(f"  [{finished}/{len(streams)}] {transcript.case_id}: {len(transcript.lines)} lines, last {last}")
+                progress.detail(f"  {transcript.case_id}: {len(transcript.lines)} lines, last {last}")
+            progress.status(board.line())
         watchdog.cancel()
         transcripts = [task.result() for task in streams]
 
@@ -108,15 +148,39 @@ async def _prepare(connection: Connection, cases: list[Case], folder: Path, prog
         for transcript in transcripts:
             transcript = attrs.evolve(transcript, run=runs[cases_by_id[transcript.case_id].dag_id])
             transcript.save(folder / "transcripts")
-        progress(f"all streams ended after {time.monotonic() - started:.1f} s")
+        progress.step(f"all {len(dag_ids)} runs finished and {len(streams)} streams ended after {time.monotonic() - started:.1f} s")
 
         info = SessionInfo(
             target=connection.target, base_url=connection.base_url, token=connection.token,
             description=connection.description, database=connection.database, airflow_version=version,
             run_ids=dict.fromkeys(dag_ids, run_id), server_errors=client.server_errors, folder=str(folder),
+            feature_absent=fixture_dags.feature_absent, missing_dags=fixture_dags.missing,
         )
         info.save()
         return info
+
+
+class RunBoard:
+    """How many runs have finished, for the progress status: a run counts once all its streams ended."""
+
+    def __init__(self, dag_ids: list[str], dag_of_case: dict[str, str], started: float) -> None:
+        self.open = {dag_id: {case for case, dag in dag_of_case.items() if dag == dag_id} for dag_id in dag_ids}
+        self.streams, self.started = len(dag_of_case), started
+
+    def ended(self, case_id: str) -> None:
+        for cases in self.open.values():
+            cases.discard(case_id)
+
+    def line(self) -> str:
+        pending = [dag_id for dag_id, cases in self.open.items() if cases]
+        ended = self.streams - sum(len(cases) for cases in self.open.values())
+        text = (
+            f"runs: {len(self.open) - len(pending)} of {len(self.open)} finished, "
+            f"{ended} of {self.streams} streams ended, {time.monotonic() - self.started:.0f} s"
+        )
+        if 0 < len(pending) <= 3:
+            text += f"; waiting for {', '.join(pending)}"
+        return text
 
 
 WATCHED_COMPONENTS = ("metadatabase", "scheduler")  # without these no run can finish
@@ -154,23 +218,73 @@ async def _record(client: AirflowClient, case: Case, run_id: str) -> Transcript:
     )
 
 
-async def ready_fixture_dags(client: AirflowClient, dag_ids: list[str], url: str, progress: Progress) -> None:
-    """Wait for the fixture DAGs to be parsed, then unpause them, one write at a time."""
-    await _wait_for_dags(client, dag_ids, url, progress)
-    for dag_id in dag_ids:
-        await client.unpause(dag_id)
+async def ready_fixture_dags(
+    client: AirflowClient, dag_ids: list[str], url: str,
+    version: str | None = None,
+) -> FixtureDags:
+    """Wait for the fixture DAGs to be parsed, then unpause those present, one write at a time.
 
-
-async def _wait_for_dags(client: AirflowClient, dag_ids: list[str], url: str, progress: Progress, timeout: float = 180.0) -> None:
-    """Wait until the dag-processor has parsed every fixture DAG (a fresh server needs a while)."""
-    deadline = time.monotonic() + timeout
-    while (missing := sorted(set(dag_ids) - await client.dag_ids())) and time.monotonic() < deadline:
-        await asyncio.sleep(0.5)
-    if missing:
-        errors = [e for e in await client.import_errors() if e["filename"] != BROKEN_DAG_FILE]
-        detail = "; ".join(f"{e['filename']}: {e['stack_trace'].strip().splitlines()[-1]}" for e in errors)
+    With ``version`` (the server's), DAGs that cannot load because the feature is absent are
+    accepted and reported; without it any missing DAG ends the run (benchmarks, load tests).
+    """
+    started = time.monotonic()
+    present, errors = await _wait_for_dags(client, dag_ids, url)
+    missing = [dag_id for dag_id in dag_ids if dag_id not in present]
+    reason = feature_absence(version, missing, errors) if version is not None else None
+    if missing and reason is None:
+        detail = "; ".join(f"{name}: {error}" for name, error in errors.items() if name != BROKEN_DAG_FILE)
         raise TargetError(
-            f"Fixture DAGs {', '.join(missing)} are not on {url} after {timeout:.0f} s; deploy the project's dags/ "
-            f"folder into the server's DAGs folder" + (f" (import errors: {detail})" if detail else "") + "."
+            f"Fixture DAGs {', '.join(missing)} are not on {url}; deploy the project's dags/ folder into the "
+            f"server's DAGs folder" + (f" (import errors: {detail})" if detail else "") + "."
         )
-    progress(f"{len(dag_ids)} fixture DAGs present")
+    ready = [dag_id for dag_id in dag_ids if dag_id in present]
+    for dag_id in ready:
+        await client.unpause(dag_id)
+    progress.step(
+        f"{len(ready)} fixture DAGs present (waited {time.monotonic() - started:.1f} s)"
+        + (f"; {len(missing)} cannot load without the feature" if missing else "")
+    )
+    return FixtureDags(present=ready, missing=missing, feature_absent=reason)
+
+
+def feature_absence(version: str, missing: list[str], errors: dict[str, str]) -> str | None:
+    """Why the DAG Result feature is absent on this server, or None if nothing says so.
+
+    ``errors`` maps a DAG file name to the last line of its import error. The feature counts as
+    absent when the server's version predates it, or when fixture DAGs fail to import for want
+    of ``airflow.sdk.result``. A missing DAG with any other import error (or none) is a
+    deployment problem instead; then this returns None and the caller stops the run.
+    """
+    lacking_result = [dag_id for dag_id in missing if MISSING_RESULT_IMPORT in errors.get(f"{dag_id}.py", "")]
+    if len(lacking_result) < len(missing):
+        return None
+    reasons = []
+    if Version(version).release[:2] < FEATURE_SINCE:
+        reasons.append("the feature was added in Airflow {}.{}".format(*FEATURE_SINCE))
+    if lacking_result:
+        reasons.append(f"airflow.sdk has no result decorator, so {len(lacking_result)} fixture DAGs using @result do not load")
+    return "; ".join(reasons) or None
+
+
+async def _wait_for_dags(
+    client: AirflowClient, dag_ids: list[str], url: str, timeout: float = 180.0
+) -> tuple[set[str], dict[str, str]]:
+    """The fixture DAGs present once the dag-processor has parsed them all, and the import errors.
+
+    A fresh server needs a while. Waiting ends when every fixture DAG is present, or every
+    missing one has an import error (its file was parsed and failed), or after ``timeout``.
+    Import errors come back as file name -> last line of the stack trace.
+    """
+    deadline = time.monotonic() + timeout
+    while True:
+        present = set(dag_ids) & await client.dag_ids()
+        if len(present) == len(set(dag_ids)):
+            return present, {}
+        errors = {
+            Path(e["filename"]).name: (e["stack_trace"].strip().splitlines() or [""])[-1]
+            for e in await client.import_errors()
+        }
+        progress.status(f"DAG parsing: {len(present)} of {len(dag_ids)} fixture DAGs parsed")
+        if all(f"{dag_id}.py" in errors for dag_id in set(dag_ids) - present) or time.monotonic() >= deadline:
+            return present, errors
+        await asyncio.sleep(0.5)

@@ -15,6 +15,7 @@ import asyncio
 import json
 import time
 from collections.abc import Mapping, Sequence
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -67,6 +68,11 @@ class Line:
         return json.loads(self.raw)
 
 
+def epoch(timestamp: str) -> float:
+    """An Airflow API timestamp (ISO 8601, ``Z`` or an offset) as epoch seconds."""
+    return datetime.fromisoformat(timestamp.replace("Z", "+00:00")).timestamp()
+
+
 @attrs.frozen
 class Transcript:
     case_id: str
@@ -81,6 +87,12 @@ class Transcript:
     )
     error: str | None = None  # why recording stopped early (timeout, connection lost)
     run: Mapping[str, Any] | None = None  # the DAG run as GET dagRuns/{id} reported it afterwards
+
+    def terminal_lateness(self) -> float:
+        """Seconds from the run's ``end_date`` (server clock) to the last line's arrival (ours)."""
+        if not self.lines or not self.run or not self.run.get("end_date"):
+            raise ValueError(f"{self.case_id}: no lines or no finished run to measure against")
+        return self.sent_at + self.lines[-1].at - epoch(self.run["end_date"])
 
     def header(self, name: str) -> str | None:
         return next((value for key, value in self.headers if key.lower() == name.lower()), None)

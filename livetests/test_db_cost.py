@@ -91,7 +91,7 @@ async def hold_streams(base_url: str, headers: dict[str, str], path: str, count:
 
 async def running_run(connection) -> str:
     async with AirflowClient(connection.base_url, connection.token) as client:
-        await ready_fixture_dags(client, [DAG], connection.base_url, print)
+        await ready_fixture_dags(client, [DAG], connection.base_url)
         run_id = new_run_id()
         await client.trigger(DAG, run_id, {"seconds": 600})
         path = f"/api/v2/dags/{DAG}/dagRuns/{run_id}/taskInstances/sleep_then_answer"

@@ -96,7 +96,7 @@ def airflow(tmp_path_factory):
     probe_log = tmp_path_factory.mktemp("probe") / "waiters.jsonl"
     with probed_environment(probe_log, **TASK_PATIENCE), LocalTarget().start() as connection:
         airflow = Airflow(connection, probe_log)
-        asyncio.run(airflow._call(lambda client: ready_fixture_dags(client, [TIMED, LARGE], connection.base_url, print)))
+        asyncio.run(airflow._call(lambda client: ready_fixture_dags(client, [TIMED, LARGE], connection.base_url)))
         yield airflow
 
 

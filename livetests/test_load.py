@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import os
 import statistics
-from datetime import datetime
 from pathlib import Path
 
 import httpx
@@ -21,7 +20,7 @@ import pytest
 from conformance.checks import framing_problems, poll_line_problems, terminal_problems
 from conformance.client import AirflowClient
 from conformance.session import new_run_id, ready_fixture_dags
-from conformance.stream import Transcript, record_wait
+from conformance.stream import Transcript, epoch, record_wait
 from conformance.targets.local import LocalTarget
 
 STREAMS = int(os.environ.get("AIRFLOW_CONFORMANCE_LOAD_STREAMS", "50"))
@@ -55,7 +54,7 @@ async def stream_runs(connection, runs: int, per_run: int) -> tuple[list[Transcr
         AirflowClient(connection.base_url, connection.token) as client,
         httpx.AsyncClient(base_url=connection.base_url, headers=connection.headers, limits=limits) as http,
     ):
-        await ready_fixture_dags(client, [DAG], connection.base_url, lambda message: None)
+        await ready_fixture_dags(client, [DAG], connection.base_url)
         run_ids = [new_run_id() for _ in range(runs)]
         streams = []
         for run_id in run_ids:
@@ -73,8 +72,7 @@ async def stream_runs(connection, runs: int, per_run: int) -> tuple[list[Transcr
 def report(label: str, transcripts: list[Transcript], runs: dict[str, dict], rss_before: float) -> None:
     lateness = []
     for transcript in transcripts:
-        ended = datetime.fromisoformat(runs[transcript.case_id]["end_date"].replace("Z", "+00:00")).timestamp()
-        lateness.append(transcript.sent_at + transcript.lines[-1].at - ended)
+        lateness.append(transcript.sent_at + transcript.lines[-1].at - epoch(runs[transcript.case_id]["end_date"]))
     lateness.sort()
     p95 = lateness[max(0, round(0.95 * len(lateness)) - 1)]
     print(

@@ -17,21 +17,13 @@ from pathlib import Path
 
 import pytest
 
+from conformance.targets.local import processes_working_in
+
 SUITE = [sys.executable, "-m", "pytest", "--pyargs", "conformance.suite", "-n", "2", "-q", "-p", "no:cacheprovider"]
 
 
-def processes_working_in(folder: Path) -> list[str]:
-    found = []
-    for proc in Path("/proc").iterdir():
-        if not proc.name.isdigit():
-            continue
-        try:
-            if Path(os.readlink(proc / "cwd")).is_relative_to(folder):
-                command = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
-                found.append(f"{proc.name}: {command[:120]}")
-        except (FileNotFoundError, PermissionError, ProcessLookupError):
-            continue
-    return found
+def left_working_in(folder: Path) -> list[str]:
+    return [f"{pid}: {command[:120]}" for pid, command in processes_working_in(folder).items()]
 
 
 def start_suite(tmp_path: Path, **env: str) -> tuple[subprocess.Popen[str], Path]:
@@ -60,7 +52,7 @@ def wait_for_line(process: subprocess.Popen[str], text: str, timeout: float = 18
 
 def assert_nothing_left(folder: Path) -> None:
     deadline = time.monotonic() + 10  # processes the harness killed may take a moment to be reaped
-    while (left := processes_working_in(folder)) and time.monotonic() < deadline:
+    while (left := left_working_in(folder)) and time.monotonic() < deadline:
         time.sleep(0.5)
     assert left == []
     assert sorted(p.name for p in folder.iterdir()) == []

@@ -1,3 +1,75 @@
-"""Shared setup for the harness's offline tests: pytester, for running pytest inside pytest."""
+"""Shared setup for the harness's offline tests: pytester, and a report built from recordings."""
+
+from datetime import datetime, timezone
+from typing import Any
+
+import pytest
+
+from conformance.cases import load_cases
+from conformance.catalog import load_clauses
+from conformance.checks import framing_problems, poll_line_problems, terminal_problems
+from conformance.evidence import Evidence
+from conformance.expectations import divergences_for
+from conformance.recordings import body_lines, load_fixture, load_manifest
+from conformance.report import Run, TestResult, build
+from conformance.stream import Line, Transcript
 
 pytest_plugins = ["pytester"]
+
+
+def recorded_transcript(case_id: str) -> Transcript:
+    """A committed recording (fixtures/streams/) as the session would have recorded it."""
+    fixture = load_fixture(case_id)
+    request, response = fixture["request"], fixture["response"]
+    return Transcript(
+        case_id=case_id, path=request["path"], query=request["query"], request_headers=request["headers"],
+        sent_at=0.0, status=response["status"], headers=response["headers"],
+        lines=[Line(raw, at) for raw, at in zip(body_lines(fixture), fixture["arrivals"])],
+    )
+
+
+def replayed_results(version: str, database: str) -> list[TestResult]:
+    """The suite's terminal-line and stream checks, replayed on the recordings instead of a server."""
+    divergences = divergences_for(version, database)
+    results = []
+    for case in load_cases().values():
+        transcript = recorded_transcript(case.id)
+        raw = [line.raw for line in transcript.lines]
+        terminal = transcript.lines[-1].value()
+        checks = {
+            ("test_results.py::test_terminal_line", case.clauses): (case.terminal_mismatches(terminal), case.expect, terminal),
+            ("test_stream.py::test_every_line_is_a_newline_terminated_valid_object", ("STREAM-NDJSON-1",)): (framing_problems(raw), [], None),
+            ("test_stream.py::test_exactly_one_terminal_line_and_it_is_last", ("STREAM-TERMINAL-1",)): (terminal_problems(raw), [], None),
+            ("test_stream.py::test_results_only_on_the_terminal_line", ("STREAM-RESULTS-TERMINAL-1",)): (poll_line_problems(raw), [], None),
+        }
+        for (test, clauses), (problems, expected, actual) in checks.items():
+            evidence = Evidence()
+            evidence.transcript(transcript)
+            evidence.compare(expected=expected, actual=problems if actual is None else actual)
+            diverging = [clause for clause in clauses if clause in divergences]
+            if diverging:
+                outcome = "expected-divergence" if problems else "unexpected-pass"
+            else:
+                outcome = "failed" if problems else "passed"
+            message = "; ".join(divergences[c] for c in diverging) if diverging else "; ".join(problems) or None
+            results.append(TestResult(
+                nodeid=f"conformance/suite/{test}[{case.id}]", clauses=tuple(clauses), outcome=outcome,
+                duration_s=0.01, message=message, evidence=tuple(evidence.items),
+            ))
+    return results
+
+
+def recorded_report() -> dict[str, Any]:
+    """A whole report.json built offline from fixtures/streams (request clauses stay untested)."""
+    manifest = load_manifest()
+    version, database = manifest["airflow_version"], manifest["database"]
+    run = Run(
+        suite_version="0.0.0", airflow_version=version, target="recorded", database=database,
+        description="fixtures/streams replayed offline", started=datetime(2026, 1, 1, tzinfo=timezone.utc), duration_s=1.0,
+    )
+    return build(run, replayed_results(version, database), load_clauses(), divergences_for(version, database))
+
+
+@pytest.fixture(scope="session")
+def report_from_recordings() -> dict[str, Any]:
+    return recorded_report()

@@ -6,6 +6,9 @@ from conformance.catalog import load_clauses
 from conformance.expectations import Divergence, divergences_for, load_divergences
 
 DIVERGING_ON_3_3 = {"WAIT-INTERVAL-OPTIONAL-1", "STREAM-CONTENT-TYPE-1", "RESULT-NONE-1", "RESULT-MAPPED-4"}
+DIVERGING_ON_3_2 = {
+    "WAIT-INTERVAL-OPTIONAL-1", "STREAM-CONTENT-TYPE-1", "PARAM-EMPTY-1", "PARAM-UNKNOWN-1", "PARAM-COMMA-1", "STREAM-NDJSON-1",
+}
 
 
 @pytest.mark.parametrize("version", ["3.3.0", "3.3.2", "3.3.3.dev0", "3.3.3rc1"])
@@ -15,7 +18,14 @@ def test_airflow_3_3_diverges_on_the_declared_clauses(version):
     assert all(reasons.values())
 
 
-@pytest.mark.parametrize("version", ["3.2.9", "3.4.0", "3.4.0.dev0", "3.10.0"])
+@pytest.mark.parametrize("version", ["3.2.2", "3.2.9"])
+def test_airflow_3_2_diverges_only_on_clauses_about_the_endpoint(version):
+    reasons = divergences_for(version)
+    assert set(reasons) == DIVERGING_ON_3_2
+    assert not any(load_clauses()[clause].needs_feature for clause in reasons)
+
+
+@pytest.mark.parametrize("version", ["3.2.1", "3.4.0", "3.4.0.dev0", "3.10.0"])
 def test_other_versions_have_no_divergences(version):
     assert divergences_for(version) == {}
 
@@ -39,3 +49,17 @@ def test_a_divergence_can_be_limited_to_a_database():
 
 def test_postgres_adds_the_key_order_divergence():
     assert set(divergences_for("3.3.2", "postgres")) == DIVERGING_ON_3_3 | {"RESULT-KEY-ORDER-1"}
+
+
+def test_a_divergence_can_be_limited_to_cases():
+    mine = [Divergence(clause="X-1", versions=">=1.0", reason="empty", cases=["a", "b"])]
+    assert divergences_for("1.2", divergences=mine, case="a") == {"X-1": "empty (cases: a, b)"}
+    assert divergences_for("1.2", divergences=mine, case="c") == {}
+    assert divergences_for("1.2", divergences=mine, case=None) == {}
+    assert divergences_for("1.2", divergences=mine) == {"X-1": "empty (cases: a, b)"}  # a summary sees it
+
+
+def test_airflow_3_2_framing_diverges_only_on_streams_that_collect_nothing():
+    assert "STREAM-NDJSON-1" in divergences_for("3.2.2", case="param-empty")
+    assert "STREAM-NDJSON-1" not in divergences_for("3.2.2", case="dag-return")
+    assert "STREAM-NDJSON-1" not in divergences_for("3.3.2", case="param-empty")

@@ -1,24 +1,16 @@
-"""The plugin turns declared divergences into strict xfails and sums outcomes into clause verdicts."""
+"""The plugin turns declared divergences into strict xfails and tells their outcomes apart."""
 
 import pytest
 
-from conformance.plugin import _outcome, clause_verdict
+from conformance.plugin import FEATURE_ABSENT, case_of
+from conformance.report import phase_outcome
 
 
-@pytest.mark.parametrize(
-    ("outcomes", "verdict"),
-    [
-        (["passed", "expected-divergence", "unexpected-pass", "failed", "skipped"], "fail"),
-        (["passed", "expected-divergence", "unexpected-pass"], "unexpected-pass"),
-        (["passed", "expected-divergence", "skipped"], "expected-divergence"),
-        (["passed", "passed", "skipped"], "pass"),
-        (["skipped"], "skipped"),
-        ([], "untested"),
-    ],
-    ids=["failed-wins", "unexpected-pass", "expected-divergence", "all-passed", "all-skipped", "no-outcomes"],
-)
-def test_worst_outcome_wins(outcomes, verdict):
-    assert clause_verdict(outcomes) == verdict
+def outcome(report: pytest.TestReport) -> str:
+    """A phase's outcome as the report counts it, "absent" for a test the absent feature could not run."""
+    if report.failed and any(name == FEATURE_ABSENT for name, _ in report.user_properties):
+        return "absent"
+    return phase_outcome(report)
 
 
 CONFTEST = """
@@ -68,7 +60,7 @@ def test_declared_divergences_become_strict_xfails(pytester):
         for report in recorder.getreports("pytest_runtest_logreport")
         if report.when == "call" or report.outcome != "passed"
     }
-    assert {name: _outcome(report) for name, report in reports.items()} == {
+    assert {name: phase_outcome(report) for name, report in reports.items()} == {
         "test_diverging_and_failing": "expected-divergence",
         "test_diverging_but_passing": "unexpected-pass",
         "test_diverging_with_server_trouble": "failed",
@@ -80,3 +72,139 @@ def test_declared_divergences_become_strict_xfails(pytester):
     )
     assert reports["test_unknown_clause"].when == "setup"
     assert "names clauses missing from clauses.yaml: NO-SUCH-CLAUSE-1" in str(reports["test_unknown_clause"].longrepr)
+
+
+ABSENT_CONFTEST = """
+import json
+from conformance import plugin
+
+def pytest_sessionstart(session):
+    folder = session.config.stash[plugin.folder_key]
+    folder.mkdir(exist_ok=True)
+    (folder / "transcripts").mkdir(exist_ok=True)
+    (folder / "session.json").write_text(json.dumps({
+        "target": "fake", "base_url": "http://unused.invalid", "token": "t", "description": "",
+        "airflow_version": "3.2.2", "database": "sqlite", "run_ids": {"dag_return": "r"}, "server_errors": [],
+        "folder": str(folder), "feature_absent": "airflow.sdk has no result decorator",
+        "missing_dags": ["result_decorator"],
+    }))
+"""
+
+ABSENT_TESTS = """
+import pytest
+
+@pytest.mark.clause("RESULT-DECORATOR-1")
+def test_needs_the_feature():
+    pass
+
+@pytest.mark.clause("STREAM-NDJSON-1")
+def test_about_the_endpoint():
+    pass
+
+@pytest.mark.clause("STREAM-TERMINAL-1")
+def test_on_a_dag_that_cannot_load(airflow_session):
+    airflow_session.transcript("result-decorator")
+
+@pytest.mark.clause("WAIT-AUTH-1")
+def test_run_of_a_dag_that_cannot_load(airflow_session):
+    airflow_session.run_id("result_decorator")
+
+@pytest.mark.clause("WAIT-INTERVAL-OPTIONAL-1")
+def test_declared_divergence_of_3_2():
+    assert False
+"""
+
+
+def absent_run(pytester, *args, really_failing=False):
+    pytester.makeconftest(ABSENT_CONFTEST)
+    tests = ABSENT_TESTS + ('\n@pytest.mark.clause("WAIT-NOT-FOUND-1")\ndef test_real_failure():\n    assert False\n' if really_failing else "")
+    pytester.makepyfile(test_absent=tests)
+    return pytester.inline_run("-p", "no:cacheprovider", *args)
+
+
+def test_tests_the_absent_feature_cannot_run_fail_with_one_line_and_a_property(pytester):
+    recorder = absent_run(pytester)
+    reports = {
+        report.nodeid.split("::")[-1]: report
+        for report in recorder.getreports("pytest_runtest_logreport")
+        if report.when == "call" or report.outcome != "passed"
+    }
+    assert {name: outcome(report) for name, report in reports.items()} == {
+        "test_needs_the_feature": "absent",
+        "test_about_the_endpoint": "passed",
+        "test_on_a_dag_that_cannot_load": "absent",
+        "test_run_of_a_dag_that_cannot_load": "absent",
+        "test_declared_divergence_of_3_2": "expected-divergence",
+    }
+    needs = reports["test_needs_the_feature"]
+    assert needs.when == "setup"
+    assert str(needs.longrepr) == (
+        "DAG Result feature absent in Airflow 3.2.2, which RESULT-DECORATOR-1 needs: airflow.sdk has no result decorator"
+    )
+    assert dict(needs.user_properties)["feature_absent"] == "airflow.sdk has no result decorator"
+    assert dict(reports["test_on_a_dag_that_cannot_load"].user_properties)["feature_absent"] == "airflow.sdk has no result decorator"
+    cannot_load = reports["test_on_a_dag_that_cannot_load"]
+    assert "\n" not in str(cannot_load.longrepr)
+    assert str(cannot_load.longrepr).startswith(
+        "DAG Result feature absent in Airflow 3.2.2: case result-decorator runs a fixture DAG that cannot load"
+    )
+    assert reports["test_run_of_a_dag_that_cannot_load"].when == "call"
+    assert recorder.ret == pytest.ExitCode.TESTS_FAILED
+
+
+def test_allow_absent_feature_forgives_only_absent_failures(pytester):
+    result = absent_run(pytester, "--allow-absent-feature")
+    assert result.ret == pytest.ExitCode.OK
+
+
+def test_allow_absent_feature_keeps_a_real_failure(pytester):
+    result = absent_run(pytester, "--allow-absent-feature", really_failing=True)
+    assert result.ret == pytest.ExitCode.TESTS_FAILED
+
+
+def test_summary_says_the_feature_is_absent_and_why(pytester):
+    pytester.makeconftest(ABSENT_CONFTEST)
+    pytester.makepyfile(test_absent=ABSENT_TESTS)
+    result = pytester.runpytest("-p", "no:cacheprovider", "--allow-absent-feature")
+    result.stdout.fnmatch_lines([
+        "*Airflow DAG Result conformance: Airflow 3.2.2 (fake, sqlite)*",
+        "DAG Result feature absent in Airflow 3.2.2: airflow.sdk has no result decorator",
+        "41 clauses: 3 absent, 1 expected-divergence, 1 pass, 36 untested",
+        "  expected-divergence WAIT-INTERVAL-OPTIONAL-1 (interval is a required query parameter*",
+        "  absent              RESULT-DECORATOR-1, STREAM-TERMINAL-1, WAIT-AUTH-1",
+        "exit status 0 (--allow-absent-feature): every failure is a test the absent feature could not run",
+    ])
+    assert result.ret == pytest.ExitCode.OK
+
+
+def test_case_of_reads_either_parametrization(pytester):
+    pytester.makepyfile(test_case_params="""
+import pytest
+from conformance.cases import load_cases
+
+@pytest.mark.parametrize("case", [load_cases()["param-empty"]])
+def test_by_case(case): pass
+
+@pytest.mark.parametrize("case_id", ["param-unknown"])
+def test_by_id(case_id): pass
+
+def test_without(): pass
+""")
+    items, _ = pytester.inline_genitems("-p", "no:cacheprovider")
+    assert [case_of(item) for item in items] == ["param-empty", "param-unknown", None]
+
+
+def test_allow_absent_feature_never_hides_a_stopped_run(pytester):
+    pytester.makeconftest(ABSENT_CONFTEST)
+    pytester.makepyfile(test_stopped="""
+import pytest
+
+@pytest.mark.clause("RESULT-DECORATOR-1")
+def test_needs_the_feature():
+    pass
+
+@pytest.mark.clause("WAIT-AUTH-1")
+def test_stops_the_run():
+    pytest.exit("the server went away", returncode=4)
+""")
+    assert pytester.inline_run("-p", "no:cacheprovider", "--allow-absent-feature").ret == 4

@@ -25,8 +25,11 @@ EXAMPLES = list(example_params())
 
 
 # Schemas of our own file formats are exemplified by the files themselves, which other tests
-# validate: fixtures/cases.json and fixtures/streams/.
-FORMAT_SCHEMAS = {"cases.schema.json", "stream-manifest.schema.json", "stream-transcript.schema.json"}
+# validate: fixtures/cases.json, fixtures/doc-examples.json, fixtures/streams/, and reports (tests/test_report.py).
+FORMAT_SCHEMAS = {
+    "cases.schema.json", "doc-examples.schema.json", "stream-manifest.schema.json", "stream-transcript.schema.json",
+    "report.schema.json",
+}
 
 
 def test_there_are_examples_for_every_schema_of_server_output():

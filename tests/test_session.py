@@ -1,12 +1,13 @@
 """Preparing a session stops with one clear sentence when fixture DAGs are missing on the server."""
 
 import asyncio
+import time
 
 import httpx
 import pytest
 
 from conformance.client import AirflowClient
-from conformance.session import _wait_for_dags
+from conformance.session import _wait_for_dags, feature_absence, ready_fixture_dags
 from conformance.targets import TargetError
 
 STACK = 'Traceback (most recent call last):\n  File "x.py"\nModuleNotFoundError: No module named \'pandas\'\n'
@@ -26,16 +27,84 @@ def fake_airflow(request: httpx.Request) -> httpx.Response:
 def test_missing_fixture_dags_are_named_with_their_import_errors():
     async def prepare():
         async with AirflowClient("http://airflow.test", "t", transport=httpx.MockTransport(fake_airflow)) as client:
-            await _wait_for_dags(client, ["result_decorator", "mapped_one"], "http://airflow.test", print, timeout=0.2)
+            await ready_fixture_dags(client, ["result_decorator", "mapped_one"], "http://airflow.test", version="3.3.2")
 
     with pytest.raises(TargetError) as error:
         asyncio.run(prepare())
 
     message = str(error.value)
-    assert message.startswith("Fixture DAGs mapped_one are not on http://airflow.test after 0 s")
+    assert message.startswith("Fixture DAGs mapped_one are not on http://airflow.test;")
     assert "mapped_one.py: ModuleNotFoundError: No module named 'pandas'" in message
     assert "broken_result_order" not in message  # the deliberately broken file is expected
     assert "deploy the project's dags/" in message
+
+
+def test_waiting_ends_once_every_missing_dag_has_an_import_error():
+    async def wait():
+        async with AirflowClient("http://airflow.test", "t", transport=httpx.MockTransport(fake_airflow)) as client:
+            return await _wait_for_dags(client, ["result_decorator", "mapped_one"], "http://airflow.test", timeout=60)
+
+    started = time.monotonic()
+    present, errors = asyncio.run(wait())
+    assert time.monotonic() - started < 5
+    assert present == {"result_decorator"}
+    assert errors["mapped_one.py"] == "ModuleNotFoundError: No module named 'pandas'"
+
+
+NO_RESULT = "ImportError: cannot import name 'result' from 'airflow.sdk' (/venv/airflow/sdk/__init__.py)"
+
+
+def airflow_3_2(request: httpx.Request) -> httpx.Response:
+    """What Airflow 3.2.2 answers: DAGs importing airflow.sdk.result do not load."""
+    if request.url.path == "/api/v2/dags":
+        return httpx.Response(200, json={"dags": [{"dag_id": "dag_return"}], "total_entries": 1})
+    if request.url.path == "/api/v2/importErrors":
+        return httpx.Response(200, json={"import_errors": [
+            {"filename": "broken_result_order.py", "stack_trace": f"Traceback\n{NO_RESULT}\n"},
+            {"filename": "result_decorator.py", "stack_trace": f"Traceback\n{NO_RESULT}\n"},
+        ]})
+    if request.method == "PATCH" and request.url.path == "/api/v2/dags/dag_return":
+        return httpx.Response(200, json={"dag_id": "dag_return", "is_paused": False})
+    return httpx.Response(404, json={"detail": "Not Found"})
+
+
+def test_an_airflow_without_the_feature_is_recognised_not_refused():
+    async def ready(version):
+        async with AirflowClient("http://airflow.test", "t", transport=httpx.MockTransport(airflow_3_2)) as client:
+            return await ready_fixture_dags(client, ["result_decorator", "dag_return"], "http://airflow.test", version=version)
+
+    dags = asyncio.run(ready("3.2.2"))
+    assert (dags.present, dags.missing) == (["dag_return"], ["result_decorator"])
+    assert dags.feature_absent == (
+        "the feature was added in Airflow 3.3; airflow.sdk has no result decorator, so 1 fixture DAGs using @result do not load"
+    )
+
+
+def test_without_a_version_a_missing_feature_still_ends_the_run():
+    """Benchmarks and load tests need every DAG; they pass no version."""
+    async def ready():
+        async with AirflowClient("http://airflow.test", "t", transport=httpx.MockTransport(airflow_3_2)) as client:
+            return await ready_fixture_dags(client, ["result_decorator", "dag_return"], "http://airflow.test")
+
+    with pytest.raises(TargetError, match="result_decorator.py: ImportError: cannot import name 'result'"):
+        asyncio.run(ready())
+
+
+@pytest.mark.parametrize(
+    ("version", "missing", "errors", "reason"),
+    [
+        ("3.3.2", [], {}, None),
+        ("3.3.0rc1", [], {}, None),
+        ("3.4.0.dev0", [], {}, None),
+        ("3.2.2", [], {}, "the feature was added in Airflow 3.3"),
+        ("3.3.2", ["a"], {"a.py": NO_RESULT}, "airflow.sdk has no result decorator, so 1 fixture DAGs using @result do not load"),
+        ("3.3.2", ["a", "b"], {"a.py": NO_RESULT, "b.py": "SyntaxError: invalid syntax"}, None),
+        ("3.2.2", ["a"], {}, None),
+    ],
+    ids=["present", "prerelease", "dev", "old-version", "no-result-import", "other-import-error", "missing-without-error"],
+)
+def test_feature_absence(version, missing, errors, reason):
+    assert feature_absence(version, missing, errors) == reason
 
 
 def test_the_watchdog_ignores_failed_polls_and_reports_an_unhealthy_scheduler():

@@ -6,7 +6,7 @@ import attrs
 import httpx
 import pytest
 
-from conformance.stream import Line, Transcript, record_wait
+from conformance.stream import Line, Transcript, epoch, record_wait
 
 BASE_URL = "http://airflow.test"
 PATH = "/api/v2/dags/d/dagRuns/r/wait"
@@ -136,3 +136,19 @@ def test_a_line_that_is_not_utf8_is_recorded_as_an_error():
 
     assert [line.raw for line in transcript.lines] == ['{"state": "running"}\n']
     assert transcript.error is not None and transcript.error.startswith("line 2 is not UTF-8")
+
+
+def test_terminal_lateness_is_measured_from_the_runs_end_date():
+    ended = "2026-11-24T22:00:10.500000Z"
+    transcript = Transcript(
+        case_id="c", path="/wait", query=(), request_headers={}, sent_at=epoch("2026-11-24T22:00:05Z"),
+        lines=[Line(raw='{"state": "running"}\n', at=0.1), Line(raw='{"state": "success"}\n', at=6.0)],
+        run={"end_date": ended},
+    )
+    assert transcript.terminal_lateness() == pytest.approx(0.5)
+    with pytest.raises(ValueError, match="no finished run"):
+        attrs.evolve(transcript, run={"end_date": None}).terminal_lateness()
+
+
+def test_epoch_reads_both_utc_spellings():
+    assert epoch("2026-11-24T22:00:00Z") == epoch("2026-11-24T22:00:00+00:00") == 1795557600.0

@@ -1,7 +1,9 @@
 """Targets are chosen by name or environment and fail with one actionable sentence."""
 
 import contextlib
+import signal
 import socket
+import subprocess
 import sys
 
 import pytest
@@ -9,7 +11,7 @@ import pytest
 from conformance.targets import TargetError, make_target
 from conformance.targets.base import log_tail
 from conformance.targets.external import ExternalTarget
-from conformance.targets.local import LocalTarget, all_healthy, find_airflow
+from conformance.targets.local import LocalTarget, all_healthy, find_airflow, processes_working_in, read_log, stop_strays
 
 
 def start(target) -> None:
@@ -18,8 +20,8 @@ def start(target) -> None:
 
 
 def test_unknown_target_lists_the_choices():
-    with pytest.raises(TargetError, match=r"'container'; choose one of: external, local\."):
-        make_target("container", {})
+    with pytest.raises(TargetError, match=r"'kubernetes'; choose one of: container, external, local\."):
+        make_target("kubernetes", {})
 
 
 def test_environment_picks_the_target(monkeypatch):
@@ -99,3 +101,19 @@ def test_missing_postgresql_is_one_sentence(monkeypatch, tmp_path):
 def test_unknown_database_is_refused():
     with pytest.raises(TargetError, match="Unknown database 'oracle'.*sqlite, postgres"):
         make_target("local", {"AIRFLOW_CONFORMANCE_DB": "oracle"})
+
+
+def test_a_process_working_in_a_folder_is_found_and_stopped(tmp_path):
+    """Task processes leave the server's process group; the sweep by working folder finds them."""
+    sleeper = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"], cwd=tmp_path, start_new_session=True)
+    try:
+        assert sleeper.pid in processes_working_in(tmp_path)
+        stop_strays(tmp_path)
+        assert sleeper.wait(timeout=10) == -signal.SIGKILL
+        assert processes_working_in(tmp_path) == {}
+    finally:
+        sleeper.kill()
+
+
+def test_a_missing_server_log_is_told_not_raised(tmp_path):
+    assert "could not be read" in read_log(tmp_path / "gone" / "standalone.log")

@@ -7,16 +7,17 @@ reject fails here even where the value checks still pass.
 
 import pytest
 
-from conformance.reference_client import wait_for_result
+from conformance.reference_client import StreamError, wait_for_result
 
-DAG = "result_decorator"
+DAG = "dag_return"  # imports no `result`, so the result parameter is also tested on Airflow 3.2
 
 
 @pytest.mark.clause("STREAM-NDJSON-1", "STREAM-TERMINAL-1", "PARAM-DEFAULT-1")
-def test_reference_client_reads_the_declared_result(airflow_session):
+def test_reference_client_reads_the_declared_result(airflow_session, evidence):
     outcome = wait_for_result(
-        airflow_session.base_url, DAG, airflow_session.run_ids[DAG], token=airflow_session.token, timeout=60
+        airflow_session.base_url, DAG, airflow_session.run_id(DAG), token=airflow_session.token, timeout=60
     )
+    evidence.compare(expected=["success", {"compute": 84}], actual=[outcome.state, outcome.results], label=f"reference client on {DAG}: state, results")
     assert (outcome.state, outcome.results) == ("success", {"compute": 84})
 
 
@@ -27,8 +28,12 @@ def test_reference_client_reads_the_declared_result(airflow_session):
         pytest.param(["fetch_data"], {"fetch_data": {"answer": 42}}, id="other-task", marks=pytest.mark.clause("PARAM-SELECT-1")),
     ],
 )
-def test_reference_client_chooses_results(airflow_session, result, expected):
-    outcome = wait_for_result(
-        airflow_session.base_url, DAG, airflow_session.run_ids[DAG], token=airflow_session.token, result=result, timeout=60
-    )
+def test_reference_client_chooses_results(airflow_session, result, expected, evidence):
+    try:
+        outcome = wait_for_result(
+            airflow_session.base_url, DAG, airflow_session.run_id(DAG), token=airflow_session.token, result=result, timeout=60
+        )
+    except StreamError as exc:  # the server's answer broke a rule of the stream: a finding, not a crash
+        raise AssertionError(f"the reference client rejected the stream: {exc}") from exc
+    evidence.compare(expected=["success", expected], actual=[outcome.state, outcome.results], label=f"reference client on {DAG}, result={result}: state, results")
     assert (outcome.state, outcome.results) == ("success", expected)

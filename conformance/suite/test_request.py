@@ -5,13 +5,15 @@ import pytest
 
 from conformance.schemas import validator
 
-FINISHED_DAG = "result_decorator"
+# A DAG that loads on every Airflow with /wait (it imports no `result`), so that these clauses
+# about the endpoint get a verdict on an Airflow without the DAG Result feature too.
+FINISHED_DAG, FINISHED_CASE = "dag_return", "dag-return"
 
 
 @pytest.fixture(scope="module")
 def finished_run(airflow_session):
     """A run whose streams have all ended, so any /wait on it answers at once."""
-    return f"/api/v2/dags/{FINISHED_DAG}/dagRuns/{airflow_session.run_ids[FINISHED_DAG]}/wait"
+    return f"/api/v2/dags/{FINISHED_DAG}/dagRuns/{airflow_session.run_id(FINISHED_DAG)}/wait"
 
 
 def error_body(response):
@@ -21,36 +23,43 @@ def error_body(response):
 
 
 @pytest.mark.clause("WAIT-INTERVAL-OPTIONAL-1")
-def test_interval_may_be_omitted(wait_http, finished_run):
-    response = wait_http.get(finished_run)
+def test_interval_may_be_omitted(wait_http, finished_run, evidence):
+    response = evidence.response(wait_http.get(finished_run), "the doc's request, with no interval")
     assert response.status_code == 200, f"{response.status_code}: {response.text[:300]}"
     assert response.text.splitlines()[-1].startswith('{"state": "success"')
 
 
 @pytest.mark.clause("WAIT-INTERVAL-INVALID-1", "ERROR-BODY-1")
 @pytest.mark.parametrize("interval", ["0", "-1", "nan", "abc"])
-def test_invalid_interval_is_rejected(wait_http, finished_run, interval):
-    response = wait_http.get(finished_run, params={"interval": interval})
+def test_invalid_interval_is_rejected(wait_http, finished_run, interval, evidence):
+    response = evidence.response(wait_http.get(finished_run, params={"interval": interval}))
+    evidence.compare(expected=422, actual=response.status_code)
     assert response.status_code == 422, f"{response.status_code}: {response.text[:300]}"
-    assert [error["loc"] for error in error_body(response)["detail"]] == [["query", "interval"]]
+    locations = [error["loc"] for error in error_body(response)["detail"]]
+    evidence.compare(expected=[["query", "interval"]], actual=locations, label="where the validation error points")
+    assert locations == [["query", "interval"]]
 
 
 @pytest.mark.clause("WAIT-INTERVAL-INF-1")
-def test_infinite_interval_is_accepted(wait_http, finished_run):
-    response = wait_http.get(finished_run, params={"interval": "inf"}, timeout=30)
+def test_infinite_interval_is_accepted(wait_http, airflow_session, finished_run, evidence):
+    response = evidence.response(wait_http.get(finished_run, params={"interval": "inf"}, timeout=30))
     assert response.status_code == 200, f"{response.status_code}: {response.text[:300]}"
-    assert response.text == '{"state": "success", "results": {"compute": 84}}\n'
+    terminal = airflow_session.transcript(FINISHED_CASE).lines[-1].raw  # the same run, streamed at interval=1
+    assert terminal.startswith('{"state": "success"'), terminal
+    evidence.compare(expected=terminal, actual=response.text, label="the whole body")
+    assert response.text == terminal
 
 
 @pytest.mark.clause("WAIT-NOT-FOUND-1", "ERROR-BODY-1")
 @pytest.mark.parametrize("which", ["unknown-run", "unknown-dag"])
-def test_unknown_ids_get_404(wait_http, airflow_session, which):
-    dag_id, run_id = FINISHED_DAG, airflow_session.run_ids[FINISHED_DAG]
+def test_unknown_ids_get_404(wait_http, airflow_session, which, evidence):
+    dag_id, run_id = FINISHED_DAG, airflow_session.run_id(FINISHED_DAG)
     if which == "unknown-run":
         run_id = "no-such-run"
     else:
         dag_id = "no_such_dag"
-    response = wait_http.get(f"/api/v2/dags/{dag_id}/dagRuns/{run_id}/wait", params={"interval": "1"})
+    response = evidence.response(wait_http.get(f"/api/v2/dags/{dag_id}/dagRuns/{run_id}/wait", params={"interval": "1"}))
+    evidence.compare(expected=404, actual=response.status_code)
     assert response.status_code == 404, f"{response.status_code}: {response.text[:300]}"
     detail = error_body(response)["detail"]
     assert dag_id in detail and run_id in detail, detail
@@ -58,9 +67,11 @@ def test_unknown_ids_get_404(wait_http, airflow_session, which):
 
 @pytest.mark.clause("WAIT-AUTH-1", "ERROR-BODY-1")
 @pytest.mark.parametrize(("authorization", "status"), [(None, 401), ("Bearer not-a-token", 403)], ids=["no-token", "bad-token"])
-def test_unauthenticated_requests_are_refused(airflow_session, finished_run, authorization, status):
+def test_unauthenticated_requests_are_refused(airflow_session, finished_run, authorization, status, evidence):
     headers = {"Authorization": authorization} if authorization else {}
     response = httpx.get(airflow_session.base_url + finished_run, params={"interval": "1"}, headers=headers, timeout=30)
+    evidence.response(response, sent_headers=headers)
+    evidence.compare(expected=status, actual=response.status_code)
     assert response.status_code == status, f"{response.status_code}: {response.text[:300]}"
     error_body(response)
 

@@ -1,7 +1,7 @@
 """Targets by name: how the suite reaches the Airflow under test.
 
 ``local`` (default) boots ``airflow standalone`` from this environment; ``external`` uses a
-deployment given by URL; ``container`` is reserved for a testcontainers-booted image. A target
+deployment given by URL; ``container`` boots an Airflow image with testcontainers. A target
 is chosen with ``--airflow-target NAME`` or ``AIRFLOW_CONFORMANCE_TARGET``.
 """
 
@@ -11,6 +11,7 @@ import os
 from collections.abc import Callable, Mapping
 
 from conformance.targets.base import Connection, Target, TargetError
+from conformance.targets.container import ContainerTarget
 from conformance.targets.external import ExternalTarget
 from conformance.targets.local import LocalTarget
 
@@ -19,6 +20,7 @@ DEFAULT_TARGET = "local"
 TARGETS: dict[str, Callable[[Mapping[str, str]], Target]] = {
     "local": LocalTarget,
     "external": ExternalTarget,
+    "container": ContainerTarget,
 }
 
 

@@ -89,6 +89,21 @@ def _fixed_poll_interval(waiter_cls):
     waiter_cls.wait = wait
 
 
+def _late_terminal_line(waiter_cls):
+    original_wait = waiter_cls.wait
+
+    async def wait(self):
+        import asyncio
+        import json
+
+        async for chunk in original_wait(self):
+            if chunk.strip() and json.loads(chunk)["state"] in ("success", "failed"):
+                await asyncio.sleep(self.interval)  # noticed the end, tells of it one poll later
+            yield chunk
+
+    waiter_cls.wait = wait
+
+
 def _reverse_mapped(results):
     return {task: list(reversed(v)) if isinstance(v, list) else v for task, v in results.items()}
 
@@ -130,6 +145,7 @@ MUTANTS = {
     "no-final-newline": _no_final_newline,
     "terminal-line-twice": _terminal_line_twice,
     "fixed-poll-interval": _fixed_poll_interval,
+    "late-terminal-line": _late_terminal_line,
 }
 
 

@@ -1,0 +1,118 @@
+"""Evidence: what a test looked at, kept for the conformance report.
+
+A suite test asks for the ``evidence`` fixture and hands it what it judged: a recorded /wait
+transcript or a live response (the request, the status, every body line with its arrival
+time), and the values it compared. Each call adds or completes one *item*::
+
+    transcript = evidence.transcript(airflow_session.transcript(case.id))
+    evidence.compare(expected=case.expect, actual=transcript.lines[-1].value())
+
+``compare`` fills in the latest item that has no comparison yet, so a request and what was
+expected of it read as one. A failing ``==`` assertion in a suite test is recorded the same way
+without being asked (the plugin hooks pytest's assertion explanation), so a failure always
+shows its two sides even where the test recorded nothing.
+
+Items are plain JSON (``schemas/report.schema.json``, ``$defs/evidence``) so they travel from
+xdist workers with the test's report. Long values are cut (:data:`MAX_TEXT` characters per
+string, :data:`MAX_LINES` lines per response), saying how long they were.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+from urllib.parse import urlencode
+
+import httpx
+
+from conformance.stream import Transcript
+
+MAX_TEXT = 2000
+MAX_LINES = 200
+
+
+def clip(value: Any) -> Any:
+    """``value`` as JSON data, with strings longer than :data:`MAX_TEXT` cut and marked."""
+    if isinstance(value, str):
+        return value if len(value) <= MAX_TEXT else f"{value[:MAX_TEXT]}… ({len(value)} characters)"
+    if value is None or isinstance(value, (bool, int, float)):
+        return value
+    if isinstance(value, Mapping):
+        return {str(key): clip(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple, set, frozenset)):
+        return [clip(item) for item in value]
+    return clip(repr(value))
+
+
+def _line(at: float | None, text: str) -> dict[str, Any]:
+    return {"t": None if at is None else round(at, 3), "text": text[:MAX_TEXT], "length": len(text)}
+
+
+def _url(path: str, query: Any) -> str:
+    return f"{path}?{urlencode(list(query))}" if query else path
+
+
+class Evidence:
+    """The evidence of one test, in the order it was recorded."""
+
+    def __init__(self) -> None:
+        self.items: list[dict[str, Any]] = []
+
+    def _add(self, label: str | None, **fields: Any) -> dict[str, Any]:
+        item = {
+            "label": label, "case": None, "request": None, "status": None, "lines": [],
+            "compared": False, "expected": None, "actual": None, "note": None,
+        } | fields
+        self.items.append(item)
+        return item
+
+    def transcript(self, transcript: Transcript, label: str | None = None) -> Transcript:
+        """Record a /wait exchange the session recorded; returns it, for chaining."""
+        self._add(
+            label or f"/wait stream of case {transcript.case_id}",
+            case=transcript.case_id,
+            request={
+                "method": "GET", "url": _url(transcript.path, transcript.query),
+                "headers": dict(transcript.request_headers),
+            },
+            status=transcript.status,
+            lines=[_line(line.at, line.raw) for line in transcript.lines[:MAX_LINES]],
+            **({"note": f"recording stopped: {transcript.error}"} if transcript.error else {}),
+        )
+        return transcript
+
+    def response(
+        self, response: httpx.Response, label: str | None = None, sent_headers: Mapping[str, str] | None = None
+    ) -> httpx.Response:
+        """Record a response the test got live. Its body arrived whole, so every line has the
+        response's elapsed time. Request headers are not copied (they hold the bearer token);
+        pass ``sent_headers`` to show the ones that matter."""
+        request = response.request
+        at = response.elapsed.total_seconds() if _has_elapsed(response) else None
+        self._add(
+            label,
+            request={"method": request.method, "url": request.url.raw_path.decode(), "headers": dict(sent_headers or {})},
+            status=response.status_code,
+            lines=[_line(at, text) for text in response.text.splitlines(keepends=True)[:MAX_LINES]],
+        )
+        return response
+
+    def compare(self, *, expected: Any, actual: Any, label: str | None = None) -> None:
+        """Record the two values a test compares, before it asserts on them."""
+        last = self.items[-1] if self.items else None
+        expected, actual = clip(expected), clip(actual)
+        if last is not None and last["compared"] and (last["expected"], last["actual"]) == (expected, actual):
+            return  # the assertion of values just recorded
+        if last is None or last["compared"]:
+            last = self._add(label)
+        elif label and not last["label"]:
+            last["label"] = label
+        last.update(compared=True, expected=expected, actual=actual)
+
+
+def _has_elapsed(response: httpx.Response) -> bool:
+    try:
+        response.elapsed
+    except RuntimeError:  # a response built by hand, never sent
+        return False
+    return True

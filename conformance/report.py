@@ -1,0 +1,242 @@
+"""The conformance report: one verdict per clause, with the tests and the evidence behind it.
+
+``--conformance-report DIR`` writes three files there: ``junit.xml`` (pytest's own),
+``report.json`` (described by ``schemas/report.schema.json`` and validated against it before it
+is written) and ``report.html`` (:mod:`conformance.report_html`, rendered from the JSON alone).
+
+A clause's verdict sums up the tests naming it; the worst outcome wins:
+
+==================== =============================================================
+``fail``             a test failed (a declared divergence failing some other way too)
+``unexpected-pass``  a test of a declared divergence passed: the expectation is stale
+``expected-divergence`` a test failed as expectations.yaml declares for this version
+``pass``             every test that ran passed, leaving aside those that found the
+                     feature missing
+``absent``           every test that ran found the feature missing (they carry the
+                     user property ``feature_absent``)
+``untested``         no test of it ran, or all were skipped
+==================== =============================================================
+
+A test that found the feature missing ranks below a pass: on an Airflow without the feature
+(3.2) a clause about the /wait endpoint is judged on the streams that Airflow could produce,
+and its tests on fixture DAGs that cannot load there do not make it ``absent``.
+
+Everything arrives through pytest's test reports, so it works the same under xdist: clause ids
+and ``feature_absent`` as user properties, evidence and ``doc_example`` marks as the JSON
+attribute :data:`REPORT_ATTRIBUTE`, which xdist carries with the report.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import attrs
+import pytest
+
+from conformance.catalog import Clause
+from conformance.schemas import validator
+
+VERDICTS = ("fail", "unexpected-pass", "absent", "expected-divergence", "pass", "untested")  # worst first
+REPORT_ATTRIBUTE = "conformance_json"
+FEATURE_ABSENT = "feature_absent"
+SCHEMA = "report.schema.json"
+MESSAGE_LIMIT = 2000
+
+
+class ReportError(Exception):
+    """The report could not be written: it does not match its own schema."""
+
+
+@attrs.frozen
+class TestResult:
+    """One test, all its phases summed up."""
+
+    __test__ = False  # not a test class, whatever its name
+
+    nodeid: str
+    clauses: tuple[str, ...]
+    outcome: str  # passed, failed, skipped, expected-divergence, unexpected-pass
+    duration_s: float
+    message: str | None
+    evidence: tuple[Mapping[str, Any], ...] = ()
+    feature_absent: str | None = None
+    doc_example: Mapping[str, str] | None = None
+
+
+def phase_outcome(report: pytest.TestReport) -> str:
+    """One phase's outcome, with strict xfails told apart from plain failures and skips."""
+    if hasattr(report, "wasxfail"):
+        return "expected-divergence" if report.skipped else "unexpected-pass"
+    if report.failed and str(report.longrepr).startswith("[XPASS(strict)]"):
+        return "unexpected-pass"
+    return report.outcome
+
+
+_TEST_OUTCOMES = ("failed", "unexpected-pass", "expected-divergence", "skipped", "passed")  # worst first
+
+
+def _message(report: pytest.TestReport) -> str | None:
+    if report.passed and not hasattr(report, "wasxfail"):
+        return None
+    if hasattr(report, "wasxfail") and report.skipped:
+        text = report.wasxfail
+    elif isinstance(report.longrepr, tuple):  # a skip: (path, line, "Skipped: why")
+        text = report.longrepr[2].removeprefix("Skipped: ")
+    elif crash := getattr(report.longrepr, "reprcrash", None):
+        # its first line: the assertion's own message if it has one, else pytest's "assert ..."
+        text = crash.message.removeprefix("AssertionError: ").strip().split("\n")[0]
+    else:
+        text = str(report.longrepr).strip()
+    return text[:MESSAGE_LIMIT] or None
+
+
+class Collector:
+    """Test reports in (every phase, from any process), one :class:`TestResult` per test out."""
+
+    def __init__(self) -> None:
+        self._phases: dict[str, list[pytest.TestReport]] = {}
+
+    def add(self, report: pytest.TestReport) -> None:
+        self._phases.setdefault(report.nodeid, []).append(report)
+
+    def results(self) -> list[TestResult]:
+        return [self._result(nodeid, phases) for nodeid, phases in self._phases.items()]
+
+    @staticmethod
+    def _result(nodeid: str, phases: list[pytest.TestReport]) -> TestResult:
+        outcomes = {phase_outcome(report): report for report in phases if report.when == "call" or not report.passed}
+        outcome = next((o for o in _TEST_OUTCOMES if o in outcomes), "passed")
+        properties = [pair for report in phases for pair in report.user_properties]
+        extra: dict[str, Any] = {}
+        for report in phases:
+            extra |= json.loads(getattr(report, REPORT_ATTRIBUTE, None) or "{}")
+        return TestResult(
+            nodeid=nodeid,
+            clauses=tuple(dict.fromkeys(value for name, value in properties if name == "clause")),
+            outcome=outcome,
+            duration_s=round(sum(report.duration for report in phases), 3),
+            message=_message(outcomes[outcome]) if outcome in outcomes else None,
+            evidence=tuple(extra.get("evidence", ())),
+            feature_absent=next((str(value) for name, value in properties if name == FEATURE_ABSENT), None),
+            doc_example=extra.get("doc_example"),
+        )
+
+
+def clause_verdict(tests: Sequence[TestResult]) -> str:
+    """The verdict on a clause from the tests naming it (see the module docstring)."""
+    absent = [test for test in tests if test.feature_absent and test.outcome != "passed"]
+    outcomes = {test.outcome for test in tests if test not in absent}
+    if "failed" in outcomes:
+        return "fail"
+    if "unexpected-pass" in outcomes:
+        return "unexpected-pass"
+    if "expected-divergence" in outcomes:
+        return "expected-divergence"
+    if "passed" in outcomes:
+        return "pass"
+    if absent:
+        return "absent"
+    return "untested"
+
+
+@attrs.frozen
+class Run:
+    """What the report says about the run as a whole."""
+
+    suite_version: str
+    airflow_version: str | None
+    target: str | None
+    database: str | None
+    description: str | None
+    started: datetime
+    duration_s: float
+
+
+def build(
+    run: Run, results: Iterable[TestResult], clauses: Mapping[str, Clause], divergences: Mapping[str, str]
+) -> dict[str, Any]:
+    """The report.json document (a dict), clauses in catalog order, tests by node id."""
+    results = sorted(results, key=lambda test: test.nodeid)
+    by_clause: dict[str, list[TestResult]] = {clause_id: [] for clause_id in clauses}
+    for test in results:
+        for clause_id in test.clauses:
+            by_clause.setdefault(clause_id, []).append(test)
+    entries = [_clause_entry(clause, by_clause[clause.id], divergences.get(clause.id)) for clause in clauses.values()]
+    absent = next((test.feature_absent for test in results if test.feature_absent), None)
+    counts = Counter(entry["verdict"] for entry in entries)
+    return {
+        "suite": {"name": "airflow-dag-result-conformance", "version": run.suite_version},
+        "airflow": {
+            "version": run.airflow_version, "target": run.target, "database": run.database,
+            "description": run.description,
+        },
+        "feature": {"present": absent is None, "reason": absent},
+        "started": run.started.isoformat(timespec="seconds"),
+        "duration_s": round(run.duration_s, 1),
+        "summary": {verdict: counts[verdict] for verdict in VERDICTS},
+        "clauses": entries,
+        "doc_examples": _doc_examples(results),
+    }
+
+
+def _clause_entry(clause: Clause, tests: list[TestResult], divergence: str | None) -> dict[str, Any]:
+    return {
+        "id": clause.id,
+        "level": clause.level,
+        "area": clause.area,
+        "statement": clause.statement,
+        "source": clause.source,
+        "note": clause.note,
+        "verdict": clause_verdict(tests),
+        "divergence": divergence,
+        "tests": [
+            {"nodeid": test.nodeid, "outcome": test.outcome, "duration_s": test.duration_s, "message": test.message}
+            for test in tests
+        ],
+        "evidence": [{"test": test.nodeid, **item} for test in tests for item in test.evidence],
+    }
+
+
+def _doc_examples(results: list[TestResult]) -> list[dict[str, Any]]:
+    """One entry per doc example id; it works as written only if every test of it passed."""
+    examples: dict[str, dict[str, Any]] = {}
+    for test in results:
+        if test.doc_example is None:
+            continue
+        example = examples.setdefault(
+            test.doc_example["id"],
+            {"id": test.doc_example["id"], "text": test.doc_example["text"], "works_as_written": True, "detail": []},
+        )
+        example["works_as_written"] &= test.outcome == "passed"
+        if test.outcome != "passed":
+            example["detail"].append(f"{test.nodeid}: {test.outcome}" + (f": {test.message}" if test.message else ""))
+    return [
+        {**example, "detail": "; ".join(example["detail"]) or "every test of it passed"}
+        for example in examples.values()
+    ]
+
+
+def problems(report: Mapping[str, Any]) -> list[str]:
+    """Where ``report`` does not match schemas/report.schema.json, one sentence each."""
+    return [
+        f"{'/'.join(map(str, error.absolute_path)) or '(top)'}: {error.message}"
+        for error in validator(SCHEMA).iter_errors(report)
+    ]
+
+
+def write(report: Mapping[str, Any], directory: Path) -> tuple[Path, Path]:
+    """report.json and report.html in ``directory``; refuses a report its schema rejects."""
+    from conformance.report_html import render
+
+    if errors := problems(report):
+        raise ReportError(f"the report does not match {SCHEMA}: " + "; ".join(errors[:5]))
+    directory.mkdir(parents=True, exist_ok=True)
+    json_path, html_path = directory / "report.json", directory / "report.html"
+    json_path.write_text(json.dumps(report, indent=1, ensure_ascii=False) + "\n")
+    html_path.write_text(render(report))
+    return json_path, html_path

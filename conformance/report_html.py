@@ -1,0 +1,105 @@
+"""report.html: the conformance report for a person, rendered from report.json alone.
+
+One self-contained page (no network assets, no script): a header with the Airflow under test
+and the count of each verdict, the clauses that need a look, then every clause grouped by
+feature area with a coloured verdict badge. Each clause row opens (HTML ``<details>``) on its
+statement, source, divergence reason and tests; each test opens on its evidence: the request,
+the body lines with their arrival times, and the expected and actual values.
+
+Since only the JSON goes in, a report.json from anywhere renders the same::
+
+    python -m conformance.report_html report.json > report.html
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Mapping
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import jinja2
+
+from conformance.paths import package_file
+
+VERDICT_LABELS = {  # worst first
+    "fail": "fail",
+    "unexpected-pass": "unexpected pass",
+    "absent": "absent",
+    "expected-divergence": "expected divergence",
+    "pass": "pass",
+    "untested": "untested",
+}
+OUTCOME_VERDICTS = {  # a test's outcome, coloured like the clause verdict it leads to
+    "passed": "pass", "failed": "fail", "skipped": "untested",
+    "expected-divergence": "expected-divergence", "unexpected-pass": "unexpected-pass",
+}
+
+
+def _pretty(value: Any) -> str:
+    return json.dumps(value, indent=2, ensure_ascii=False)
+
+
+def _when(iso: str) -> str:
+    moment = datetime.fromisoformat(iso)
+    return moment.strftime("%Y-%m-%d %H:%M:%S ") + ("UTC" if moment.utcoffset() == timedelta(0) else moment.strftime("%z"))
+
+
+def _short_test(nodeid: str) -> str:
+    return nodeid.rsplit("::", 1)[-1]
+
+
+def _why(clause: Mapping[str, Any]) -> str:
+    """One line on why a clause did not simply pass: the declared reason, else the first test's message."""
+    if clause["verdict"] == "unexpected-pass":
+        return f"passes, though expectations.yaml declares: {clause['divergence']} The expectation is stale."
+    if clause["verdict"] == "expected-divergence":
+        return clause["divergence"]
+    tests = sorted(clause["tests"], key=lambda test: test["outcome"] in ("passed", "skipped"))  # failures first
+    messages = [f"{_short_test(test['nodeid'])}: {test['message']}" for test in tests if test["message"]]
+    return messages[0] if messages else "no test of it ran" if clause["verdict"] == "untested" else clause["statement"]
+
+
+def _environment() -> jinja2.Environment:
+    environment = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(package_file("templates")),
+        autoescape=True,  # lines and values come from the server under test
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    environment.filters.update(pretty=_pretty, short_test=_short_test)
+    return environment
+
+
+def render(report: Mapping[str, Any]) -> str:
+    areas: dict[str, list[Mapping[str, Any]]] = {}
+    for clause in report["clauses"]:
+        areas.setdefault(clause["area"], []).append(clause)
+    return _environment().get_template("report.html.jinja").render(
+        report=report,
+        areas=areas,
+        attention=sorted(
+            ((clause, _why(clause)) for clause in report["clauses"] if clause["verdict"] not in ("pass", "untested")),
+            key=lambda pair: list(VERDICT_LABELS).index(pair[0]["verdict"]),  # worst first, then catalog order
+        ),
+        untested=[clause["id"] for clause in report["clauses"] if clause["verdict"] == "untested"],
+        started=_when(report["started"]),
+        labels=VERDICT_LABELS,
+        outcome_verdicts=OUTCOME_VERDICTS,
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m conformance.report_html", description="Render a report.json as HTML.")
+    parser.add_argument("report", type=Path, help="a report.json written by --conformance-report")
+    args = parser.parse_args(argv)
+    sys.stdout.write(render(json.loads(args.report.read_text())))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

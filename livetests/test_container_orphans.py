@@ -1,0 +1,118 @@
+"""The container target leaves no container and no network behind, however pytest ends.
+
+Without testcontainers' reaper (TESTCONTAINERS_RYUK_DISABLED=true, as where its image cannot be
+pulled) only the target's own teardown removes what it started, so each scenario runs the suite
+in a subprocess and then requires that the Docker engine holds no container or network with the
+target's label. Needs Docker and the images of tools/container/build.sh (tox -e container-orphans).
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import docker
+import pytest
+
+from conformance.targets.engine import LABEL
+
+SUITE = [sys.executable, "-m", "pytest", "--pyargs", "conformance.suite", "-n", "2", "-q", "-p", "no:cacheprovider"]
+
+
+@pytest.fixture
+def start_suite():
+    """Starts the suite in a subprocess; one still running at teardown gets SIGTERM, as a user's would."""
+    started: list[subprocess.Popen[str]] = []
+
+    def start(**env: str) -> subprocess.Popen[str]:
+        started.append(_popen(**env))
+        return started[-1]
+
+    yield start
+    for process in started:
+        if process.poll() is None:
+            process.terminate()
+            process.communicate(timeout=120)
+
+
+def _popen(**env: str) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        SUITE,
+        env={
+            **os.environ, "AIRFLOW_CONFORMANCE_TARGET": "container", "TESTCONTAINERS_RYUK_DISABLED": "true",
+            "PYTHONUNBUFFERED": "1",  # progress lines must arrive when written, not when a buffer fills
+            **env,
+        },
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        # A shell may start us with SIGINT ignored; the child must see Ctrl-C as a user's would.
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )
+
+
+def wait_for_line(process: subprocess.Popen[str], text: str, timeout: float = 300) -> None:
+    """Reads the suite's output up to a line holding ``text``; fails with the output if it never comes."""
+    deadline, seen = time.monotonic() + timeout, []
+    while time.monotonic() < deadline:
+        line = process.stdout.readline()
+        if not line:
+            break
+        seen.append(line)
+        if text in line:
+            return
+    pytest.fail(f"the suite never printed {text!r}; its output:\n{''.join(seen)[-3000:]}")
+
+
+def ours() -> list[str]:
+    client = docker.from_env()
+    containers = [c.name for c in client.containers.list(all=True, filters={"label": LABEL})]
+    networks = [n.name for n in client.networks.list(filters={"label": LABEL})]
+    return containers + networks
+
+
+@pytest.fixture(autouse=True)
+def engine_starts_clean():
+    assert ours() == [], "containers of an earlier run are still there"
+
+
+def test_after_a_boot_timeout(start_suite):
+    process = start_suite(AIRFLOW_CONFORMANCE_BOOT_TIMEOUT="5")
+    output, _ = process.communicate(timeout=120)
+    assert process.returncode == 4 and "was not healthy within 5 s" in output, output[-3000:]
+    assert "its log ends:" in output
+    assert ours() == []
+
+
+def test_after_an_image_that_is_not_airflow(start_suite):
+    process = start_suite(AIRFLOW_CONFORMANCE_IMAGE="airflow-conformance/debian:bookworm")  # the base image: no airflow in it
+    output, _ = process.communicate(timeout=120)
+    assert process.returncode == 4 and "Docker could not run" in output, output[-3000:]
+    assert ours() == []
+
+
+@pytest.mark.parametrize(
+    ("database", "sig", "when"),
+    [
+        ("sqlite", signal.SIGINT, "boot"),
+        ("sqlite", signal.SIGINT, "streaming"),
+        ("postgres", signal.SIGTERM, "streaming"),
+    ],
+    ids=["sqlite-ctrl-c-at-boot", "sqlite-ctrl-c-while-streaming", "postgres-kill-term-while-streaming"],
+)
+def test_after_a_signal(start_suite, database, sig, when):
+    process = start_suite(AIRFLOW_CONFORMANCE_DB=database)
+    if when == "boot":  # as soon as the first container exists
+        deadline = time.monotonic() + 120
+        while not ours() and process.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.2)
+    else:
+        wait_for_line(process, when)
+    if not ours():
+        process.terminate()
+        pytest.fail(f"no container was there when the signal was sent; the suite's output ends:\n{process.communicate()[0][-3000:]}")
+    process.send_signal(sig)
+    output, _ = process.communicate(timeout=120)
+    assert process.returncode != 0, output[-3000:]
+    assert ours() == []

@@ -1,0 +1,94 @@
+"""The container target's settings and the sentences it ends a run with, without Docker."""
+
+import sys
+
+import pytest
+
+from conformance.targets import TargetError, make_target
+from conformance.targets.container import ContainerSettings, ContainerTarget, airflow_environment
+
+
+def test_defaults_are_the_official_image_on_sqlite():
+    target = make_target("container", {})
+    assert isinstance(target, ContainerTarget)
+    assert target.settings == ContainerSettings(
+        image="apache/airflow:3.3.2", database="sqlite", postgres_image="postgres:16", boot_timeout=180.0
+    )
+
+
+def test_settings_come_from_the_environment():
+    settings = make_target(None, {
+        "AIRFLOW_CONFORMANCE_TARGET": "container",
+        "AIRFLOW_CONFORMANCE_IMAGE": "airflow-conformance/airflow:3.3.2",
+        "AIRFLOW_CONFORMANCE_DB": "postgres",
+        "AIRFLOW_CONFORMANCE_POSTGRES_IMAGE": "airflow-conformance/postgres:15",
+        "AIRFLOW_CONFORMANCE_BOOT_TIMEOUT": "300",
+    }).settings
+    assert settings == ContainerSettings("airflow-conformance/airflow:3.3.2", "postgres", "airflow-conformance/postgres:15", 300.0)
+
+
+@pytest.mark.parametrize(
+    ("environ", "sentence"),
+    [
+        ({"AIRFLOW_CONFORMANCE_DB": "mysql"}, r"^Unknown database 'mysql' for the container target; choose one of: sqlite, postgres\.$"),
+        ({"AIRFLOW_CONFORMANCE_BOOT_TIMEOUT": "soon"}, r"^AIRFLOW_CONFORMANCE_BOOT_TIMEOUT must be a number of seconds\.$"),
+    ],
+)
+def test_bad_settings_are_one_sentence(environ, sentence):
+    with pytest.raises(TargetError, match=sentence):
+        ContainerTarget(environ)
+
+
+def test_unreachable_docker_is_one_sentence(monkeypatch, tmp_path):
+    pytest.importorskip("testcontainers")
+    monkeypatch.setenv("DOCKER_HOST", f"unix://{tmp_path}/no-docker.sock")
+    with pytest.raises(TargetError) as raised:
+        with ContainerTarget({}).start():
+            pytest.fail("the target yielded a connection without Docker")
+    message = str(raised.value)
+    assert message.startswith("Docker is not reachable (")
+    assert message.endswith("start the Docker engine (on Debian: tools/container/engine.sh) or point DOCKER_HOST at one.")
+    assert "\n" not in message
+
+
+def test_missing_testcontainers_says_which_extra_to_install(monkeypatch):
+    import conformance.targets
+
+    monkeypatch.setitem(sys.modules, "conformance.targets.engine", None)  # makes the import fail
+    monkeypatch.delattr(conformance.targets, "engine", raising=False)
+    with pytest.raises(TargetError, match=r"needs testcontainers: `pip install 'airflow-dag-result-conformance\[container\]'`"):
+        with ContainerTarget({}).start():
+            pass
+
+
+def test_airflow_settings_match_the_local_target():
+    env = airflow_environment("api-server", "postgresql+psycopg2://airflow@postgres:5432/airflow")
+    assert env["AIRFLOW__CORE__LOAD_EXAMPLES"] == "False"
+    assert env["AIRFLOW__CORE__PARALLELISM"] == "8"
+    assert env["AIRFLOW__CORE__EXECUTION_API_SERVER_URL"] == "http://api-server:8080/execution/"
+    assert env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"].startswith("postgresql+psycopg2://")
+    assert "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN" not in airflow_environment("localhost")
+
+
+def test_docker_errors_read_as_one_short_line():
+    pytest.importorskip("testcontainers")
+    from docker.errors import APIError
+
+    from conformance.targets.engine import one_line
+
+    error = APIError("500 Server Error for http+docker://localhost/v1.41/images/create", explanation="lookup registry-1.docker.io: no such host")
+    assert one_line(error) == "lookup registry-1.docker.io: no such host"
+    assert one_line(ValueError("a\n  b")) == "a b"
+    assert one_line(ValueError("x" * 500)) == "x" * 197 + "..."
+
+
+def test_standalone_log_tails_are_per_component():
+    pytest.importorskip("testcontainers")
+    from conformance.targets.engine import tails_by_component
+
+    log = "".join(f"dag-processor | parsed {n}\n" for n in range(100))
+    log = "scheduler | sqlite3.OperationalError: database is locked\n" + log + "plain line\n"
+    tails = tails_by_component(log, lines=3)
+    assert "    scheduler | sqlite3.OperationalError: database is locked" in tails.splitlines()
+    assert tails.count("dag-processor |") == 3
+    assert "    plain line" in tails.splitlines()

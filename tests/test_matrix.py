@@ -1,0 +1,121 @@
+"""The version matrix renders report.json files side by side, offline."""
+
+import json
+import re
+import shutil
+
+import pytest
+
+from conformance import matrix
+from conformance.paths import schemas_dir
+from conformance.schemas import validator
+
+DATA = __import__("pathlib").Path(__file__).parent / "data" / "matrix"
+OLD, NEW = DATA / "airflow-3.2.2", DATA / "airflow-3.3.2"
+
+
+def built(*folders):
+    return matrix.build([(matrix.report_path(folder), matrix.load_report(matrix.report_path(folder))) for folder in folders])
+
+
+@pytest.mark.skipif(
+    not (schemas_dir() / matrix.REPORT_SCHEMA).is_file(), reason="schemas/report.schema.json comes with the report branch"
+)
+@pytest.mark.parametrize("folder", [OLD, NEW], ids=lambda folder: folder.name)
+def test_samples_match_the_report_schema(folder):
+    report = json.loads((folder / "report.json").read_text())
+    assert [error.message for error in validator(matrix.REPORT_SCHEMA).iter_errors(report)] == []
+
+
+def test_columns_are_ordered_by_version_and_rows_by_the_reports():
+    result = built(NEW, OLD)
+    assert [column.label for column in result.columns] == ["3.2.2", "3.3.2"]
+    assert [row.id for row in result.rows] == ["RESULT-DECORATOR-1", "PARAM-EMPTY-1", "STREAM-NDJSON-1", "WAIT-INTERVAL-OPTIONAL-1"]
+    assert result.cells("RESULT-DECORATOR-1") == ["absent", "pass"]
+    assert result.cells("NO-SUCH-1") == ["untested", "untested"]
+
+
+def test_what_differs_and_the_divergences_with_their_versions():
+    result = built(OLD, NEW)
+    assert [row.id for row in result.differing()] == ["RESULT-DECORATOR-1", "PARAM-EMPTY-1"]
+    assert [(clause, labels) for clause, _, labels in result.divergences()] == [
+        ("PARAM-EMPTY-1", ["3.2.2"]), ("WAIT-INTERVAL-OPTIONAL-1", ["3.2.2", "3.3.2"]),
+    ]
+
+
+def test_columns_alike_are_named_and_differences_grouped_by_how(tmp_path):
+    twin = json.loads((NEW / "report.json").read_text())
+    twin["airflow"]["version"] = "3.3.1"
+    (tmp_path / "report.json").write_text(json.dumps(twin))
+    result = built(OLD, NEW, tmp_path)
+    assert result.alike() == [["3.3.1", "3.3.2"]]
+    assert [(how, [row.id for row in rows]) for how, rows in result.differences()] == [
+        ("absent on 3.2.2; pass on 3.3.1, 3.3.2", ["RESULT-DECORATOR-1"]),
+        ("expected-divergence on 3.2.2; pass on 3.3.1, 3.3.2", ["PARAM-EMPTY-1"]),
+    ]
+
+
+def test_an_example_failing_alike_on_several_versions_is_told_once(tmp_path):
+    detail = ".tox/airflow-{v}/site-packages/conformance/suite/test_doc_examples.py::test_doc[wait-x]: expected-divergence: known divergence of Airflow {v}: WAIT-INTERVAL-OPTIONAL-1: 422"
+    reports = []
+    for version in ("3.3.0", "3.3.1"):
+        report = json.loads((NEW / "report.json").read_text())
+        report["airflow"]["version"] = version
+        report["doc_examples"] = [{"id": "wait-x", "text": "curl x", "works_as_written": False, "detail": detail.format(v=version)}]
+        reports.append((tmp_path / version, report))
+    assert matrix.build(reports).example_failures("wait-x") == [
+        ("expected-divergence: known divergence of Airflow <version>: WAIT-INTERVAL-OPTIONAL-1: 422", ["3.3.0", "3.3.1"])
+    ]
+
+
+def test_two_reports_of_one_version_get_distinct_labels(tmp_path):
+    other = json.loads((NEW / "report.json").read_text())
+    other["airflow"]["database"] = "postgres"
+    (tmp_path / "report.json").write_text(json.dumps(other))
+    assert [c.label for c in built(NEW, tmp_path).columns] == ["3.3.2 (postgres)", "3.3.2 (sqlite)"]
+    assert [c.label for c in built(NEW, NEW).columns] == ["3.3.2", "3.3.2 #2"]
+
+
+def test_markdown():
+    text = matrix.render_markdown(built(OLD, NEW))
+    assert "| clause | 3.2.2 (feature absent) | 3.3.2 |" in text
+    assert "| **clauses** | 1 absent, 2 expected-divergence, 1 pass | 1 expected-divergence, 3 pass |" in text
+    assert "\nDAG Result feature absent in Airflow 3.2.2: the feature was added in Airflow 3.3; airflow.sdk has no result decorator, so 15 fixture DAGs using @result do not load.\n" in text
+    assert "| run | 2026-11-24T22:00:00+00:00, 60 s | 2026-11-24T22:00:00+00:00, 60 s |" in text
+    assert "| RESULT-DECORATOR-1 ≠ | absent | pass |" in text
+    assert "| STREAM-NDJSON-1 | pass | pass |" in text
+    assert '| `curl -s "http://localhost:8080/api/v2/dags/my_dag/dagRuns/<run_id>/wait?result=some_task_id"` | **does not work** | **does not work** |' in text
+    assert "- **WAIT-INTERVAL-OPTIONAL-1** on 3.2.2, 3.3.2: interval is a required query parameter" in text
+    assert "- absent on 3.2.2; pass on 3.3.2: RESULT-DECORATOR-1 (1)" in text
+    assert "- expected-divergence on 3.2.2; pass on 3.3.2: PARAM-EMPTY-1 (1)" in text
+    assert "- wait-result-other-task, on 3.2.2, 3.3.2: expected-divergence: known divergence" in text
+
+
+def test_html_is_self_contained_and_escaped():
+    page = matrix.render_html(built(OLD, NEW))
+    assert page.startswith("<!doctype html>")
+    assert "<script" not in page
+    assert not re.search(r"""(src|href)=["']?(https?:)?//""", page)
+    assert 'title="A @result task&#x27;s value is &lt;reported&gt;."' in page
+    assert '<th class="absent-col" title="the feature was added in Airflow 3.3' in page
+    assert '<td class="v absent"' in page and '<td class="v expected-divergence" title="Before 3.3' in page
+    assert "&lt;run_id&gt;" in page and "<run_id>" not in page
+
+
+def test_command_line_writes_both_files(tmp_path, capsys):
+    assert matrix.main([str(NEW), str(OLD / "report.json"), "--out", str(tmp_path / "out")]) == 0
+    assert sorted(path.name for path in (tmp_path / "out").iterdir()) == ["matrix.html", "matrix.md"]
+    assert capsys.readouterr().out == (tmp_path / "out" / "matrix.md").read_text() + "\n"
+
+
+def test_a_missing_or_broken_report_is_one_sentence_and_exit_4(tmp_path, capsys):
+    assert matrix.main([str(tmp_path / "airflow-3.3.0"), "--out", str(tmp_path / "out")]) == 4
+    assert "airflow-3.3.0 does not exist; did that version's run end before writing its report?" in capsys.readouterr().err
+    broken = tmp_path / "broken"
+    shutil.copytree(NEW, broken)
+    report = json.loads((broken / "report.json").read_text())
+    del report["feature"]
+    (broken / "report.json").write_text(json.dumps(report))
+    assert matrix.main([str(broken), "--out", str(tmp_path / "out")]) == 4
+    assert "broken/report.json" in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()

@@ -1,0 +1,66 @@
+"""Progress shows every step, and statuses without flooding: rewritten on a terminal, thinned in a log."""
+
+from conformance import progress
+from conformance.session import RunBoard
+
+
+class Clock:
+    def __init__(self):
+        self.now = 0.0
+
+    def __call__(self):
+        return self.now
+
+
+def test_in_a_log_a_status_is_printed_when_it_changed_and_time_has_passed():
+    lines, clock = [], Clock()
+    with progress.displayed(progress.Display(lines.append, prefix="p: ", every=5, clock=clock)):
+        progress.status("boot: 0 s")
+        for second in range(1, 12):
+            clock.now = second
+            progress.status(f"boot: {second} s")
+        progress.step("healthy after 11.0 s")
+        progress.status("boot: 11 s")  # unchanged text: never repeated
+        progress.detail("one stream's last line")  # only with -v
+    assert lines == ["p: boot: 0 s", "p: boot: 5 s", "p: boot: 10 s", "p: healthy after 11.0 s"]
+
+
+def test_on_a_terminal_a_status_rewrites_one_line_and_a_step_takes_its_place():
+    screen = []
+    display = progress.Display(lambda line: screen.append(("line", line)), lambda line: screen.append(("rewrite", line)))
+    with progress.displayed(display, verbose=True):
+        progress.status("runs: 1 of 2 finished")
+        progress.status("runs: 2 of 2 finished")
+        progress.detail("stream a: 3 lines")
+        progress.status("runs: 2 of 2 finished, 3 s")
+    assert screen == [
+        ("rewrite", "runs: 1 of 2 finished"),
+        ("rewrite", "runs: 2 of 2 finished"),
+        ("rewrite", "stream a: 3 lines"), ("line", ""),
+        ("rewrite", "runs: 2 of 2 finished, 3 s"),
+        ("line", ""),  # closing the display ends the status line
+    ]
+
+
+def test_the_run_board_counts_a_run_finished_once_all_its_streams_ended():
+    board = RunBoard(["a", "b"], {"a-1": "a", "a-2": "a", "b-1": "b"}, started=0.0)
+    board.ended("a-1")
+    board.ended("b-1")
+    assert board.line().startswith("runs: 1 of 2 finished, 2 of 3 streams ended, ")
+    assert board.line().endswith("; waiting for a")
+
+
+def test_the_boot_stage_comes_from_the_standalone_log():
+    from conformance.targets.local import boot_stage
+
+    log = (
+        "2026-01-01T00:00:00Z [warning  ] something deprecated\n"
+        "standalone | Starting Airflow Standalone\n"
+        "Simple auth manager | Password for user 'admin': secret\n"
+        "standalone | Database ready\n"
+        "api-server | Running the API server with uvicorn:\n"
+        "scheduler  | 2026-01-01T00:00:01Z [info     ] Loaded executor\n"
+        "api-server | Workers: 1\n"
+    )
+    assert boot_stage(log) == "standalone: Database ready; started: api-server, scheduler"
+    assert boot_stage("") == ""

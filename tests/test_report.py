@@ -1,0 +1,247 @@
+"""The conformance report: verdicts, report.json against its schema, report.html, end to end."""
+
+import json
+import re
+import xml.etree.ElementTree as ElementTree
+from html.parser import HTMLParser
+
+import pytest
+
+from conformance.catalog import load_clauses
+from conformance.recordings import load_fixture
+from conformance.report import ReportError, TestResult, clause_verdict, problems, write
+from conformance.report_html import render
+
+
+def result(outcome, feature_absent=None):
+    return TestResult(nodeid=f"t[{outcome}]", clauses=("C-1",), outcome=outcome, duration_s=0, message=None, feature_absent=feature_absent)
+
+
+@pytest.mark.parametrize(
+    ("outcomes", "verdict"),
+    [
+        (["passed", "expected-divergence", "unexpected-pass", "failed", "skipped"], "fail"),
+        (["passed", "expected-divergence", "unexpected-pass"], "unexpected-pass"),
+        (["passed", "expected-divergence", "skipped"], "expected-divergence"),
+        (["passed", "passed", "skipped"], "pass"),
+        (["skipped"], "untested"),
+        ([], "untested"),
+    ],
+    ids=["failed-wins", "unexpected-pass", "expected-divergence", "all-passed", "all-skipped", "no-tests"],
+)
+def test_worst_outcome_wins(outcomes, verdict):
+    assert clause_verdict([result(outcome) for outcome in outcomes]) == verdict
+
+
+def test_failures_of_a_missing_feature_make_the_clause_absent():
+    absent = result("failed", feature_absent="no /wait route")
+    assert clause_verdict([absent, absent]) == "absent"
+    assert clause_verdict([absent, result("passed")]) == "pass"  # judged on what could run
+    assert clause_verdict([absent, result("expected-divergence")]) == "expected-divergence"
+    assert clause_verdict([absent, result("failed")]) == "fail"  # a failure of its own still counts
+    assert clause_verdict([result("passed", feature_absent="no /wait route")]) == "pass"
+
+
+def test_report_built_from_recordings_matches_its_schema(report_from_recordings):
+    assert problems(report_from_recordings) == []
+    verdicts = {clause["id"]: clause["verdict"] for clause in report_from_recordings["clauses"]}
+    assert list(verdicts) == list(load_clauses())
+    assert verdicts["RESULT-NONE-1"] == verdicts["RESULT-MAPPED-4"] == "expected-divergence"
+    assert verdicts["RESULT-DECORATOR-1"] == verdicts["STREAM-NDJSON-1"] == "pass"
+    assert verdicts["WAIT-AUTH-1"] == "untested"  # asked live only: nothing recorded
+    assert sum(report_from_recordings["summary"].values()) == len(verdicts)
+
+
+def test_evidence_keeps_the_request_raw_lines_and_arrival_times(report_from_recordings):
+    clause = next(c for c in report_from_recordings["clauses"] if c["id"] == "RESULT-NONE-1")
+    assert clause["divergence"].startswith("A result task returning None stores no XCom")
+    [item] = clause["evidence"]
+    fixture = load_fixture("result-none")
+    assert item["request"] == {"method": "GET", "url": "/api/v2/dags/result_none/dagRuns/{run_id}/wait?interval=1", "headers": {}}
+    assert "".join(line["text"] for line in item["lines"]) == fixture["response"]["body"]
+    assert [line["t"] for line in item["lines"]] == fixture["arrivals"]
+    assert (item["expected"], item["actual"]) == ({"state": "success", "results": {"nothing": None}}, {"state": "success"})
+
+
+def test_long_lines_are_cut_and_say_how_long_they_were(report_from_recordings):
+    clause = next(c for c in report_from_recordings["clauses"] if c["id"] == "RESULT-LARGE-1")
+    terminal = clause["evidence"][0]["lines"][-1]
+    assert terminal["length"] > 1_000_000 and len(terminal["text"]) == 2000
+    assert clause["evidence"][0]["actual"]["results"]["blob"].endswith("characters)")
+
+
+def test_a_report_its_schema_rejects_is_not_written(report_from_recordings, tmp_path):
+    broken = {**report_from_recordings, "summary": {**report_from_recordings["summary"], "pass": -1}}
+    with pytest.raises(ReportError, match="summary/pass"):
+        write(broken, tmp_path / "out")
+    assert not (tmp_path / "out").exists()
+
+
+class _Page(HTMLParser):
+    """Collects what the tests below look for: clause rows, and anything loaded from elsewhere."""
+
+    def __init__(self):
+        super().__init__()
+        self.clauses, self.remote, self.scripts = [], [], 0
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        if "data-clause" in attrs:
+            self.clauses.append((attrs["data-clause"], attrs["data-verdict"]))
+        self.scripts += tag == "script"
+        self.remote += [value for name, value in attrs.items() if name in ("src", "href") and value and not value.startswith("#")]
+
+
+def test_html_lists_every_clause_and_loads_nothing(report_from_recordings):
+    page = _Page()
+    page.feed(render(report_from_recordings))
+    assert sorted(page.clauses) == sorted((c["id"], c["verdict"]) for c in report_from_recordings["clauses"])
+    assert (page.remote, page.scripts) == ([], 0)
+
+
+def test_html_escapes_what_the_server_sent(report_from_recordings):
+    report = json.loads(json.dumps(report_from_recordings))
+    report["clauses"][0]["evidence"][0]["lines"][0]["text"] = '<script>alert("x")</script>\n'
+    html = render(report)
+    assert "<script>" not in html and "&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt;" in html
+
+
+# End to end through pytest: hooks, evidence, xdist, junit.xml, report files.
+
+CONFTEST = """
+import json
+from conformance import plugin
+
+def pytest_sessionstart(session):
+    folder = session.config.stash[plugin.folder_key]
+    folder.mkdir(exist_ok=True)
+    (folder / "session.json").write_text(json.dumps({
+        "target": "fake", "base_url": "http://unused.invalid", "token": "t", "description": "a fake session",
+        "airflow_version": "3.3.2", "database": "sqlite", "run_ids": {}, "server_errors": [], "folder": str(folder),
+    }))
+"""
+
+TESTS = """
+import httpx
+import pytest
+from conformance.stream import Line, Transcript
+
+TRANSCRIPT = Transcript(
+    case_id="result-decorator", path="/api/v2/dags/result_decorator/dagRuns/r1/wait", query=[["interval", "1"]],
+    request_headers={}, sent_at=0.0, status=200,
+    lines=[Line('{"state": "running"}\\n', 0.01), Line('{"state": "success", "results": {"compute": 84}}\\n', 1.02)],
+)
+
+@pytest.mark.clause("RESULT-DECORATOR-1")
+def test_passing(evidence):
+    terminal = evidence.transcript(TRANSCRIPT).lines[-1].value()
+    evidence.compare(expected={"compute": 84}, actual=terminal["results"])
+    assert terminal["results"] == {"compute": 84}
+
+@pytest.mark.clause("RESULT-MULTI-1")
+def test_failing(evidence):
+    evidence.transcript(TRANSCRIPT)
+    assert TRANSCRIPT.lines[-1].value()["results"] == {"alpha": "a", "zulu": "z"}
+
+@pytest.mark.clause("WAIT-INTERVAL-OPTIONAL-1")
+def test_diverging(evidence):
+    response = evidence.response(httpx.Response(422, json={"detail": []}, request=httpx.Request("GET", "http://x/w?a=1")))
+    assert response.status_code == 200
+
+@pytest.mark.clause("STREAM-CONTENT-TYPE-1")
+def test_divergence_gone():
+    pass
+
+@pytest.mark.clause("RESULT-MAPPED-1")
+def test_feature_missing(record_property):
+    record_property("feature_absent", "no /wait route on this Airflow")
+    assert False, "404 from /wait"
+
+@pytest.mark.clause("PARAM-EMPTY-1")
+def test_skipped():
+    pytest.skip("nothing to measure")
+
+@pytest.mark.doc_example("curl-result", "curl 'http://localhost:8080/api/v2/dags/d/dagRuns/r/wait?result=a'")
+@pytest.mark.clause("PARAM-SELECT-1")
+def test_doc_example():
+    pass
+
+@pytest.mark.doc_example(id="curl-no-interval", text="curl 'http://localhost:8080/api/v2/dags/d/dagRuns/r/wait'")
+@pytest.mark.clause("WAIT-INTERVAL-OPTIONAL-1")
+def test_doc_example_diverging():
+    assert 422 == 200
+
+@pytest.mark.doc_example("only-an-id")
+def test_doc_example_malformed():
+    pass
+"""
+
+EXPECTED_VERDICTS = {
+    "RESULT-DECORATOR-1": "pass", "RESULT-MULTI-1": "fail", "WAIT-INTERVAL-OPTIONAL-1": "expected-divergence",
+    "STREAM-CONTENT-TYPE-1": "unexpected-pass", "RESULT-MAPPED-1": "absent", "PARAM-EMPTY-1": "untested",
+    "PARAM-SELECT-1": "pass", "RESULT-NONE-1": "untested",
+}
+
+
+@pytest.mark.parametrize("xdist", [False, True], ids=["in-process", "xdist"])
+def test_a_run_writes_a_valid_report_with_evidence(pytester, xdist):
+    pytester.makeconftest(CONFTEST)
+    pytester.makepyfile(test_fake_suite=TESTS)
+    args = ["-p", "no:cacheprovider", "--conformance-report", "out"]
+    result = pytester.runpytest_subprocess(*args, "-n", "2") if xdist else pytester.runpytest(*args)
+    result.assert_outcomes(passed=2, failed=3, errors=1, skipped=1, xfailed=2)
+    assert re.search(r"^report: .*out/report\.html$", result.stdout.str(), re.MULTILINE)
+
+    report = json.loads((pytester.path / "out" / "report.json").read_text())
+    assert problems(report) == []
+    clauses = {clause["id"]: clause for clause in report["clauses"]}
+    assert {id_: clauses[id_]["verdict"] for id_ in EXPECTED_VERDICTS} == EXPECTED_VERDICTS
+    assert report["airflow"] == {"version": "3.3.2", "target": "fake", "database": "sqlite", "description": "a fake session"}
+    assert report["feature"] == {"present": False, "reason": "no /wait route on this Airflow"}
+
+    passing = clauses["RESULT-DECORATOR-1"]["evidence"]
+    assert [(item["case"], item["status"], [line["t"] for line in item["lines"]]) for item in passing] == [("result-decorator", 200, [0.01, 1.02])]
+    assert (passing[0]["expected"], passing[0]["actual"]) == ({"compute": 84}, {"compute": 84})
+    failing = clauses["RESULT-MULTI-1"]["evidence"]
+    assert (failing[0]["label"], failing[0]["expected"], failing[0]["actual"]) == (
+        "/wait stream of case result-decorator", {"alpha": "a", "zulu": "z"}, {"compute": 84},  # from the failing assert
+    )
+    diverging = clauses["WAIT-INTERVAL-OPTIONAL-1"]
+    assert diverging["divergence"].startswith("interval is a required query parameter")
+    assert (diverging["evidence"][0]["request"]["url"], diverging["evidence"][0]["expected"]) == ("/w?a=1", 200)
+    assert clauses["STREAM-CONTENT-TYPE-1"]["tests"][0]["outcome"] == "unexpected-pass"
+    assert clauses["RESULT-MAPPED-1"]["tests"][0]["message"] == "404 from /wait"  # the assertion's own message
+    assert clauses["RESULT-MULTI-1"]["tests"][0]["message"].startswith("assert {'compute': 84} == {")
+    examples = {example["id"]: example for example in report["doc_examples"]}
+    assert examples["curl-result"] == {
+        "id": "curl-result", "text": "curl 'http://localhost:8080/api/v2/dags/d/dagRuns/r/wait?result=a'",
+        "works_as_written": True, "detail": "every test of it passed",
+    }
+    assert examples["curl-no-interval"]["works_as_written"] is False
+    assert examples["curl-no-interval"]["detail"].startswith("test_fake_suite.py::test_doc_example_diverging: expected-divergence: known divergence")
+    assert "only-an-id" not in examples
+    result.stdout.fnmatch_lines(["*test_doc_example_malformed*mark it doc_example(id, text)*"])
+
+    junit = ElementTree.parse(pytester.path / "out" / "junit.xml")
+    properties = {
+        case.get("name"): [(p.get("name"), p.get("value")) for p in case.iter("property")] for case in junit.iter("testcase")
+    }
+    assert ("clause", "RESULT-DECORATOR-1") in properties["test_passing"]
+    assert (pytester.path / "out" / "report.html").read_text().count("data-clause=") == len(load_clauses())
+
+
+def test_a_report_that_does_not_validate_fails_the_run(pytester):
+    pytester.makeconftest(CONFTEST + """
+import conformance.report
+
+def pytest_configure(config):
+    conformance.report.SCHEMA, config._saved_schema = "wait-line.schema.json", conformance.report.SCHEMA
+
+def pytest_unconfigure(config):
+    conformance.report.SCHEMA = config._saved_schema
+""")
+    pytester.makepyfile(test_fake_suite=TESTS)
+    result = pytester.runpytest("-p", "no:cacheprovider", "--conformance-report", "out")
+    assert result.ret == pytest.ExitCode.INTERNAL_ERROR
+    result.stdout.fnmatch_lines(["report NOT written: the report does not match wait-line.schema.json: *"])
+    assert not (pytester.path / "out" / "report.json").exists()
