@@ -9,6 +9,7 @@ request and the body, so the run stops with a sentence rather than a misleading 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Mapping
 from typing import Any
 
 import httpx
@@ -103,8 +104,11 @@ class AirflowClient:
     async def unpause(self, dag_id: str) -> None:
         await self._send("PATCH", f"/api/v2/dags/{dag_id}", 200, json={"is_paused": False})
 
-    async def trigger(self, dag_id: str, run_id: str) -> None:
-        await self._send("POST", f"/api/v2/dags/{dag_id}/dagRuns", 200, json={"dag_run_id": run_id, "logical_date": None})
+    async def trigger(self, dag_id: str, run_id: str, conf: Mapping[str, Any] | None = None) -> None:
+        body: dict[str, Any] = {"dag_run_id": run_id, "logical_date": None}
+        if conf is not None:
+            body["conf"] = dict(conf)
+        await self._send("POST", f"/api/v2/dags/{dag_id}/dagRuns", 200, json=body)
 
     async def dag_run(self, dag_id: str, run_id: str) -> dict[str, Any]:
         return (await self._send("GET", f"/api/v2/dags/{dag_id}/dagRuns/{run_id}", 200)).json()

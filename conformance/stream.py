@@ -23,6 +23,7 @@ import attrs
 import httpx
 
 TERMINAL_STATES = frozenset({"success", "failed"})
+SEND_TIMEOUT = 30.0  # seconds to get a pooled connection, connect and send the request
 
 
 class LineFramer:
@@ -134,7 +135,7 @@ async def record_wait(
         async with asyncio.timeout(deadline):
             async with client.stream(
                 "GET", path, params=list(query), headers=dict(headers or {}),
-                timeout=httpx.Timeout(30.0, read=read_timeout),
+                timeout=httpx.Timeout(SEND_TIMEOUT, read=read_timeout),
             ) as response:
                 status, response_headers = response.status_code, list(response.headers.items())
                 framer = LineFramer()
@@ -145,8 +146,10 @@ async def record_wait(
                     lines.append(Line(rest.decode(), time.monotonic() - start))
     except TimeoutError:
         error = f"the stream had not ended after {deadline:g} s"
-    except httpx.TimeoutException:
+    except httpx.ReadTimeout:
         error = f"no data for {read_timeout:g} s (read timeout)"
+    except httpx.TimeoutException as exc:  # pool, connect or write: the server may never have seen it
+        error = f"{type(exc).__name__}: the request was not sent within {SEND_TIMEOUT:g} s"
     except UnicodeDecodeError as exc:
         error = f"line {len(lines) + 1} is not UTF-8: {exc}"
     except httpx.HTTPError as exc:

@@ -14,6 +14,7 @@ import os
 import statistics
 from pathlib import Path
 
+import httpx
 import pytest
 
 from conformance.checks import framing_problems, poll_line_problems, terminal_problems
@@ -46,7 +47,13 @@ def api_server_rss_mib() -> float:
 
 
 async def stream_runs(connection, runs: int, per_run: int) -> tuple[list[Transcript], dict[str, dict]]:
-    async with AirflowClient(connection.base_url, connection.token) as client:
+    # The streams get a client of their own with a connection for each: the control client's
+    # pool (200) would hold any beyond it back until others end, and they would time out there.
+    limits = httpx.Limits(max_connections=runs * per_run, max_keepalive_connections=0)
+    async with (
+        AirflowClient(connection.base_url, connection.token) as client,
+        httpx.AsyncClient(base_url=connection.base_url, headers=connection.headers, limits=limits) as http,
+    ):
         await ready_fixture_dags(client, [DAG], connection.base_url)
         run_ids = [new_run_id() for _ in range(runs)]
         streams = []
@@ -54,7 +61,7 @@ async def stream_runs(connection, runs: int, per_run: int) -> tuple[list[Transcr
             await client.trigger(DAG, run_id)
             path = f"/api/v2/dags/{DAG}/dagRuns/{run_id}/wait"
             streams += [
-                asyncio.create_task(record_wait(client.http, run_id, path, [("interval", "1")], read_timeout=60, deadline=300))
+                asyncio.create_task(record_wait(http, run_id, path, [("interval", "1")], read_timeout=60, deadline=300))
                 for _ in range(per_run)
             ]
         transcripts = await asyncio.gather(*streams)

@@ -1,6 +1,7 @@
 """Control calls survive Airflow's occasional 5xx, count them, and give up after a bound."""
 
 import asyncio
+import json
 
 import httpx
 import pytest
@@ -71,3 +72,22 @@ def test_a_timeout_is_retried_then_becomes_a_sentence():
     with pytest.raises(AirflowAPIError, match="failed 4 times, last with ReadTimeout"):
         asyncio.run(main())
     assert len(errors) == client_module.ATTEMPTS
+
+
+def test_a_trigger_sends_conf_only_when_given():
+    bodies = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        bodies.append(json.loads(request.content))
+        return httpx.Response(200, json={})
+
+    async def main():
+        async with AirflowClient("http://airflow.test", "t", transport=httpx.MockTransport(handler)) as client:
+            await client.trigger("d", "r1")
+            await client.trigger("d", "r2", {"seconds": 5})
+
+    asyncio.run(main())
+    assert bodies == [
+        {"dag_run_id": "r1", "logical_date": None},
+        {"dag_run_id": "r2", "logical_date": None, "conf": {"seconds": 5}},
+    ]

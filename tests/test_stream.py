@@ -100,8 +100,9 @@ async def _raise(exc: Exception):
     [
         (httpx.ReadTimeout("timed out"), "no data for 1 s (read timeout)"),
         (httpx.RemoteProtocolError("peer closed connection"), "RemoteProtocolError: peer closed connection"),
+        (httpx.PoolTimeout("timed out"), "PoolTimeout: the request was not sent within 30 s"),
     ],
-    ids=["read-timeout", "connection-lost"],
+    ids=["read-timeout", "connection-lost", "no-pooled-connection"],
 )
 def test_transport_errors_mid_stream_are_recorded(exc, error):
     body = chunks(b'{"state": "running"}\n{"sta', then=lambda: _raise(exc))

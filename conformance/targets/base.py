@@ -26,6 +26,8 @@ class Connection:
     token: str = attrs.field(repr=False)
     description: str = ""
     database: str = "unknown"  # the metadata database, where known: some divergences depend on it
+    # its SQLAlchemy URL, where the target owns the database (local PostgreSQL): for measuring it
+    database_url: str | None = attrs.field(default=None, repr=False)
 
     @property
     def headers(self) -> dict[str, str]:

@@ -155,6 +155,7 @@ class LocalTarget:
             try:
                 yield Connection(
                     target=self.name, base_url=base_url, token=token, database=self.database,
+                    database_url=database_env.get("AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"),
                     description=f"airflow standalone on {self.database} from {airflow.parent} (AIRFLOW_HOME={home}, port {port})",
                 )
             except TargetError as exc:  # trouble while in use: the server's own log says why

@@ -5,7 +5,8 @@ as JSONB and so may hand values back differently. This starts Debian's PostgreSQ
 binaries in a temporary data folder on a free loopback port (as the ``postgres`` user when run
 as root, since the server refuses root), with fsync off because the data is thrown away, and
 yields the SQLAlchemy URL Airflow needs. Airflow itself then needs the ``postgres`` extra
-(psycopg2 and asyncpg).
+(psycopg2 and asyncpg). ``pg_stat_statements`` is preloaded (it ships with Debian's server) so
+that a livetest can count the statements the api-server runs.
 """
 
 from __future__ import annotations
@@ -58,7 +59,8 @@ def temporary_postgres(ready_timeout: float = 60.0) -> Iterator[str]:
         with log_path.open("wb") as log:
             process = subprocess.Popen(
                 [*as_server_user, str(pg_binary("postgres")), "-D", str(data / "db"), "-p", str(port), "-k", str(data),
-                 "-c", "listen_addresses=127.0.0.1", "-c", "fsync=off", "-c", "max_connections=300"],
+                 "-c", "listen_addresses=127.0.0.1", "-c", "fsync=off", "-c", "max_connections=300",
+                 "-c", "shared_preload_libraries=pg_stat_statements"],
                 stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True,
             )
         deadline = time.monotonic() + ready_timeout
