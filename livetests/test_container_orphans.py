@@ -16,6 +16,7 @@ import time
 
 import docker
 import pytest
+from suite_output import wait_for_line
 
 from conformance.targets.engine import LABEL
 
@@ -50,19 +51,6 @@ def _popen(**env: str) -> subprocess.Popen[str]:
         # A shell may start us with SIGINT ignored; the child must see Ctrl-C as a user's would.
         preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
-
-
-def wait_for_line(process: subprocess.Popen[str], text: str, timeout: float = 300) -> None:
-    """Reads the suite's output up to a line holding ``text``; fails with the output if it never comes."""
-    deadline, seen = time.monotonic() + timeout, []
-    while time.monotonic() < deadline:
-        line = process.stdout.readline()
-        if not line:
-            break
-        seen.append(line)
-        if text in line:
-            return
-    pytest.fail(f"the suite never printed {text!r}; its output:\n{''.join(seen)[-3000:]}")
 
 
 def ours() -> list[str]:
@@ -108,7 +96,7 @@ def test_after_a_signal(start_suite, database, sig, when):
         while not ours() and process.poll() is None and time.monotonic() < deadline:
             time.sleep(0.2)
     else:
-        wait_for_line(process, when)
+        wait_for_line(process, when, timeout=300)
     if not ours():
         process.terminate()
         pytest.fail(f"no container was there when the signal was sent; the suite's output ends:\n{process.communicate()[0][-3000:]}")

@@ -16,6 +16,7 @@ import time
 from pathlib import Path
 
 import pytest
+from suite_output import wait_for_line
 
 from conformance.targets.local import processes_working_in
 
@@ -36,18 +37,6 @@ def start_suite(tmp_path: Path, **env: str) -> tuple[subprocess.Popen[str], Path
         preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     return process, folder
-
-
-def wait_for_line(process: subprocess.Popen[str], text: str, timeout: float = 180) -> list[str]:
-    deadline, seen = time.monotonic() + timeout, []
-    while time.monotonic() < deadline:
-        line = process.stdout.readline()
-        if not line:
-            break
-        seen.append(line)
-        if text in line:
-            return seen
-    pytest.fail(f"the suite never printed {text!r}; its output:\n{''.join(seen)[-3000:]}")
 
 
 def assert_nothing_left(folder: Path) -> None:
