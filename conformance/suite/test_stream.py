@@ -14,6 +14,10 @@ CASE_IDS = list(load_cases())
 STALL_ALLOWANCE = 8.0
 CLOCK_ALLOWANCE = 3.0  # the run's end_date comes from the server's clock, arrival from ours
 TYPICAL_EXCESS = 0.25
+# sqlite standalone now and then stalls the api-server's polls for half a minute: gaps of 3-6 s
+# at interval 2, the shortest 2.9-3.4 s (3 of ~40 looped runs; cause not found). A server that
+# polls at twice the interval still fails (the slow-poll-interval mutant).
+CADENCE_STALL = 1.75
 
 
 def finished(transcript):
@@ -74,14 +78,14 @@ def test_lines_come_about_every_interval(case_id, airflow_session, evidence):
     gaps = [later - earlier for earlier, later in zip(arrivals, arrivals[1:])]
     encoding = transcript.header("content-encoding") or "identity"
     evidence.compare(
-        expected=f"at least 3 gaps, the shortest between {0.75 * interval:g} and {interval + 0.75:g} s",
+        expected=f"at least 3 gaps, the shortest between {0.75 * interval:g} and {interval + CADENCE_STALL:g} s",
         actual={"gaps (s)": [round(gap, 3) for gap in gaps], "content-encoding": encoding},
     )
     assert len(gaps) >= 3, f"only {len(transcript.lines)} lines; the run was too short to show a cadence"
     # A busy server (sqlite under a burst of writes) stalls polls, which only ever lengthens a
     # gap; so the shortest gap tells the cadence: never well under the interval, and at least
-    # one gap near it (a server polling slower than asked has none).
-    assert 0.75 * interval <= min(gaps) <= interval + 0.75, f"gaps ({encoding}): {gaps}"
+    # one gap near it (a server polling at twice the interval or slower has none).
+    assert 0.75 * interval <= min(gaps) <= interval + CADENCE_STALL, f"gaps ({encoding}): {gaps}"
 
 
 @pytest.mark.clause("STREAM-LATENCY-1")

@@ -89,6 +89,17 @@ def _fixed_poll_interval(waiter_cls):
     waiter_cls.wait = wait
 
 
+def _slow_poll_interval(waiter_cls):
+    original_wait = waiter_cls.wait
+
+    async def wait(self):
+        self.interval = 2 * self.interval
+        async for chunk in original_wait(self):
+            yield chunk
+
+    waiter_cls.wait = wait
+
+
 def _late_terminal_line(waiter_cls):
     original_wait = waiter_cls.wait
 
@@ -146,6 +157,7 @@ MUTANTS = {
     "terminal-line-twice": _terminal_line_twice,
     "fixed-poll-interval": _fixed_poll_interval,
     "late-terminal-line": _late_terminal_line,
+    "slow-poll-interval": _slow_poll_interval,
 }
 
 
