@@ -38,16 +38,32 @@ def _wrap_xcoms(transform):
     return patch
 
 
-def _empty_result_collects_default(waiter_cls):
-    original_wait = waiter_cls.wait
+def _before_waiting(adjust):
+    """A mutant that changes the waiter's own settings before it starts, e.g. its interval."""
+    def patch(waiter_cls):
+        original_wait = waiter_cls.wait
 
-    async def wait(self):
-        if self.result_task_ids == [""]:
-            self.result_task_ids = None
-        async for chunk in original_wait(self):
-            yield chunk
+        async def wait(self):
+            adjust(self)
+            async for chunk in original_wait(self):
+                yield chunk
 
-    waiter_cls.wait = wait
+        waiter_cls.wait = wait
+
+    return patch
+
+
+def _collect_default_for_empty(waiter):
+    if waiter.result_task_ids == [""]:
+        waiter.result_task_ids = None
+
+
+def _poll_every_half_second(waiter):
+    waiter.interval = 0.5
+
+
+def _poll_at_twice_the_interval(waiter):
+    waiter.interval = 2 * waiter.interval
 
 
 def _no_final_newline(waiter_cls):
@@ -74,28 +90,6 @@ def _terminal_line_twice(waiter_cls):
             yield chunk
         yield lines[-2]
         yield "\n"
-
-    waiter_cls.wait = wait
-
-
-def _fixed_poll_interval(waiter_cls):
-    original_wait = waiter_cls.wait
-
-    async def wait(self):
-        self.interval = 0.5
-        async for chunk in original_wait(self):
-            yield chunk
-
-    waiter_cls.wait = wait
-
-
-def _slow_poll_interval(waiter_cls):
-    original_wait = waiter_cls.wait
-
-    async def wait(self):
-        self.interval = 2 * self.interval
-        async for chunk in original_wait(self):
-            yield chunk
 
     waiter_cls.wait = wait
 
@@ -151,13 +145,13 @@ MUTANTS = {
     "results-on-every-line": _results_on_every_line,
     "mapped-in-reverse-order": _wrap_xcoms(_reverse_mapped),
     "single-mapped-unwrapped": _wrap_xcoms(_unwrap_single),
-    "empty-result-collects-default": _empty_result_collects_default,
+    "empty-result-collects-default": _before_waiting(_collect_default_for_empty),
     "collects-every-return-value": _collect_every_return_value,
     "no-final-newline": _no_final_newline,
     "terminal-line-twice": _terminal_line_twice,
-    "fixed-poll-interval": _fixed_poll_interval,
+    "fixed-poll-interval": _before_waiting(_poll_every_half_second),
     "late-terminal-line": _late_terminal_line,
-    "slow-poll-interval": _slow_poll_interval,
+    "slow-poll-interval": _before_waiting(_poll_at_twice_the_interval),
 }
 
 
