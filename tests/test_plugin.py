@@ -4,6 +4,16 @@ import pytest
 
 from conformance.plugin import FEATURE_ABSENT, case_of
 from conformance.report import phase_outcome
+from fake_session import fake_session_conftest
+
+
+def reports_by_test(recorder: pytest.HookRecorder) -> dict[str, pytest.TestReport]:
+    """Each test's deciding report: its call, or the phase that did not pass."""
+    return {
+        report.nodeid.split("::")[-1]: report
+        for report in recorder.getreports("pytest_runtest_logreport")
+        if report.when == "call" or report.outcome != "passed"
+    }
 
 
 def outcome(report: pytest.TestReport) -> str:
@@ -13,18 +23,7 @@ def outcome(report: pytest.TestReport) -> str:
     return phase_outcome(report)
 
 
-CONFTEST = """
-import json
-from conformance import plugin
-
-def pytest_sessionstart(session):
-    folder = session.config.stash[plugin.folder_key]
-    folder.mkdir(exist_ok=True)
-    (folder / "session.json").write_text(json.dumps({
-        "target": "fake", "base_url": "http://unused.invalid", "token": "t", "description": "",
-        "airflow_version": "3.3.2", "database": "sqlite", "run_ids": {}, "server_errors": [], "folder": str(folder),
-    }))
-"""
+CONFTEST = fake_session_conftest()
 
 TESTS = """
 import pytest
@@ -55,11 +54,7 @@ def test_declared_divergences_become_strict_xfails(pytester):
     pytester.makeconftest(CONFTEST)
     pytester.makepyfile(test_divergence=TESTS)
     recorder = pytester.inline_run("-p", "no:cacheprovider")
-    reports = {
-        report.nodeid.split("::")[-1]: report
-        for report in recorder.getreports("pytest_runtest_logreport")
-        if report.when == "call" or report.outcome != "passed"
-    }
+    reports = reports_by_test(recorder)
     assert {name: phase_outcome(report) for name, report in reports.items()} == {
         "test_diverging_and_failing": "expected-divergence",
         "test_diverging_but_passing": "unexpected-pass",
@@ -74,21 +69,10 @@ def test_declared_divergences_become_strict_xfails(pytester):
     assert "names clauses missing from clauses.yaml: NO-SUCH-CLAUSE-1" in str(reports["test_unknown_clause"].longrepr)
 
 
-ABSENT_CONFTEST = """
-import json
-from conformance import plugin
-
-def pytest_sessionstart(session):
-    folder = session.config.stash[plugin.folder_key]
-    folder.mkdir(exist_ok=True)
-    (folder / "transcripts").mkdir(exist_ok=True)
-    (folder / "session.json").write_text(json.dumps({
-        "target": "fake", "base_url": "http://unused.invalid", "token": "t", "description": "",
-        "airflow_version": "3.2.2", "database": "sqlite", "run_ids": {"dag_return": "r"}, "server_errors": [],
-        "folder": str(folder), "feature_absent": "airflow.sdk has no result decorator",
-        "missing_dags": ["result_decorator"],
-    }))
-"""
+ABSENT_CONFTEST = fake_session_conftest(
+    airflow_version="3.2.2", run_ids={"dag_return": "r"}, feature_absent="airflow.sdk has no result decorator",
+    missing_dags=["result_decorator"],
+)
 
 ABSENT_TESTS = """
 import pytest
@@ -124,11 +108,7 @@ def absent_run(pytester, *args, really_failing=False):
 
 def test_tests_the_absent_feature_cannot_run_fail_with_one_line_and_a_property(pytester):
     recorder = absent_run(pytester)
-    reports = {
-        report.nodeid.split("::")[-1]: report
-        for report in recorder.getreports("pytest_runtest_logreport")
-        if report.when == "call" or report.outcome != "passed"
-    }
+    reports = reports_by_test(recorder)
     assert {name: outcome(report) for name, report in reports.items()} == {
         "test_needs_the_feature": "absent",
         "test_about_the_endpoint": "passed",

@@ -11,6 +11,7 @@ from conformance.catalog import load_clauses
 from conformance.recordings import load_fixture
 from conformance.report import ReportError, TestResult, clause_verdict, problems, write
 from conformance.report_html import render
+from fake_session import fake_session_conftest
 
 
 def result(outcome, feature_absent=None):
@@ -108,18 +109,7 @@ def test_html_escapes_what_the_server_sent(report_from_recordings):
 
 # End to end through pytest: hooks, evidence, xdist, junit.xml, report files.
 
-CONFTEST = """
-import json
-from conformance import plugin
-
-def pytest_sessionstart(session):
-    folder = session.config.stash[plugin.folder_key]
-    folder.mkdir(exist_ok=True)
-    (folder / "session.json").write_text(json.dumps({
-        "target": "fake", "base_url": "http://unused.invalid", "token": "t", "description": "a fake session",
-        "airflow_version": "3.3.2", "database": "sqlite", "run_ids": {}, "server_errors": [], "folder": str(folder),
-    }))
-"""
+CONFTEST = fake_session_conftest(description="a fake session")
 
 TESTS = """
 import httpx
