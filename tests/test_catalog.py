@@ -1,16 +1,17 @@
-"""The clause catalog loads, coverage_problems finds every gap, and the real suite covers the catalog."""
+"""The clause catalog loads, coverage_problems finds every gap, and the real suite covers the catalog;
+since and until decide which Airflow versions a clause applies to."""
 
 import pytest
 import yaml
 
 from conformance import catalog
-from conformance.catalog import Clause, coverage_problems, load_clauses
+from conformance.catalog import Clause, coverage_problems, load_clauses, why_not_applicable
 from conformance.paths import package_file
 from conformance.plugin import clause_ids
 
 
-def clause(id: str) -> Clause:
-    return Clause(id=id, level="MUST", area="a", statement="s", source="doc")
+def clause(id: str, level: str = "MUST", **versions: str) -> Clause:
+    return Clause(id=id, level=level, area="a", statement="s", source="doc", **versions)
 
 
 CATALOG = {"A-1": clause("A-1"), "B-1": clause("B-1")}
@@ -30,6 +31,62 @@ def test_a_clause_listed_twice_is_refused(tmp_path):
     (tmp_path / "clauses.yaml").write_text(yaml.safe_dump([entry, entry]))
     with pytest.raises(ValueError, match="A-1 is listed twice"):
         catalog.read_clauses(tmp_path / "clauses.yaml")
+
+
+@pytest.mark.parametrize(
+    ("versions", "applies"),
+    [
+        ({}, {"3.2.2": True, "3.3.2": True, "3.4.0b2": True, "3.5.0": True}),
+        ({"since": "3.4.0"}, {"3.3.2": False, "3.4.0.dev0": True, "3.4.0b2": True, "3.4.0rc1": True, "3.4.0": True, "3.5.1": True}),
+        ({"until": "3.4.0"}, {"3.2.2": True, "3.3.2": True, "3.3.2.post1": True, "3.4.0.dev0": False, "3.4.0b2": False, "3.4.0": False}),
+        ({"since": "3.3", "until": "3.4.0"}, {"3.2.2": False, "3.3.0b1": True, "3.3.0": True, "3.3.2": True, "3.4.0b2": False}),
+    ],
+    ids=["unbounded", "since-only", "until-only", "both"],
+)
+def test_applies_to_compares_release_numbers(versions, applies):
+    observed = clause("O-1", "OBSERVED", **versions)
+    assert {version: observed.applies_to(version) for version in applies} == applies
+
+
+def test_versions_says_the_range():
+    assert clause("O-1", "OBSERVED").versions is None
+    assert clause("O-1", "OBSERVED", since="3.4.0").versions == ">=3.4.0"
+    assert clause("O-1", "OBSERVED", until="3.4.0").versions == "<3.4.0"
+    assert clause("O-1", "OBSERVED", since="3.3.0", until="3.4.0").versions == ">=3.3.0,<3.4.0"
+
+
+def test_a_test_is_not_applicable_only_when_none_of_its_clauses_applies():
+    new, old = clause("NEW-1", since="3.4.0"), clause("OLD-1", "OBSERVED", until="3.4.0")
+    assert why_not_applicable([new], "3.3.2") == "NEW-1 applies to Airflow >=3.4.0 only; the server is 3.3.2"
+    assert why_not_applicable([old], "3.4.0b2") == (
+        "OLD-1 applies to Airflow <3.4.0 only; the server is 3.4.0b2 (pre-release; clauses compared as 3.4.0)"
+    )
+    assert why_not_applicable([new, clause("ANY-1")], "3.3.2") is None
+    assert why_not_applicable([new, old], "3.3.2") is None
+    assert why_not_applicable([], "3.3.2") is None
+
+
+@pytest.mark.parametrize(
+    ("entry", "message"),
+    [
+        ({"level": "MUST", "until": "3.4.0"}, "A-1 is MUST and cannot have until"),
+        ({"level": "OBSERVED", "since": "3.4.0", "until": "3.4.0"}, "since 3.4.0 must come before until 3.4.0"),
+        ({"level": "OBSERVED", "since": "3.5.0", "until": "3.4.0"}, "since 3.5.0 must come before until 3.4.0"),
+        ({"level": "OBSERVED", "since": 3.4}, "since must be a release number in quotes"),
+        ({"level": "OBSERVED", "until": "3.4.0b1"}, "until must be a release number in quotes"),
+        ({"level": "OBSERVED", "since": "soon"}, "since must be a release number in quotes"),
+    ],
+    ids=["must-with-until", "empty-range", "inverted-range", "unquoted", "pre-release-bound", "not-a-version"],
+)
+def test_a_catalog_with_a_bad_version_range_is_refused(tmp_path, entry, message):
+    (tmp_path / "clauses.yaml").write_text(yaml.safe_dump([{"id": "A-1", "area": "a", "statement": "s", "source": "doc", **entry}]))
+    with pytest.raises(ValueError, match=f"clauses.yaml: clause {message}" if "MUST" in message else message):
+        catalog.read_clauses(tmp_path / "clauses.yaml")
+
+
+def test_shipped_clauses_apply_to_every_version():
+    """No clause is bounded yet; needs, not since, is what sets Airflow 3.2 apart."""
+    assert all(c.since is None and c.until is None for c in load_clauses().values())
 
 
 @pytest.mark.parametrize(
