@@ -2,9 +2,13 @@
 
 ``--conformance-report DIR`` writes three files there: ``junit.xml`` (pytest's own),
 ``report.json`` (described by ``schemas/report.schema.json`` and validated against it before it
-is written) and ``report.html`` (:mod:`conformance.report_html`, rendered from the JSON alone).
+is written; its versions: :mod:`conformance.report_format`) and ``report.html``
+(:mod:`conformance.report_html`, rendered from the JSON alone).
 
-A clause's verdict sums up the tests naming it; the worst outcome wins:
+A clause whose ``since``/``until`` (clauses.yaml) leaves out the run's Airflow version gets
+``not-applicable``, whatever its tests did: the plugin skips them, and one that ran for another
+clause it names says nothing about this one. Otherwise the verdict sums up the tests naming it;
+the worst outcome wins:
 
 ==================== =============================================================
 ``fail``             a test failed (a declared divergence failing some other way too)
@@ -16,6 +20,10 @@ A clause's verdict sums up the tests naming it; the worst outcome wins:
                      user property ``feature_absent``)
 ``untested``         no test of it ran, or all were skipped
 ==================== =============================================================
+
+``absent`` and ``not-applicable`` both mean nothing could be checked, for different reasons:
+``absent`` is measured (this server lacks the DAG Result feature), ``not-applicable`` declared
+(the catalog says the clause is about other versions). Neither counts as a pass.
 
 A test that found the feature missing ranks below a pass: on an Airflow without the feature
 (3.2) a clause about the /wait endpoint is judged on the streams that Airflow could produce,
@@ -39,11 +47,13 @@ import attrs
 import pytest
 
 from conformance.catalog import Clause
+from conformance.report_format import REPORT_VERSION, VERDICTS
 from conformance.schemas import validator
+from conformance.versions import is_prerelease
 
-VERDICTS = ("fail", "unexpected-pass", "absent", "expected-divergence", "pass", "untested")  # worst first
 REPORT_ATTRIBUTE = "conformance_json"
 FEATURE_ABSENT = "feature_absent"
+NOT_APPLICABLE = "not_applicable"  # user property of a test skipped because none of its clauses applies to the version
 SCHEMA = "report.schema.json"
 MESSAGE_LIMIT = 2000
 
@@ -127,8 +137,13 @@ class Collector:
         )
 
 
-def clause_verdict(tests: Sequence[TestResult]) -> str:
-    """The verdict on a clause from the tests naming it (see the module docstring)."""
+def clause_verdict(tests: Sequence[TestResult], applicable: bool = True) -> str:
+    """The verdict on a clause from the tests naming it (see the module docstring).
+
+    ``applicable`` is whether the clause applies to the run's Airflow version at all.
+    """
+    if not applicable:
+        return "not-applicable"
     absent = [test for test in tests if test.feature_absent and test.outcome != "passed"]
     outcomes = {test.outcome for test in tests if test not in absent}
     if "failed" in outcomes:
@@ -166,14 +181,18 @@ def build(
     for test in results:
         for clause_id in test.clauses:
             by_clause.setdefault(clause_id, []).append(test)
-    entries = [_clause_entry(clause, by_clause[clause.id], divergences.get(clause.id)) for clause in clauses.values()]
+    entries = [
+        _clause_entry(clause, by_clause[clause.id], divergences.get(clause.id), _applies(clause, run.airflow_version))
+        for clause in clauses.values()
+    ]
     absent = next((test.feature_absent for test in results if test.feature_absent), None)
     counts = Counter(entry["verdict"] for entry in entries)
     return {
+        "report_version": REPORT_VERSION,
         "suite": {"name": "airflow-dag-result-conformance", "version": run.suite_version},
         "airflow": {
-            "version": run.airflow_version, "target": run.target, "database": run.database,
-            "description": run.description,
+            "version": run.airflow_version, "prerelease": is_prerelease(run.airflow_version), "target": run.target,
+            "database": run.database, "description": run.description,
         },
         "feature": {"present": absent is None, "reason": absent},
         "started": run.started.isoformat(timespec="seconds"),
@@ -184,7 +203,12 @@ def build(
     }
 
 
-def _clause_entry(clause: Clause, tests: list[TestResult], divergence: str | None) -> dict[str, Any]:
+def _applies(clause: Clause, version: str | None) -> bool:
+    """Whether a clause applies to the run's version; with the version unknown, every clause does."""
+    return version is None or clause.applies_to(version)
+
+
+def _clause_entry(clause: Clause, tests: list[TestResult], divergence: str | None, applicable: bool) -> dict[str, Any]:
     return {
         "id": clause.id,
         "level": clause.level,
@@ -192,7 +216,9 @@ def _clause_entry(clause: Clause, tests: list[TestResult], divergence: str | Non
         "statement": clause.statement,
         "source": clause.source,
         "note": clause.note,
-        "verdict": clause_verdict(tests),
+        "since": clause.since,
+        "until": clause.until,
+        "verdict": clause_verdict(tests, applicable),
         "divergence": divergence,
         "tests": [
             {"nodeid": test.nodeid, "outcome": test.outcome, "duration_s": test.duration_s, "message": test.message}

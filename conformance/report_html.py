@@ -6,9 +6,13 @@ feature area with a coloured verdict badge. Each clause row opens (HTML ``<detai
 statement, source, divergence reason and tests; each test opens on its evidence: the request,
 the body lines with their arrival times, and the expected and actual values.
 
-Since only the JSON goes in, a report.json from anywhere renders the same::
+Since only the JSON goes in, a report.json from anywhere renders the same, an older format's
+too (read as the current one, :mod:`conformance.report_format`)::
 
     python -m conformance.report_html report.json > report.html
+
+Clauses that do not apply to the Airflow version (``not-applicable``) are counted in the
+header but left out of "Needs a look": there is nothing there to look at.
 """
 
 from __future__ import annotations
@@ -24,6 +28,8 @@ from typing import Any
 import jinja2
 
 from conformance.paths import package_file
+from conformance.report_format import VERDICTS, current
+from conformance.versions import describe
 
 VERDICT_LABELS = {  # worst first
     "fail": "fail",
@@ -32,7 +38,9 @@ VERDICT_LABELS = {  # worst first
     "expected-divergence": "expected divergence",
     "pass": "pass",
     "untested": "untested",
+    "not-applicable": "not applicable",
 }
+assert tuple(VERDICT_LABELS) == VERDICTS, "a label for every verdict, in the report's order"
 OUTCOME_VERDICTS = {  # a test's outcome, coloured like the clause verdict it leads to
     "passed": "pass", "failed": "fail", "skipped": "untested",
     "expected-divergence": "expected-divergence", "unexpected-pass": "unexpected-pass",
@@ -76,6 +84,7 @@ def _environment() -> jinja2.Environment:
 
 
 def render(report: Mapping[str, Any]) -> str:
+    report = current(report)
     areas: dict[str, list[Mapping[str, Any]]] = {}
     for clause in report["clauses"]:
         areas.setdefault(clause["area"], []).append(clause)
@@ -83,10 +92,11 @@ def render(report: Mapping[str, Any]) -> str:
         report=report,
         areas=areas,
         attention=sorted(
-            ((clause, _why(clause)) for clause in report["clauses"] if clause["verdict"] not in ("pass", "untested")),
+            ((clause, _why(clause)) for clause in report["clauses"] if clause["verdict"] not in ("pass", "untested", "not-applicable")),
             key=lambda pair: list(VERDICT_LABELS).index(pair[0]["verdict"]),  # worst first, then catalog order
         ),
         untested=[clause["id"] for clause in report["clauses"] if clause["verdict"] == "untested"],
+        version=describe(report["airflow"]["version"]),
         started=_when(report["started"]),
         labels=VERDICT_LABELS,
         outcome_verdicts=OUTCOME_VERDICTS,

@@ -29,7 +29,7 @@ def release(version: str) -> Version:
 def is_prerelease(version: str | None) -> bool:
     """Whether a server version is a pre-release or development build (False when unknown)."""
     try:
-        return version is not None and Version(version).is_prerelease
+        return isinstance(version, str) and Version(version).is_prerelease
     except InvalidVersion:
         return False
 

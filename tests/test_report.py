@@ -5,11 +5,13 @@ import re
 import xml.etree.ElementTree as ElementTree
 from html.parser import HTMLParser
 
+from datetime import datetime, timezone
+
 import pytest
 
-from conformance.catalog import load_clauses
+from conformance.catalog import Clause, load_clauses
 from conformance.recordings import load_fixture
-from conformance.report import ReportError, TestResult, clause_verdict, problems, write
+from conformance.report import ReportError, Run, TestResult, build, clause_verdict, problems, write
 from conformance.report_html import render
 from fake_session import fake_session_conftest
 
@@ -41,6 +43,70 @@ def test_failures_of_a_missing_feature_make_the_clause_absent():
     assert clause_verdict([absent, result("expected-divergence")]) == "expected-divergence"
     assert clause_verdict([absent, result("failed")]) == "fail"  # a failure of its own still counts
     assert clause_verdict([result("passed", feature_absent="no /wait route")]) == "pass"
+
+
+def versioned_report(version: str, results: list[TestResult]) -> dict:
+    """A report on three clauses: NEW-1 since 3.4.0, OLD-1 (OBSERVED) until 3.3.0, ANY-1 unbounded."""
+    clauses = {
+        "NEW-1": Clause(id="NEW-1", level="MUST", area="a", statement="s", source="doc", since="3.4.0"),
+        "OLD-1": Clause(id="OLD-1", level="OBSERVED", area="a", statement="s", source="observed", until="3.3.0"),
+        "ANY-1": Clause(id="ANY-1", level="MUST", area="a", statement="s", source="doc"),
+    }
+    run = Run(
+        suite_version="0.0.0", airflow_version=version, target="fake", database="sqlite", description=None,
+        started=datetime(2026, 1, 1, tzinfo=timezone.utc), duration_s=1.0,
+    )
+    return build(run, results, clauses, {})
+
+
+def test_a_clause_about_other_versions_is_not_applicable_whatever_its_tests_did():
+    skipped = TestResult(nodeid="t_new", clauses=("NEW-1",), outcome="skipped", duration_s=0, message="NEW-1 applies to Airflow >=3.4.0 only")
+    passed = TestResult(nodeid="t_old_and_any", clauses=("OLD-1", "ANY-1"), outcome="passed", duration_s=0, message=None)
+    report = versioned_report("3.3.2", [skipped, passed])
+    assert problems(report) == []
+    entries = {clause["id"]: clause for clause in report["clauses"]}
+    assert {id_: entry["verdict"] for id_, entry in entries.items()} == {"NEW-1": "not-applicable", "OLD-1": "not-applicable", "ANY-1": "pass"}
+    assert [test["nodeid"] for test in entries["OLD-1"]["tests"]] == ["t_old_and_any"]  # still shown, not judged
+    assert (entries["NEW-1"]["since"], entries["NEW-1"]["until"], entries["ANY-1"]["since"], entries["ANY-1"]["until"]) == ("3.4.0", None, None, None)
+    assert report["summary"]["pass"] == 1 and report["summary"]["not-applicable"] == 2
+    assert report["airflow"]["prerelease"] is False
+    assert clause_verdict([skipped], applicable=False) == clause_verdict([passed], applicable=False) == "not-applicable"
+
+
+def test_a_pre_release_counts_as_its_release():
+    passed = TestResult(nodeid="t_new", clauses=("NEW-1",), outcome="passed", duration_s=0, message=None)
+    report = versioned_report("3.4.0b2", [passed])
+    assert problems(report) == []
+    assert {clause["id"]: clause["verdict"] for clause in report["clauses"]} == {"NEW-1": "pass", "OLD-1": "not-applicable", "ANY-1": "untested"}
+    assert report["airflow"]["prerelease"] is True
+
+
+def test_the_schema_wants_a_range_behind_not_applicable(report_from_recordings):
+    report = json.loads(json.dumps(report_from_recordings))
+    report["clauses"][0]["verdict"] = "not-applicable"
+    assert problems(report) != []
+    report["clauses"][0]["since"] = "9.0.0"
+    assert problems(report) == []
+
+
+def test_html_counts_not_applicable_clauses_without_asking_for_a_look():
+    skipped = TestResult(nodeid="t_new", clauses=("NEW-1",), outcome="skipped", duration_s=0, message="NEW-1 applies to Airflow >=3.4.0 only")
+    page = _Page()
+    html = render(versioned_report("3.3.2", [skipped]))
+    page.feed(html)
+    assert sorted(page.clauses) == [("ANY-1", "untested"), ("NEW-1", "not-applicable"), ("OLD-1", "not-applicable")]
+    assert '<div class="count v-not-applicable" data-verdict="not-applicable"><strong>2</strong> not applicable</div>' in html
+    assert "Airflow &gt;=3.4.0, not to this one: its tests are skipped" in html
+    assert 'v-not-applicable">not applicable</span> <a class="clause-id"' not in html  # not under "Needs a look"
+    assert "Airflow 3.4.0b2 (pre-release; clauses compared as 3.4.0)</span>" in render(versioned_report("3.4.0b2", []))
+
+
+def test_html_renders_a_version_1_report(report_from_recordings):
+    old = json.loads(json.dumps(report_from_recordings))
+    del old["report_version"], old["airflow"]["prerelease"], old["summary"]["not-applicable"]
+    for clause in old["clauses"]:
+        del clause["since"], clause["until"]
+    assert render(old) == render(report_from_recordings)
 
 
 def test_report_built_from_recordings_matches_its_schema(report_from_recordings):
@@ -186,7 +252,8 @@ def test_a_run_writes_a_valid_report_with_evidence(pytester, xdist):
     assert problems(report) == []
     clauses = {clause["id"]: clause for clause in report["clauses"]}
     assert {id_: clauses[id_]["verdict"] for id_ in EXPECTED_VERDICTS} == EXPECTED_VERDICTS
-    assert report["airflow"] == {"version": "3.3.2", "target": "fake", "database": "sqlite", "description": "a fake session"}
+    assert report["report_version"] == 2
+    assert report["airflow"] == {"version": "3.3.2", "prerelease": False, "target": "fake", "database": "sqlite", "description": "a fake session"}
     assert report["feature"] == {"present": False, "reason": "no /wait route on this Airflow"}
 
     passing = clauses["RESULT-DECORATOR-1"]["evidence"]
