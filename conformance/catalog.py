@@ -81,6 +81,8 @@ class Clause:
 
     def applies_to(self, version: str) -> bool:
         """Whether this clause is about an Airflow of ``version`` (a pre-release counts as its release)."""
+        if self.since is None and self.until is None:
+            return True
         counted = release(version)
         if self.since is not None and counted < release(self.since):
             return False

@@ -18,6 +18,13 @@ On an Airflow without the DAG Result feature (before 3.3), a test that cannot ru
 it fails with one line saying so and carries the user property ``feature_absent`` (whose value
 is why the feature is absent); its outcome counts as "absent" rather than "failed" in the
 clause verdicts.
+
+A clause can also be about other Airflow versions than the server's (``since``/``until`` in
+clauses.yaml, a pre-release counting as its release). A test none of whose clauses applies to
+the server's version is skipped before it starts, saying which versions they are about, and
+carries the user property ``not_applicable``; those clauses get the verdict "not-applicable".
+A test with at least one clause that applies runs as usual. This is declared, where "absent"
+is measured: it needs no server to tell, and it is checked first.
 """
 
 from __future__ import annotations
@@ -43,13 +50,14 @@ import pytest
 import conformance
 from conformance import progress
 from conformance.cases import load_cases
-from conformance.catalog import coverage_problems, load_clauses
+from conformance.catalog import coverage_problems, load_clauses, why_not_applicable
 from conformance.client import AirflowAPIError
 from conformance.evidence import Evidence
 from conformance.expectations import divergences_for
-from conformance.report import FEATURE_ABSENT, REPORT_ATTRIBUTE, Collector, ReportError, Run, build, write
+from conformance.report import FEATURE_ABSENT, NOT_APPLICABLE, REPORT_ATTRIBUTE, Collector, ReportError, Run, build, write
 from conformance.session import FeatureAbsent, SessionInfo, prepare
 from conformance.targets import TargetError, make_target
+from conformance.versions import describe
 
 SUITE_DIR = Path(__file__).resolve().parent / "suite"
 FOLDER_KEY = "airflow_conformance_session"
@@ -164,7 +172,8 @@ def session_info(config: pytest.Config) -> SessionInfo:
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_runtest_setup(item: pytest.Item) -> None:
-    """Reject unknown clause ids; turn declared divergences into strict expected failures."""
+    """Reject unknown clause ids; skip tests whose clauses are all about other Airflow versions; fail
+    those the absent feature cannot run; turn declared divergences into strict expected failures."""
     if item.get_closest_marker("doc_example") and doc_example(item) is None:
         pytest.fail(f"{item.nodeid}: mark it doc_example(id, text), two strings: the example's id and the doc's literal text", pytrace=False)
     ids = clause_ids(item)
@@ -175,7 +184,11 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
         pytest.fail(f"{item.nodeid} names clauses missing from clauses.yaml: {', '.join(unknown)}", pytrace=False)
     info = session_info(item.config)
     version = info.airflow_version
-    if info.feature_absent and (needing := [clause for clause in ids if known[clause].needs_feature]):
+    if reason := why_not_applicable([known[clause] for clause in ids], version):
+        item.user_properties.append((NOT_APPLICABLE, reason))
+        pytest.skip(reason)
+    applicable = [clause for clause in ids if known[clause].applies_to(version)]
+    if info.feature_absent and (needing := [clause for clause in applicable if known[clause].needs_feature]):
         item.user_properties.append((FEATURE_ABSENT, info.feature_absent))
         verb = "needs" if len(needing) == 1 else "need"
         pytest.fail(f"DAG Result feature absent in Airflow {version}, which {', '.join(needing)} {verb}: {info.feature_absent}", pytrace=False)
@@ -369,18 +382,20 @@ class Controller:
         if (info := self.session()) is None:
             return
         write_line = terminalreporter.write_line
-        terminalreporter.section(f"Airflow DAG Result conformance: Airflow {info.airflow_version} ({info.target}, {info.database})")
+        terminalreporter.section(f"Airflow DAG Result conformance: Airflow {describe(info.airflow_version)} ({info.target}, {info.database})")
         report = self.report(info)
         counts = Counter(clause["verdict"] for clause in report["clauses"])
         if not report["feature"]["present"]:
             write_line(f"DAG Result feature absent in Airflow {info.airflow_version}: {report['feature']['reason']}")
         write_line(f"{len(report['clauses'])} clauses: " + ", ".join(f"{n} {v}" for v, n in sorted(counts.items())))
+        listed_together = ("absent", "not-applicable")
         for clause in report["clauses"]:
-            if clause["verdict"] not in ("pass", "absent"):
+            if clause["verdict"] not in ("pass", *listed_together):
                 detail = f" ({clause['divergence']})" if clause["divergence"] else ""
                 write_line(f"  {clause['verdict']:<19} {clause['id']}{detail}")
-        if absent := [clause["id"] for clause in report["clauses"] if clause["verdict"] == "absent"]:
-            write_line(f"  {'absent':<19} " + ", ".join(absent))
+        for verdict in listed_together:
+            if ids := [clause["id"] for clause in report["clauses"] if clause["verdict"] == verdict]:
+                write_line(f"  {verdict:<19} " + ", ".join(ids))
         if self.absent_tolerated:
             write_line("exit status 0 (--allow-absent-feature): every failure is a test the absent feature could not run")
         for error in info.server_errors:

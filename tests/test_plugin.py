@@ -1,7 +1,11 @@
-"""The plugin turns declared divergences into strict xfails and tells their outcomes apart."""
+"""The plugin turns declared divergences into strict xfails and tells their outcomes apart; it
+skips tests whose clauses are all about other Airflow versions."""
 
+import attrs
 import pytest
 
+from conformance import plugin
+from conformance.catalog import load_clauses
 from conformance.plugin import FEATURE_ABSENT, case_of
 from conformance.report import phase_outcome
 from fake_session import fake_session_conftest
@@ -188,3 +192,82 @@ def test_stops_the_run():
     pytest.exit("the server went away", returncode=4)
 """)
     assert pytester.inline_run("-p", "no:cacheprovider", "--allow-absent-feature").ret == 4
+
+
+VERSIONED_TESTS = """
+import pytest
+
+@pytest.mark.clause("RESULT-DECORATOR-1")
+def test_new_in_3_4():
+    pass
+
+@pytest.mark.clause("RESULT-DAG-RETURN-5")
+def test_replaced_in_3_4():
+    pass
+
+@pytest.mark.clause("RESULT-DECORATOR-1", "STREAM-NDJSON-1")
+def test_new_in_3_4_and_for_all():
+    pass
+
+@pytest.mark.clause("RESULT-DECORATOR-1", "RESULT-DAG-RETURN-5")
+def test_new_and_replaced():
+    pass
+"""
+
+
+@pytest.fixture
+def versioned_catalog(monkeypatch):
+    """The shipped catalog with RESULT-DECORATOR-1 since 3.4.0 and RESULT-DAG-RETURN-5 (OBSERVED) until 3.4.0."""
+    clauses = dict(load_clauses())
+    clauses["RESULT-DECORATOR-1"] = attrs.evolve(clauses["RESULT-DECORATOR-1"], since="3.4.0")
+    clauses["RESULT-DAG-RETURN-5"] = attrs.evolve(clauses["RESULT-DAG-RETURN-5"], until="3.4.0")
+    monkeypatch.setattr(plugin, "load_clauses", lambda: clauses)
+
+
+@pytest.mark.parametrize(
+    ("version", "expected"),
+    [
+        ("3.3.2", {"test_new_in_3_4": "skipped", "test_replaced_in_3_4": "passed", "test_new_in_3_4_and_for_all": "passed", "test_new_and_replaced": "passed"}),
+        ("3.4.0b2", {"test_new_in_3_4": "passed", "test_replaced_in_3_4": "skipped", "test_new_in_3_4_and_for_all": "passed", "test_new_and_replaced": "passed"}),
+    ],
+)
+def test_a_test_whose_clauses_all_are_about_other_versions_is_skipped(pytester, versioned_catalog, version, expected):
+    pytester.makeconftest(fake_session_conftest(airflow_version=version))
+    pytester.makepyfile(test_versioned=VERSIONED_TESTS)
+    reports = reports_by_test(pytester.inline_run("-p", "no:cacheprovider"))
+    assert {name: report.outcome for name, report in reports.items()} == expected
+    [skipped] = [report for report in reports.values() if report.skipped]
+    reason = skipped.longrepr[2].removeprefix("Skipped: ")
+    assert dict(skipped.user_properties)["not_applicable"] == reason
+    assert reason == {
+        "3.3.2": "RESULT-DECORATOR-1 applies to Airflow >=3.4.0 only; the server is 3.3.2",
+        "3.4.0b2": "RESULT-DAG-RETURN-5 applies to Airflow <3.4.0 only; the server is 3.4.0b2 (pre-release; clauses compared as 3.4.0)",
+    }[version]
+    assert all("not_applicable" not in dict(report.user_properties) for report in reports.values() if not report.skipped)
+
+
+def test_not_applicable_comes_before_absent(pytester, versioned_catalog):
+    """On 3.2, a clause new in 3.4 is not about this version at all, whatever the server lacks."""
+    pytester.makeconftest(ABSENT_CONFTEST)
+    pytester.makepyfile(test_versioned=VERSIONED_TESTS)
+    reports = reports_by_test(pytester.inline_run("-p", "no:cacheprovider"))
+    assert {name: outcome(report) for name, report in reports.items()} == {
+        "test_new_in_3_4": "skipped", "test_replaced_in_3_4": "absent",
+        "test_new_in_3_4_and_for_all": "passed",  # only STREAM-NDJSON-1 applies, and it needs no feature
+        "test_new_and_replaced": "absent",
+    }
+    assert str(reports["test_new_and_replaced"].longrepr).startswith(
+        "DAG Result feature absent in Airflow 3.2.2, which RESULT-DAG-RETURN-5 needs:"
+    )
+
+
+def test_summary_says_the_server_is_a_pre_release_and_lists_not_applicable_clauses(pytester, versioned_catalog):
+    pytester.makeconftest(fake_session_conftest(airflow_version="3.4.0b2"))
+    pytester.makepyfile(test_versioned=VERSIONED_TESTS)
+    result = pytester.runpytest("-p", "no:cacheprovider")
+    result.stdout.fnmatch_lines([
+        "*Airflow DAG Result conformance: Airflow 3.4.0b2 (pre-release; clauses compared as 3.4.0) (fake, sqlite)*",
+        "41 clauses: 1 not-applicable, 2 pass, 38 untested",
+        "  not-applicable      RESULT-DAG-RETURN-5",
+    ])
+    assert result.ret == pytest.ExitCode.OK
