@@ -10,6 +10,14 @@ feature and why, every declared divergence with its reason and the versions it a
 clauses whose verdict differs between columns, and a block saying which of the doc's own
 examples work as written on each version.
 
+Columns are ordered as PEP 440 orders versions, so pre-releases come between the releases
+around them (3.3.2, 3.4.0b1, 3.4.0b2, 3.4.0), and a pre-release column says it is one. A
+clause whose since/until leaves out a column's version is ``not-applicable`` there, shown apart
+from every verdict that says something was checked.
+
+Reports of any format version are read (an older one as the current, see
+:mod:`conformance.report_format`), so a matrix can mix runs of different suite versions.
+
 It writes ``matrix.md`` (to paste into an issue or a release note) and ``matrix.html`` (one
 self-contained page: inline style, no script, no network asset). It only renders: a version
 failing is for that version's own run to report.
@@ -30,10 +38,10 @@ import attrs
 from packaging.version import InvalidVersion, Version
 
 from conformance.paths import schemas_dir
+from conformance.report_format import VERDICTS, NewerReport, current
 from conformance.schemas import validator
 
 REPORT_SCHEMA = "report.schema.json"
-VERDICTS = ("fail", "unexpected-pass", "absent", "expected-divergence", "pass", "untested")
 
 
 class MatrixError(Exception):
@@ -46,6 +54,7 @@ class Column:
 
     label: str
     version: str | None
+    prerelease: bool
     database: str | None
     feature_absent: str | None  # why, when the report says the feature is absent
     summary: Mapping[str, int]
@@ -63,6 +72,7 @@ class Row:
     level: str
     area: str
     statement: str
+    versions: str | None = None  # the versions it applies to (">=3.4.0"), None for all
 
 
 @attrs.frozen
@@ -133,6 +143,12 @@ def load_report(path: Path) -> dict[str, Any]:
         raise MatrixError(f"{path} does not exist; did that version's run end before writing its report?") from None
     except (OSError, ValueError) as exc:
         raise MatrixError(f"{path} is not a readable JSON file ({exc})") from None
+    if not isinstance(report, dict):
+        raise MatrixError(f"{path} is not a conformance report (not a JSON object)")
+    try:
+        report = current(report)
+    except NewerReport as exc:
+        raise MatrixError(f"{path} was written by a newer suite: {exc}") from None
     if (schemas_dir() / REPORT_SCHEMA).is_file():
         if errors := [error.message for error in validator(REPORT_SCHEMA).iter_errors(report)]:
             raise MatrixError(f"{path} does not match {REPORT_SCHEMA}: {'; '.join(errors[:3])}")
@@ -151,8 +167,12 @@ def _sort_key(report: Mapping[str, Any]) -> tuple[Any, ...]:
 
 
 def build(reports: Sequence[tuple[Path, Mapping[str, Any]]]) -> Matrix:
-    """The matrix of these reports: columns by Airflow version, rows in catalog order."""
-    ordered = sorted(reports, key=lambda pair: _sort_key(pair[1]))
+    """The matrix of these reports: columns by Airflow version, rows in catalog order.
+
+    A clause's version range is the one the report of the highest version gives it, as the
+    latest word on it.
+    """
+    ordered = sorted(((path, current(report)) for path, report in reports), key=lambda pair: _sort_key(pair[1]))
     databases = {report["airflow"]["database"] for _, report in ordered}
     labels: list[str] = []
     for _, report in ordered:
@@ -162,13 +182,22 @@ def build(reports: Sequence[tuple[Path, Mapping[str, Any]]]) -> Matrix:
         labels.append(label if label not in labels else f"{label} #{labels.count(label) + 1}")
     columns = tuple(_column(label, path, report) for label, (path, report) in zip(labels, ordered))
     rows: dict[str, Row] = {}
+    ranges: dict[str, str] = {}
     examples: dict[str, str] = {}
     for _, report in ordered:
         for clause in report["clauses"]:
             rows.setdefault(clause["id"], Row(clause["id"], clause["level"], clause["area"], clause["statement"]))
+            if versions := _range(clause):
+                ranges[clause["id"]] = versions
         for example in report["doc_examples"]:
             examples.setdefault(example["id"], example["text"])
+    rows = {id_: attrs.evolve(row, versions=ranges.get(id_)) for id_, row in rows.items()}
     return Matrix(columns=columns, rows=tuple(rows.values()), doc_examples=tuple(examples.items()))
+
+
+def _range(clause: Mapping[str, Any]) -> str | None:
+    bounds = [f">={clause['since']}"] * bool(clause["since"]) + [f"<{clause['until']}"] * bool(clause["until"])
+    return ",".join(bounds) or None
 
 
 def _column(label: str, path: Path, report: Mapping[str, Any]) -> Column:
@@ -176,6 +205,7 @@ def _column(label: str, path: Path, report: Mapping[str, Any]) -> Column:
     return Column(
         label=label,
         version=report["airflow"]["version"],
+        prerelease=report["airflow"]["prerelease"],
         database=report["airflow"]["database"],
         feature_absent=None if feature["present"] else (feature["reason"] or "no reason given"),
         summary=report["summary"],
@@ -206,11 +236,28 @@ def _md(text: str) -> str:
 
 
 def _md_verdict(verdict: str) -> str:
+    if verdict == "not-applicable":
+        return f"_{verdict}_"
     return f"**{verdict}**" if verdict in ("fail", "unexpected-pass") else verdict
 
 
 def _md_header(column: Column) -> str:
-    return f"{column.label} (feature absent)" if column.feature_absent else column.label
+    notes = ["pre-release"] * column.prerelease + ["feature absent"] * bool(column.feature_absent)
+    return f"{column.label} ({', '.join(notes)})" if notes else column.label
+
+
+def _md_row(row: Row) -> str:
+    return f"{row.id} ({row.versions})" if row.versions else row.id
+
+
+def _any_not_applicable(matrix: Matrix) -> bool:
+    return any("not-applicable" in matrix.cells(row.id) for row in matrix.rows)
+
+
+NOT_APPLICABLE_NOTE = (
+    "not-applicable: the clause's since/until (clauses.yaml) leaves out that version, so nothing was checked; "
+    "a pre-release counts as its release."
+)
 
 
 def render_markdown(matrix: Matrix) -> str:
@@ -234,8 +281,11 @@ def render_markdown(matrix: Matrix) -> str:
         out.append(f"| *{_md(area)}* |" + " |" * len(columns))
         for row in rows:
             mark = " ≠" if row.id in differing else ""
-            out.append(f"| {row.id}{mark} | " + " | ".join(_md_verdict(v) for v in matrix.cells(row.id)) + " |")
-    out += ["", "≠ the verdict differs between versions.", ""]
+            out.append(f"| {_md_row(row)}{mark} | " + " | ".join(_md_verdict(v) for v in matrix.cells(row.id)) + " |")
+    out += ["", "≠ the verdict differs between versions."]
+    if _any_not_applicable(matrix):
+        out.append(f"_{NOT_APPLICABLE_NOTE}_")
+    out.append("")
 
     if matrix.doc_examples:
         out += ["## The doc's examples, run as written", "", "| example | " + " | ".join(c.label for c in columns) + " |", rule]
@@ -284,6 +334,7 @@ td.v { text-align: center; white-space: nowrap; }
 .pass { background: #dafbe1; } .fail { background: #ffcecb; font-weight: bold; }
 .unexpected-pass { background: #ffcecb; font-weight: bold; } .expected-divergence { background: #fff1c2; }
 .absent { background: #eaeef2; color: #57606a; } .untested { background: #fff; color: #8c959f; }
+.not-applicable { background: repeating-linear-gradient(135deg, #fff, #fff 4px, #f6f8fa 4px, #f6f8fa 8px); color: #8c959f; font-style: italic; }
 .works { background: #dafbe1; } .broken { background: #fff1c2; } .notrun { color: #8c959f; }
 tr.differs th { text-decoration: underline dotted; }
 code { font-size: 0.95em; }
@@ -296,9 +347,10 @@ def _e(text: Any) -> str:
 
 
 def _th_column(column: Column) -> str:
+    prerelease = "<br><small>pre-release</small>" if column.prerelease else ""
     if column.feature_absent:
-        return f'<th class="absent-col" title="{_e(column.feature_absent)}">{_e(column.label)}<br><small>feature absent</small></th>'
-    return f"<th>{_e(column.label)}</th>"
+        return f'<th class="absent-col" title="{_e(column.feature_absent)}">{_e(column.label)}{prerelease}<br><small>feature absent</small></th>'
+    return f"<th>{_e(column.label)}{prerelease}</th>"
 
 
 def render_html(matrix: Matrix) -> str:
@@ -329,8 +381,11 @@ def render_html(matrix: Matrix) -> str:
                 for column, verdict in zip(columns, matrix.cells(row.id))
             )
             css = ' class="differs"' if row.id in differing else ""
-            out.append(f'<tr{css}><th title="{_e(row.statement)}">{_e(row.id)} <small>{_e(row.level)}</small></th>{cells}</tr>')
+            versions = f" <small>Airflow {_e(row.versions)}</small>" if row.versions else ""
+            out.append(f'<tr{css}><th title="{_e(row.statement)}">{_e(row.id)} <small>{_e(row.level)}</small>{versions}</th>{cells}</tr>')
     out += ["</tbody></table>", '<p class="note">Underlined: the verdict differs between versions. Hover a clause for its statement, a cell for its declared divergence.</p>']
+    if _any_not_applicable(matrix):
+        out.append(f'<p class="note"><span class="not-applicable">not-applicable</span>: {_e(NOT_APPLICABLE_NOTE.split(": ", 1)[1])}</p>')
 
     if matrix.doc_examples:
         out += ["<h2>The doc's examples, run as written</h2>", f"<table><thead><tr><th>example</th>{head}</tr></thead><tbody>"]

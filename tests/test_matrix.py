@@ -119,3 +119,66 @@ def test_a_missing_or_broken_report_is_one_sentence_and_exit_4(tmp_path, capsys)
     assert matrix.main([str(broken), "--out", str(tmp_path / "out")]) == 4
     assert "broken/report.json" in capsys.readouterr().err
     assert not (tmp_path / "out").exists()
+
+
+def report_of(version: str, **airflow) -> dict:
+    report = json.loads((NEW / "report.json").read_text())
+    report["airflow"] |= {"version": version, **airflow}
+    return report
+
+
+def test_pre_releases_sort_between_the_releases_around_them(tmp_path):
+    versions = ["3.4.0", "3.10.0", "3.4.0b2", "3.3.2", "3.4.0rc1", "3.4.0b1"]
+    result = matrix.build([(tmp_path / v, report_of(v, prerelease="b" in v or "rc" in v)) for v in versions])
+    assert [column.label for column in result.columns] == ["3.3.2", "3.4.0b1", "3.4.0b2", "3.4.0rc1", "3.4.0", "3.10.0"]
+    assert [column.prerelease for column in result.columns] == [False, True, True, True, False, False]
+
+
+def not_applicable_report() -> dict:
+    """3.4.0b2, where PARAM-EMPTY-1 is declared to apply until 3.4.0 only."""
+    report = report_of("3.4.0b2", prerelease=True)
+    clause = next(c for c in report["clauses"] if c["id"] == "PARAM-EMPTY-1")
+    clause |= {"until": "3.4.0", "verdict": "not-applicable", "tests": []}
+    report["summary"] |= {"pass": report["summary"]["pass"] - 1, "not-applicable": 1}
+    return report
+
+
+def test_not_applicable_cells_stand_apart(tmp_path):
+    (tmp_path / "report.json").write_text(json.dumps(not_applicable_report()))
+    result = built(NEW, tmp_path)
+    assert result.cells("PARAM-EMPTY-1") == ["pass", "not-applicable"]
+    assert [(row.id, row.versions) for row in result.rows if row.versions] == [("PARAM-EMPTY-1", "<3.4.0")]
+    text = matrix.render_markdown(result)
+    assert "| clause | 3.3.2 | 3.4.0b2 (pre-release) |" in text
+    assert "| **clauses** | 1 expected-divergence, 3 pass | 1 expected-divergence, 2 pass, 1 not-applicable |" in text
+    assert "| PARAM-EMPTY-1 (<3.4.0) ≠ | pass | _not-applicable_ |" in text
+    assert "_not-applicable: the clause's since/until (clauses.yaml) leaves out that version" in text
+    assert "- pass on 3.3.2; not-applicable on 3.4.0b2: PARAM-EMPTY-1 (1)" in text
+    page = matrix.render_html(result)
+    assert '<td class="v not-applicable" title="">not-applicable</td>' in page
+    assert ".not-applicable {" in page and "<th>3.4.0b2<br><small>pre-release</small></th>" in page
+    assert "PARAM-EMPTY-1 <small>MUST</small> <small>Airflow &lt;3.4.0</small>" in page
+
+
+def version_1(report: dict) -> dict:
+    """The report as the suite wrote it before report_version 2."""
+    old = json.loads(json.dumps(report))
+    del old["report_version"], old["airflow"]["prerelease"], old["summary"]["not-applicable"]
+    for clause in old["clauses"]:
+        del clause["since"], clause["until"]
+    return old
+
+
+@pytest.mark.parametrize("folder", [OLD, NEW], ids=lambda folder: folder.name)
+def test_a_version_1_report_reads_as_the_current_one(tmp_path, folder):
+    current = json.loads((folder / "report.json").read_text())
+    (tmp_path / "report.json").write_text(json.dumps(version_1(current)))
+    assert matrix.load_report(tmp_path / "report.json") == current
+    assert matrix.render_markdown(built(tmp_path)).replace(str(tmp_path), "DIR") == matrix.render_markdown(built(folder)).replace(str(folder), "DIR")
+
+
+def test_a_report_of_a_newer_format_is_refused_in_one_sentence(tmp_path, capsys):
+    report = json.loads((NEW / "report.json").read_text())
+    (tmp_path / "report.json").write_text(json.dumps({**report, "report_version": 3}))
+    assert matrix.main([str(tmp_path), "--out", str(tmp_path / "out")]) == 4
+    assert "was written by a newer suite: report_version 3, while this suite reads up to 2" in capsys.readouterr().err
