@@ -48,19 +48,3 @@ def test_the_run_board_counts_a_run_finished_once_all_its_streams_ended():
     board.ended("b-1")
     assert board.line().startswith("runs: 1 of 2 finished, 2 of 3 streams ended, ")
     assert board.line().endswith("; waiting for a")
-
-
-def test_the_boot_stage_comes_from_the_standalone_log():
-    from conformance.targets.local import boot_stage
-
-    log = (
-        "2026-01-01T00:00:00Z [warning  ] something deprecated\n"
-        "standalone | Starting Airflow Standalone\n"
-        "Simple auth manager | Password for user 'admin': secret\n"
-        "standalone | Database ready\n"
-        "api-server | Running the API server with uvicorn:\n"
-        "scheduler  | 2026-01-01T00:00:01Z [info     ] Loaded executor\n"
-        "api-server | Workers: 1\n"
-    )
-    assert boot_stage(log) == "standalone: Database ready; started: api-server, scheduler"
-    assert boot_stage("") == ""

@@ -1,17 +1,20 @@
 """Targets are chosen by name or environment and fail with one actionable sentence."""
 
 import contextlib
+import os
 import signal
 import socket
 import subprocess
 import sys
+import time
 
 import pytest
 
 from conformance.targets import TargetError, make_target
 from conformance.targets.base import log_tail
 from conformance.targets.external import ExternalTarget
-from conformance.targets.local import LocalTarget, all_healthy, find_airflow, processes_working_in, read_log, stop_strays
+from conformance.targets.local import LocalTarget, all_healthy, find_airflow
+from conformance.targets.processes import ProcessGroup, processes_working_in, read_log, stop_strays
 
 
 def start(target) -> None:
@@ -117,3 +120,46 @@ def test_a_process_working_in_a_folder_is_found_and_stopped(tmp_path):
 
 def test_a_missing_server_log_is_told_not_raised(tmp_path):
     assert "could not be read" in read_log(tmp_path / "gone" / "standalone.log")
+
+
+@pytest.mark.parametrize("value", ["soon", "0", "-5", "nan"])
+def test_a_bad_boot_timeout_is_one_sentence(value):
+    with pytest.raises(TargetError, match=rf"AIRFLOW_CONFORMANCE_BOOT_TIMEOUT must be a positive number of seconds, not '{value}'\."):
+        LocalTarget({"AIRFLOW_CONFORMANCE_BOOT_TIMEOUT": value})
+
+
+def sleeper(seconds: float, say: str = "") -> list[str]:
+    return [sys.executable, "-c", f"import time; print({say!r}, flush=True); time.sleep({seconds})"]
+
+
+def test_a_component_that_exits_is_named_with_its_log(tmp_path):
+    group = ProcessGroup(tmp_path, {})
+    try:
+        group.start("leader", sleeper(60))
+        group.start("scheduler", [sys.executable, "-c", "print('database is locked'); raise SystemExit(3)"])
+        group.processes["scheduler"].wait(timeout=30)
+        with pytest.raises(TargetError, match=r"(?s)Airflow's scheduler exited with code 3 .*database is locked"):
+            group.check_running()
+    finally:
+        group.stop(grace=5)
+
+
+def test_stopping_the_group_ends_and_reaps_every_member_at_once(tmp_path):
+    """Members that already exited are reaped as the group stops, so it does not wait out its grace."""
+    group = ProcessGroup(tmp_path, {})
+    group.start("leader", sleeper(60))
+    group.start("ended", [sys.executable, "-c", "pass"])
+    group.start("worker", sleeper(60))
+    group.processes["ended"].wait(timeout=30)
+    began = time.monotonic()
+    group.stop(grace=20)
+    assert time.monotonic() - began < 10
+    assert all(process.returncode is not None for process in group.processes.values())
+    with pytest.raises(ProcessLookupError):
+        os.killpg(group.leader.pid, 0)
+
+
+def test_a_one_shot_command_that_fails_quotes_its_log(tmp_path):
+    group = ProcessGroup(tmp_path, {})
+    with pytest.raises(TargetError, match=r"(?s)`-c .*` failed with exit code 2; its log ends:.*no such table"):
+        group.run_to_end("db-migrate", [sys.executable, "-c", "print('no such table'); raise SystemExit(2)"], time.monotonic() + 30)

@@ -28,6 +28,9 @@ class Connection:
     database: str = "unknown"  # the metadata database, where known: some divergences depend on it
     # its SQLAlchemy URL, where the target owns the database (local PostgreSQL): for measuring it
     database_url: str | None = attrs.field(default=None, repr=False)
+    # a token of a user who may read the DAGs and their runs but not XCom, where the target has
+    # one: the clauses about /wait's XCom check need it (otherwise they are untested)
+    restricted_token: str | None = attrs.field(default=None, repr=False)
 
     @property
     def headers(self) -> dict[str, str]:

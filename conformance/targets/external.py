@@ -6,6 +6,9 @@ Configured from the environment, like OCI's conformance suite::
     AIRFLOW_CONFORMANCE_TOKEN      a bearer token, or:
     AIRFLOW_CONFORMANCE_USERNAME   with AIRFLOW_CONFORMANCE_PASSWORD, exchanged at /auth/token
     AIRFLOW_CONFORMANCE_DB         optional: sqlite or postgres, for divergences that depend on it
+    AIRFLOW_CONFORMANCE_RESTRICTED_TOKEN     optional: a user who may read DAG runs but not XCom,
+    AIRFLOW_CONFORMANCE_RESTRICTED_USERNAME  or its credentials (with ..._RESTRICTED_PASSWORD);
+                                   without them the clauses about /wait's XCom check are untested
 
 The fixture DAGs (``dags/``) must already be deployed there. Nothing is started or stopped;
 runs get unique ids, so the suite can run against the same server again and again.
@@ -50,19 +53,30 @@ class ExternalTarget:
                 "set a valid AIRFLOW_CONFORMANCE_TOKEN or AIRFLOW_CONFORMANCE_USERNAME/PASSWORD."
             )
         database = self.environ.get("AIRFLOW_CONFORMANCE_DB", "unknown")
-        yield Connection(target=self.name, base_url=url, token=token, description=url, database=database)
+        yield Connection(
+            target=self.name, base_url=url, token=token, description=url, database=database,
+            restricted_token=self._restricted_token(url),
+        )
 
-    def _token_from_credentials(self, url: str) -> str:
-        username = self.environ.get("AIRFLOW_CONFORMANCE_USERNAME")
-        password = self.environ.get("AIRFLOW_CONFORMANCE_PASSWORD")
+    def _token_from_credentials(self, url: str, prefix: str = "AIRFLOW_CONFORMANCE_") -> str:
+        username = self.environ.get(f"{prefix}USERNAME")
+        password = self.environ.get(f"{prefix}PASSWORD")
         if not (username and password):
             raise TargetError(
-                "The external target needs AIRFLOW_CONFORMANCE_TOKEN, or AIRFLOW_CONFORMANCE_USERNAME "
-                "and AIRFLOW_CONFORMANCE_PASSWORD."
+                f"The external target needs {prefix}TOKEN, or {prefix}USERNAME and {prefix}PASSWORD."
             )
         try:
             return fetch_token(url, username, password)
         except (AirflowAPIError, httpx.HTTPError) as exc:
             raise TargetError(
-                f"Could not log in to {url}: {exc}; check AIRFLOW_CONFORMANCE_USERNAME and AIRFLOW_CONFORMANCE_PASSWORD."
+                f"Could not log in to {url}: {exc}; check {prefix}USERNAME and {prefix}PASSWORD."
             ) from exc
+
+    def _restricted_token(self, url: str) -> str | None:
+        """The optional no-XCom user's token; half its credentials given is a mistake, not a skip."""
+        prefix = "AIRFLOW_CONFORMANCE_RESTRICTED_"
+        if token := self.environ.get(f"{prefix}TOKEN"):
+            return token
+        if not (self.environ.get(f"{prefix}USERNAME") or self.environ.get(f"{prefix}PASSWORD")):
+            return None
+        return self._token_from_credentials(url, prefix)
