@@ -65,3 +65,8 @@ def poll_line_problems(raw_lines: Sequence[str]) -> list[str]:
         for number, (raw, value) in enumerate(zip(raw_lines, _values(raw_lines)), start=1)
         if value.get("state") not in TERMINAL_STATES and set(value) != {"state"}
     ]
+
+
+def error_body_problems(body: Any) -> list[str]:
+    """Where an error response's parsed body does not match http-error.schema.json."""
+    return [error.message for error in validator("http-error.schema.json").iter_errors(body)]

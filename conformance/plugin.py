@@ -49,7 +49,7 @@ import pytest
 
 import conformance
 from conformance import progress
-from conformance.cases import load_cases
+from conformance.cases import applicable_cases, load_cases
 from conformance.catalog import coverage_problems, load_clauses, why_not_applicable
 from conformance.client import AirflowAPIError
 from conformance.evidence import Evidence
@@ -184,7 +184,11 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
         pytest.fail(f"{item.nodeid} names clauses missing from clauses.yaml: {', '.join(unknown)}", pytrace=False)
     info = session_info(item.config)
     version = info.airflow_version
-    if reason := why_not_applicable([known[clause] for clause in ids], version):
+    reason = why_not_applicable([known[clause] for clause in ids], version)
+    case = load_cases().get(case_of(item) or "")
+    if reason is None and case is not None and not applicable_cases([case], version):  # e.g. a stream check on a loop case
+        reason = f"case {case.id}: " + str(why_not_applicable([known[clause] for clause in case.clauses], version))
+    if reason:
         item.user_properties.append((NOT_APPLICABLE, reason))
         pytest.skip(reason)
     applicable = [clause for clause in ids if known[clause].applies_to(version)]

@@ -84,9 +84,12 @@ def test_a_catalog_with_a_bad_version_range_is_refused(tmp_path, entry, message)
         catalog.read_clauses(tmp_path / "clauses.yaml")
 
 
-def test_shipped_clauses_apply_to_every_version():
-    """No clause is bounded yet; needs, not since, is what sets Airflow 3.2 apart."""
-    assert all(c.since is None and c.until is None for c in load_clauses().values())
+def test_only_loop_clauses_are_bounded_by_version():
+    """Loops are new in 3.4; elsewhere needs, not since, is what sets Airflow 3.2 apart."""
+    bounded = {c.id: (c.since, c.until) for c in load_clauses().values() if c.since or c.until}
+    loops = {c.id for c in load_clauses().values() if c.area == "loops"}
+    assert set(bounded) == loops and loops
+    assert set(bounded.values()) == {("3.4.0", None)}
 
 
 @pytest.mark.parametrize(

@@ -150,10 +150,12 @@ def test_summary_says_the_feature_is_absent_and_why(pytester):
     pytester.makeconftest(ABSENT_CONFTEST)
     pytester.makepyfile(test_absent=ABSENT_TESTS)
     result = pytester.runpytest("-p", "no:cacheprovider", "--allow-absent-feature")
+    clauses = load_clauses().values()
+    later = sum(not clause.applies_to("3.2.2") for clause in clauses)  # e.g. 3.4's loops
     result.stdout.fnmatch_lines([
         "*Airflow DAG Result conformance: Airflow 3.2.2 (fake, sqlite)*",
         "DAG Result feature absent in Airflow 3.2.2: airflow.sdk has no result decorator",
-        "41 clauses: 3 absent, 1 expected-divergence, 1 pass, 36 untested",
+        f"{len(clauses)} clauses: 3 absent, 1 expected-divergence, {later} not-applicable, 1 pass, {len(clauses) - 5 - later} untested",
         "  expected-divergence WAIT-INTERVAL-OPTIONAL-1 (interval is a required query parameter*",
         "  absent              RESULT-DECORATOR-1, STREAM-TERMINAL-1, WAIT-AUTH-1",
         "exit status 0 (--allow-absent-feature): every failure is a test the absent feature could not run",
@@ -267,7 +269,7 @@ def test_summary_says_the_server_is_a_pre_release_and_lists_not_applicable_claus
     result = pytester.runpytest("-p", "no:cacheprovider")
     result.stdout.fnmatch_lines([
         "*Airflow DAG Result conformance: Airflow 3.4.0b2 (pre-release; clauses compared as 3.4.0) (fake, sqlite)*",
-        "41 clauses: 1 not-applicable, 2 pass, 38 untested",
+        f"{len(load_clauses())} clauses: 1 not-applicable, 2 pass, {len(load_clauses()) - 3} untested",
         "  not-applicable      RESULT-DAG-RETURN-5",
     ])
     assert result.ret == pytest.ExitCode.OK

@@ -4,24 +4,36 @@ import time
 
 import pytest
 
-BROKEN_FILE = "broken_result_order.py"
-MESSAGE = "@result must be used on top of a @task-decorated function"
 
-
-@pytest.mark.clause("RESULT-DECORATOR-2")
-def test_result_below_task_is_an_import_error(wait_http, evidence):
+def import_error_of(wait_http, evidence, file_name):
+    """The server's import error for one fixture DAG file (waiting up to 60 s for the parse)."""
     deadline = time.monotonic() + 60
     while True:
         response = wait_http.get("/api/v2/importErrors", params={"limit": 100})
         errors = response.json()["import_errors"]
-        mine = [error for error in errors if error["filename"].endswith(BROKEN_FILE)]
+        mine = [error for error in errors if error["filename"].endswith(file_name)]
         if mine or time.monotonic() > deadline:
             break
         time.sleep(1)
     evidence.response(response, "the server's import errors")
-    assert mine, f"no import error for {BROKEN_FILE}; import errors: {[e['filename'] for e in errors]}"
-    last_line = mine[0]["stack_trace"].strip().splitlines()[-1]
-    evidence.compare(expected=f"an error saying: {MESSAGE}", actual=last_line, label=f"the last line of {BROKEN_FILE}'s import error")
-    assert MESSAGE in mine[0]["stack_trace"], mine[0]["stack_trace"][-500:]
-    dags = evidence.response(wait_http.get("/api/v2/dags", params={"dag_id_pattern": "broken_result_order"})).json()["dags"]
+    assert mine, f"no import error for {file_name}; import errors: {[e['filename'] for e in errors]}"
+    return mine[0]["stack_trace"]
+
+
+def assert_refused(wait_http, evidence, file_name, dag_id, message):
+    stack_trace = import_error_of(wait_http, evidence, file_name)
+    last_line = stack_trace.strip().splitlines()[-1]
+    evidence.compare(expected=f"an error saying: {message}", actual=last_line, label=f"the last line of {file_name}'s import error")
+    assert message in stack_trace, stack_trace[-500:]
+    dags = evidence.response(wait_http.get("/api/v2/dags", params={"dag_id_pattern": dag_id})).json()["dags"]
     assert dags == [], "the broken DAG was registered anyway"
+
+
+@pytest.mark.clause("RESULT-DECORATOR-2")
+def test_result_below_task_is_an_import_error(wait_http, evidence):
+    assert_refused(wait_http, evidence, "broken_result_order.py", "broken_result_order", "@result must be used on top of a @task-decorated function")
+
+
+@pytest.mark.clause("LOOP-RESULT-INSIDE-1")
+def test_result_inside_a_loop_is_an_import_error(wait_http, evidence):
+    assert_refused(wait_http, evidence, "loop_result_inside.py", "loop_result_inside", "'body.step' is inside a loop and cannot be a Dag result")
