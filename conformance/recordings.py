@@ -57,10 +57,11 @@ def to_fixture(transcript: Transcript, case: Case, run_id: str, airflow_version:
     }
 
 
-def manifest_entry(case: Case, divergences: Mapping[str, str]) -> dict[str, Any]:
+def manifest_entry(case: Case, divergences: Mapping[str, str], airflow_version: str) -> dict[str, Any]:
     return {
         "id": case.id,
         "file": f"{case.id}.json",
+        "airflow_version": airflow_version,
         "dag_id": case.dag_id,
         "description": case.description,
         "clauses": list(case.clauses),
