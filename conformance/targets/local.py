@@ -43,7 +43,7 @@ from conformance.targets.processes import ProcessGroup, read_log, stop_process_g
 
 AIRFLOW_SITE = Path(__file__).resolve().parent / "airflow_site"
 DATABASES = ("sqlite", "postgres")
-COMPONENTS = ("api-server", "scheduler", "dag-processor", "triggerer")
+COMPONENTS = ("scheduler", "dag-processor", "triggerer", "api-server")  # in the order they start
 FAB_AUTH_MANAGER = "airflow.providers.fab.auth_manager.fab_auth_manager.FabAuthManager"
 ADMIN, RESTRICTED = "admin", "no-xcom-reader"
 NO_XCOM_ROLE = "ConformanceNoXCom"  # airflow_site/conformance_users.py creates it
@@ -169,11 +169,16 @@ class LocalTarget:
                 ADMIN: {"role": "Admin", "password": passwords[ADMIN]},
                 RESTRICTED: {"role": NO_XCOM_ROLE, "password": passwords[RESTRICTED]},
             }))
-            for component in COMPONENTS:  # the api-server first: it leads the group
-                group.start(component, [str(airflow), component])
+            # The users are made while the scheduler, dag-processor and triggerer boot, but
+            # before the api-server starts: both sync FAB's permission tables at start-up, and
+            # together they collide (a UNIQUE constraint error killed the api-server, 3.4.0b2).
+            group.start("scheduler", [str(airflow), "scheduler"])  # lasting, so it leads the group
             users = group.start("users", [str(python), "-m", "conformance_users", str(users_file)], lasting=False)
-            self._wait_healthy(group, base_url, started, deadline)
+            for component in ("dag-processor", "triggerer"):
+                group.start(component, [str(airflow), component])
             group.wait_for("users", users, deadline)
+            group.start("api-server", [str(airflow), "api-server"])
+            self._wait_healthy(group, base_url, started, deadline)
             try:
                 token = fetch_token(base_url, ADMIN, passwords[ADMIN])
                 restricted_token = fetch_token(base_url, RESTRICTED, passwords[RESTRICTED])

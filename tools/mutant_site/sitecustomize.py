@@ -1,9 +1,11 @@
 """Breaks Airflow's /wait on purpose, to prove the conformance suite notices.
 
 On PYTHONPATH with CONFORMANCE_MUTANT=<name>, every Python process of the local target
-(api-server included) patches ``DagRunWaiter`` right after Airflow defines it. Each mutant is
-one documented behaviour regressed; ``tools/check_mutants.py`` runs the suite against each and
-expects it to fail.
+(api-server included) patches the module the mutant names right after Airflow defines it:
+mostly ``DagRunWaiter``, or the ``/wait`` route itself for its permission check. Each mutant
+is one documented behaviour regressed; ``tools/check_mutants.py`` runs the suite against each
+and expects it to fail. Mutants of behaviour new in Airflow 3.4 (loops) are listed in
+``NEEDS_3_4`` and run against a 3.4 build.
 """
 
 import importlib.abc
@@ -11,7 +13,8 @@ import importlib.machinery
 import os
 import sys
 
-MODULE = "airflow.api_fastapi.core_api.services.public.dag_run"
+WAITER_MODULE = "airflow.api_fastapi.core_api.services.public.dag_run"
+ROUTE_MODULE = "airflow.api_fastapi.core_api.routes.public.dag_run"
 
 
 def _results_on_every_line(waiter_cls):
@@ -141,23 +144,84 @@ def _collect_every_return_value(waiter_cls):
     waiter_cls._serialize_xcoms = serialize_xcoms
 
 
+def _ignore_xcom_permission(route_module):
+    """/wait asks the auth manager about XCom, and this one always says yes."""
+    real = route_module.get_auth_manager
+
+    class AllowsXCom:
+        def __init__(self, manager):
+            self._manager = manager
+
+        def __getattr__(self, name):
+            return getattr(self._manager, name)
+
+        def is_authorized_dag(self, *args, **kwargs):
+            entity = kwargs.get("access_entity")
+            return getattr(entity, "name", None) == "XCOM" or self._manager.is_authorized_dag(*args, **kwargs)
+
+    route_module.get_auth_manager = lambda: AllowsXCom(real())
+
+
+def _collect_loop_tasks(waiter_cls):
+    """No 409 for a loop task: the selection is streamed like any other."""
+    waiter_cls.validate_result_selection = lambda self, *args, **kwargs: None
+
+
+def _drop_results_after_loops(waiter_cls):
+    """Results of tasks downstream of a loop's gate go missing (as a region filter gone wrong would)."""
+    original = waiter_cls._serialize_xcoms
+
+    async def serialize_xcoms(self):
+        from airflow.models.serialized_dag import SerializedDagModel
+        from airflow.models.task_coordinates import enclosing_loop
+
+        results = await original(self)
+        dag = SerializedDagModel.get_dag(self.dag_id)
+        after_loop = {
+            task.task_id for task in (dag.tasks if dag else ())
+            if any(enclosing_loop(dag.get_task(upstream)) is not None for upstream in task.upstream_task_ids)
+        }
+        return {task_id: value for task_id, value in results.items() if task_id not in after_loop}
+
+    waiter_cls._serialize_xcoms = serialize_xcoms
+
+
+def _error_mid_stream(waiter_cls):
+    """The waiter fails once the run has ended, as 3.4's does on a task with two current
+    producers ("Ambiguous current producers"): after the 200 and the poll lines."""
+    async def serialize_xcoms(self):
+        raise ValueError(f"Ambiguous current producers for a task in DAG run {self.run_id!r} (injected)")
+
+    waiter_cls._serialize_xcoms = serialize_xcoms
+
+
+def _on_waiter(patch):
+    return WAITER_MODULE, lambda module: patch(module.DagRunWaiter)
+
+
 MUTANTS = {
-    "results-on-every-line": _results_on_every_line,
-    "mapped-in-reverse-order": _wrap_xcoms(_reverse_mapped),
-    "single-mapped-unwrapped": _wrap_xcoms(_unwrap_single),
-    "empty-result-collects-default": _before_waiting(_collect_default_for_empty),
-    "collects-every-return-value": _collect_every_return_value,
-    "no-final-newline": _no_final_newline,
-    "terminal-line-twice": _terminal_line_twice,
-    "fixed-poll-interval": _before_waiting(_poll_every_half_second),
-    "late-terminal-line": _late_terminal_line,
-    "slow-poll-interval": _before_waiting(_poll_at_twice_the_interval),
+    "results-on-every-line": _on_waiter(_results_on_every_line),
+    "mapped-in-reverse-order": _on_waiter(_wrap_xcoms(_reverse_mapped)),
+    "single-mapped-unwrapped": _on_waiter(_wrap_xcoms(_unwrap_single)),
+    "empty-result-collects-default": _on_waiter(_before_waiting(_collect_default_for_empty)),
+    "collects-every-return-value": _on_waiter(_collect_every_return_value),
+    "no-final-newline": _on_waiter(_no_final_newline),
+    "terminal-line-twice": _on_waiter(_terminal_line_twice),
+    "fixed-poll-interval": _on_waiter(_before_waiting(_poll_every_half_second)),
+    "late-terminal-line": _on_waiter(_late_terminal_line),
+    "slow-poll-interval": _on_waiter(_before_waiting(_poll_at_twice_the_interval)),
+    "error-mid-stream": _on_waiter(_error_mid_stream),
+    "ignores-xcom-permission": (ROUTE_MODULE, _ignore_xcom_permission),
+    "loop-task-collected": _on_waiter(_collect_loop_tasks),
+    "loop-result-dropped": _on_waiter(_drop_results_after_loops),
 }
+NEEDS_3_4 = ("loop-task-collected", "loop-result-dropped")
 
 
 class _PatchAfterImport(importlib.abc.MetaPathFinder):
     def find_spec(self, name, path, target=None):
-        if name != MODULE:
+        module_name, patch = MUTANTS[os.environ["CONFORMANCE_MUTANT"]]
+        if name != module_name:
             return None
         spec = importlib.machinery.PathFinder.find_spec(name, path)
         if spec is None or spec.loader is None:
@@ -166,7 +230,7 @@ class _PatchAfterImport(importlib.abc.MetaPathFinder):
 
         def exec_and_patch(module):
             exec_module(module)
-            MUTANTS[os.environ["CONFORMANCE_MUTANT"]](module.DagRunWaiter)
+            patch(module)
 
         spec.loader.exec_module = exec_and_patch
         return spec
