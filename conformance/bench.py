@@ -19,7 +19,7 @@ import subprocess
 import sys
 import time
 
-from conformance.cases import dag_ids_of, load_cases
+from conformance.cases import applicable_cases, dag_ids_of, load_cases
 from conformance.client import AirflowClient
 from conformance.client import AirflowAPIError
 from conformance.session import new_run_id, ready_fixture_dags
@@ -29,8 +29,8 @@ from conformance.targets import Connection, TargetError, make_target
 
 async def fixture_runs_makespan(connection: Connection) -> tuple[float, str]:
     """Seconds from the first trigger to the last run's end, and which DAG ended last."""
-    dag_ids = dag_ids_of(load_cases().values())
     async with AirflowClient(connection.base_url, connection.token) as client:
+        dag_ids = dag_ids_of(applicable_cases(load_cases().values(), await client.version()))
         await ready_fixture_dags(client, dag_ids, connection.base_url)
         run_id, started = new_run_id(), time.time()
         for dag_id in dag_ids:
