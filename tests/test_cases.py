@@ -5,7 +5,7 @@ import json
 
 import pytest
 
-from conformance.cases import Case, load_cases
+from conformance.cases import Case, applicable_cases, cases_new_in, load_cases
 from conformance.catalog import load_clauses
 from conformance.paths import dags_dir, fixtures_dir
 
@@ -91,3 +91,21 @@ def test_case_ids_are_unique():
 def test_case_names_known_clauses_and_an_existing_dag(case: Case):
     assert set(case.clauses) - set(load_clauses()) == set()
     assert (dags_dir() / f"{case.dag_id}.py").is_file()
+
+
+def test_a_server_is_asked_only_the_cases_about_its_version():
+    """3.3 must never wait for a loop DAG (it does not import there); 3.4 runs every case."""
+    cases = load_cases().values()
+    loops = {case.id for case in cases if case.dag_id.startswith("loop_")}
+    assert loops
+    assert loops.isdisjoint(case.id for case in applicable_cases(cases, "3.3.2"))
+    assert [case.id for case in applicable_cases(cases, "3.4.0b2")] == [case.id for case in cases]
+    assert {case.id for case in cases_new_in(cases, "3.4.0")} == loops
+
+
+def test_a_dag_of_a_later_version_serves_only_cases_of_that_version():
+    """A case's DAG that only a later Airflow can load is only named by cases new in that Airflow."""
+    cases = load_cases().values()
+    new = {case.dag_id for case in cases_new_in(cases, "3.4.0")}
+    older = {case.dag_id for case in applicable_cases(cases, "3.3.2")}
+    assert new.isdisjoint(older)

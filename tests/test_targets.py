@@ -163,3 +163,11 @@ def test_a_one_shot_command_that_fails_quotes_its_log(tmp_path):
     group = ProcessGroup(tmp_path, {})
     with pytest.raises(TargetError, match=r"(?s)`-c .*` failed with exit code 2; its log ends:.*no such table"):
         group.run_to_end("db-migrate", [sys.executable, "-c", "print('no such table'); raise SystemExit(2)"], time.monotonic() + 30)
+
+
+def test_half_the_restricted_credentials_are_a_mistake_not_a_skip():
+    target = ExternalTarget({"AIRFLOW_CONFORMANCE_RESTRICTED_USERNAME": "viewer"})
+    with pytest.raises(TargetError, match=r"needs AIRFLOW_CONFORMANCE_RESTRICTED_TOKEN, or AIRFLOW_CONFORMANCE_RESTRICTED_USERNAME and AIRFLOW_CONFORMANCE_RESTRICTED_PASSWORD\."):
+        target._restricted_token("http://127.0.0.1:1")
+    assert ExternalTarget({})._restricted_token("http://127.0.0.1:1") is None
+    assert ExternalTarget({"AIRFLOW_CONFORMANCE_RESTRICTED_TOKEN": "t"})._restricted_token("http://127.0.0.1:1") == "t"
