@@ -4,14 +4,16 @@ Each mutant (see mutant_site/sitecustomize.py) regresses one documented behaviou
 real local Airflow. The suite passes this check only if it fails against every mutant, and
 the clauses it reports failing are printed, so a reader sees what caught what.
 
-    python tools/check_mutants.py [MUTANT ...]      # needs apache-airflow in this environment
+    python tools/check_mutants.py [--representative] [MUTANT ...]   # needs apache-airflow here
 
 Without names it runs every mutant the installed Airflow can show: those of 3.4's loops
-(``NEEDS_3_4``) only on a 3.4 build, where the loop clauses apply.
+(``NEEDS_3_4``) only on a 3.4 build, where the loop clauses apply. ``--representative`` keeps
+one mutant per family of clauses (``REPRESENTATIVE``), which is what CI runs.
 """
 
 from __future__ import annotations
 
+import argparse
 import os
 import re
 import subprocess
@@ -21,7 +23,7 @@ from pathlib import Path
 
 SITE = Path(__file__).resolve().parent / "mutant_site"
 sys.path.insert(0, str(SITE))
-from sitecustomize import MUTANTS, NEEDS_3_4  # noqa: E402
+from sitecustomize import MUTANTS, NEEDS_3_4, REPRESENTATIVE  # noqa: E402
 
 
 def run_suite(mutant: str) -> tuple[int, list[str], float, str]:
@@ -36,18 +38,27 @@ def run_suite(mutant: str) -> tuple[int, list[str], float, str]:
     return result.returncode, failing, time.monotonic() - started, result.stdout + result.stderr
 
 
-def default_mutants() -> list[str]:
+def default_mutants(representative: bool) -> list[str]:
     from importlib.metadata import version
 
     from packaging.version import Version
 
     has_loops = Version(version("apache-airflow")).release[:2] >= (3, 4)
-    return [name for name in MUTANTS if has_loops or name not in NEEDS_3_4]
+    return [
+        name for name in MUTANTS
+        if (has_loops or name not in NEEDS_3_4) and (not representative or name in REPRESENTATIVE)
+    ]
 
 
-def main(names: list[str]) -> int:
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(prog="tools/check_mutants.py", description=__doc__.split("\n\n")[0])
+    parser.add_argument("mutants", nargs="*", metavar="MUTANT", help="default: every one that applies")
+    parser.add_argument("--representative", action="store_true", help="one mutant per family of clauses (what CI runs)")
+    args = parser.parse_args(argv)
+    if unknown := [name for name in args.mutants if name not in MUTANTS]:
+        parser.exit(4, f"check_mutants: unknown mutant {', '.join(unknown)}; choose from: {', '.join(MUTANTS)}.\n")
+    names = args.mutants or default_mutants(args.representative)
     survivors = []
-    names = names or default_mutants()
     for mutant in names:
         code, failing, seconds, output = run_suite(mutant)
         if code == 4:  # the server failed before any verdict (sqlite standalone): once more
