@@ -395,7 +395,8 @@ class Controller:
         listed_together = ("absent", "not-applicable")
         for clause in report["clauses"]:
             if clause["verdict"] not in ("pass", *listed_together):
-                detail = f" ({clause['divergence']})" if clause["divergence"] else ""
+                why = clause["divergence"] or (clause["verdict"] == "untested" and _skip_reason(clause))
+                detail = f" ({why})" if why else ""
                 write_line(f"  {clause['verdict']:<19} {clause['id']}{detail}")
         for verdict in listed_together:
             if ids := [clause["id"] for clause in report["clauses"] if clause["verdict"] == verdict]:
@@ -411,6 +412,11 @@ class Controller:
 
     def pytest_unconfigure(self, config: pytest.Config) -> None:
         self.stack.close()
+
+
+def _skip_reason(clause: dict[str, Any]) -> str | None:
+    """Why an untested clause's tests were skipped, as the first of them said (e.g. no restricted user)."""
+    return next((test["message"] for test in clause["tests"] if test["outcome"] == "skipped" and test["message"]), None)
 
 
 def _interrupt(signum: int, frame: object) -> None:

@@ -273,3 +273,18 @@ def test_summary_says_the_server_is_a_pre_release_and_lists_not_applicable_claus
         "  not-applicable      RESULT-DAG-RETURN-5",
     ])
     assert result.ret == pytest.ExitCode.OK
+
+
+def test_summary_says_why_a_clause_went_untested(pytester):
+    """An external target without a no-XCom user: the permission clauses are untested, and say why."""
+    pytester.makeconftest(fake_session_conftest(target="external"))
+    pytester.makepyfile(test_untested="""
+import pytest
+
+@pytest.mark.clause("AUTH-XCOM-EXPLICIT-1")
+def test_needs_a_restricted_user():
+    pytest.skip("no user without XCom access was given")
+""")
+    result = pytester.runpytest("-p", "no:cacheprovider")
+    result.stdout.fnmatch_lines(["  untested            AUTH-XCOM-EXPLICIT-1 (no user without XCom access was given)"])
+    assert result.ret == pytest.ExitCode.OK

@@ -28,7 +28,7 @@ def no_xcom_http(airflow_session):
         if airflow_session.target in OWNS_RESTRICTED_USER:
             pytest.fail(f"the {airflow_session.target} target provided no user without XCom access", pytrace=False)
         pytest.skip(
-            "untested: no user without XCom access was given; set AIRFLOW_CONFORMANCE_RESTRICTED_TOKEN "
+            "no user without XCom access was given; set AIRFLOW_CONFORMANCE_RESTRICTED_TOKEN "
             "(or _RESTRICTED_USERNAME and _RESTRICTED_PASSWORD)"
         )
     with httpx.Client(base_url=airflow_session.base_url, headers={"Authorization": f"Bearer {token}"}, timeout=60) as client:
