@@ -21,7 +21,8 @@ from pathlib import Path
 
 import httpx
 
-from conformance.targets.local import all_healthy, find_airflow, stop_process_group
+from conformance.targets.local import all_healthy, find_airflow
+from conformance.targets.processes import stop_process_group
 
 
 def _descendants(root: int) -> list[int]:

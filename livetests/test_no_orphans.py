@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 from suite_output import wait_for_line
 
-from conformance.targets.local import processes_working_in
+from conformance.targets.processes import processes_working_in
 
 SUITE = [sys.executable, "-m", "pytest", "--pyargs", "conformance.suite", "-n", "2", "-q", "-p", "no:cacheprovider"]
 

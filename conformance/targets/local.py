@@ -39,7 +39,7 @@ from conformance import progress
 from conformance.client import AirflowAPIError, fetch_token
 from conformance.paths import dags_dir
 from conformance.targets.base import Connection, TargetError
-from conformance.targets.processes import ProcessGroup, read_log, stop_process_group, stop_strays  # noqa: F401 (re-exported)
+from conformance.targets.processes import ProcessGroup, stop_strays
 
 AIRFLOW_SITE = Path(__file__).resolve().parent / "airflow_site"
 DATABASES = ("sqlite", "postgres")

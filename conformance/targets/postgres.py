@@ -21,7 +21,8 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from conformance.targets.base import TargetError, log_tail
-from conformance.targets.local import free_port, stop_process_group
+from conformance.targets.local import free_port
+from conformance.targets.processes import stop_process_group
 
 SERVER_USER = "postgres"
 
