@@ -26,7 +26,7 @@ from conformance.client import AirflowAPIError, fetch_token
 from conformance.paths import dags_dir
 from conformance.targets.base import TargetError, log_tail
 from conformance.targets.container import API_PORT, DAGS_FOLDER, PASSWORDS_FILE
-from conformance.targets.local import all_healthy
+from conformance.targets.health import all_healthy
 
 LABEL = "airflow-conformance"  # on every container this target makes, valued with the run's id
 
