@@ -29,7 +29,9 @@ States = Mapping[str, str]  # component -> its status ("healthy", "unhealthy", "
 
 
 def all_healthy(health: Mapping[str, Mapping[str, object]]) -> bool:
-    return bool(health) and all(component.get("status") == "healthy" for component in health.values())
+    """Whether a health answer lists at least one component, and every one healthy."""
+    states = component_states(health)
+    return states is not None and _ready(states)
 
 
 def component_states(health: object) -> dict[str, str] | None:
