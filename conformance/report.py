@@ -48,6 +48,7 @@ import pytest
 
 from conformance.catalog import Clause
 from conformance.report_format import REPORT_VERSION, VERDICTS
+from conformance.report_html import render
 from conformance.schemas import validator
 from conformance.versions import is_prerelease
 
@@ -257,8 +258,6 @@ def problems(report: Mapping[str, Any]) -> list[str]:
 
 def write(report: Mapping[str, Any], directory: Path) -> tuple[Path, Path]:
     """report.json and report.html in ``directory``; refuses a report its schema rejects."""
-    from conformance.report_html import render
-
     if errors := problems(report):
         raise ReportError(f"the report does not match {SCHEMA}: " + "; ".join(errors[:5]))
     directory.mkdir(parents=True, exist_ok=True)

@@ -1,14 +1,17 @@
-"""Crashing and restarting the api-server of the local target's ``airflow standalone``.
+"""Crashing and restarting the api-server of the local target.
 
-``airflow standalone`` starts each component once and never restarts one that dies, so a
-restart is done here: the api-server process is killed, and a new ``airflow api-server`` is
-started in the same ``AIRFLOW_HOME`` with the same environment, beside the scheduler,
-dag-processor and triggerer that keep running. That environment is read from the scheduler's
-``/proc`` entry (standalone gives every component the same one); the api-server's own entry is
-useless, as its process title overwrites the memory ``/proc/<pid>/environ`` reads.
+The local target starts each component once and never restarts one that dies, so a restart is
+done here: the api-server process is killed, and a new ``airflow api-server`` is started in the
+same ``AIRFLOW_HOME`` with the same environment, beside the scheduler, dag-processor and
+triggerer that keep running. That environment is read from the scheduler's process (the
+target gives every component the same one); the api-server's own is useless, as its process
+title overwrites the memory the kernel reads a process's environment from.
 
-Only processes descending from this one are touched. The new api-server runs in a session of
-its own (it cannot join standalone's), so :class:`ApiServer` stops it when its block ends.
+Processes are found and read with psutil rather than by reading ``/proc``: it parses command
+lines, environments and states the same way on every platform, and tells a zombie from a
+live process. Only processes descending from this one are touched. The new api-server runs in
+a session of its own (it cannot join the target's process group), so :class:`ApiServer` stops
+it when its block ends.
 """
 
 from __future__ import annotations
@@ -17,49 +20,37 @@ import os
 import signal
 import subprocess
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import httpx
+import psutil
 
-from conformance.targets.local import all_healthy, find_airflow
+from conformance.targets.health import HEALTH_PATH, wait_until_healthy
+from conformance.targets.local import find_airflow
 from conformance.targets.processes import stop_process_group
 
 
-def _descendants(root: int) -> list[int]:
-    children: dict[int, list[int]] = {}
-    for proc in Path("/proc").iterdir():
-        if proc.name.isdigit():
-            try:
-                ppid = int((proc / "stat").read_text().rsplit(")", 1)[1].split()[1])
-            except (OSError, IndexError, ValueError):
-                continue
-            children.setdefault(ppid, []).append(int(proc.name))
-    found, todo = [], [root]
-    while todo:
-        found += (kids := children.get(todo.pop(), []))
-        todo += kids
-    return found
-
-
 def _alive(pid: int) -> bool:
-    """Running, not merely a zombie that standalone never reaps."""
+    """Running, not merely a zombie that its parent never reaps."""
     try:
-        return "\nState:\tZ" not in Path(f"/proc/{pid}/status").read_text()
-    except OSError:
+        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
         return False
 
 
-def _find(argv_test, root: int) -> int:
+def _find(command_test: Callable[[list[str]], bool], root: int) -> psutil.Process:
+    """The one live process below ``root`` whose command line (argv) passes ``command_test``."""
     hits = []
-    for pid in _descendants(root):
+    for process in psutil.Process(root).children(recursive=True):
         try:
-            argv = Path(f"/proc/{pid}/cmdline").read_bytes().rstrip(b"\0").split(b"\0")
-        except OSError:
+            argv = process.cmdline()
+        except psutil.Error:  # gone meanwhile, or not ours to read
             continue
-        if _alive(pid) and argv_test(argv):
-            hits.append(pid)
+        if _alive(process.pid) and command_test(argv):
+            hits.append(process)
     if len(hits) != 1:
-        raise RuntimeError(f"expected one matching process below pid {root}, found {hits}")
+        raise RuntimeError(f"expected one matching process below pid {root}, found {[hit.pid for hit in hits]}")
     return hits[0]
 
 
@@ -79,8 +70,9 @@ class ApiServer:
             stop_process_group(process, grace=10)
 
     def pid(self) -> int:
-        marker = f"port:{self.port}".encode()
-        return _find(lambda argv: argv[0].startswith(b"airflow api_server") and marker in b" ".join(argv), os.getpid())
+        # its process title, e.g. "airflow api_server -- host:127.0.0.1 port:8793", which psutil may split at spaces
+        marker = f"port:{self.port}"
+        return _find(lambda argv: " ".join(argv).startswith("airflow api_server") and marker in " ".join(argv), os.getpid()).pid
 
     def kill(self, sig: signal.Signals = signal.SIGKILL, timeout: float = 150.0) -> float:
         """Send ``sig`` to the api-server and wait for it to die; the seconds that took."""
@@ -94,24 +86,22 @@ class ApiServer:
 
     def start(self, timeout: float = 180.0) -> float:
         """Start a new api-server like the one killed; the seconds until the API answered healthy."""
-        scheduler = _find(lambda argv: argv[-1] == b"scheduler" and argv[-2].endswith(b"airflow"), os.getpid())
-        environ = dict(
-            item.split("=", 1) for item in Path(f"/proc/{scheduler}/environ").read_text().split("\0") if "=" in item
-        )
-        home = Path(os.readlink(f"/proc/{scheduler}/cwd"))
+        scheduler = _find(lambda argv: len(argv) >= 2 and argv[-1] == "scheduler" and argv[-2].endswith("airflow"), os.getpid())
+        environ, home = scheduler.environ(), Path(scheduler.cwd())
         start = time.monotonic()
         with (home / "api-server-restarted.log").open("ab") as log:
-            self.started.append(subprocess.Popen(
+            restarted = subprocess.Popen(
                 [str(find_airflow()), "api-server"], cwd=home, env=environ, stdout=log, stderr=subprocess.STDOUT,
                 stdin=subprocess.DEVNULL, start_new_session=True,
-            ))
-        while time.monotonic() - start < timeout:
-            if self.started[-1].poll() is not None:
-                raise RuntimeError(f"the restarted api-server exited with {self.started[-1].returncode}; see {log.name}")
-            try:
-                if all_healthy(httpx.get(f"{self.base_url}/api/v2/monitor/health", timeout=5).json()):
-                    return time.monotonic() - start
-            except (httpx.HTTPError, ValueError):
-                pass
-            time.sleep(0.3)
-        raise RuntimeError(f"the restarted api-server was not healthy after {timeout:g} s")
+            )
+        self.started.append(restarted)
+
+        def still_running() -> None:
+            if restarted.poll() is not None:
+                raise RuntimeError(f"the restarted api-server exited with {restarted.returncode}; see {log.name}")
+
+        wait_until_healthy(
+            f"{self.base_url}{HEALTH_PATH}", start + timeout, check=still_running, poll_interval=0.3,
+            late=lambda: f"the restarted api-server was not healthy after {timeout:g} s",
+        )
+        return time.monotonic() - start

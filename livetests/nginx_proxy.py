@@ -25,7 +25,7 @@ from pathlib import Path
 
 import pytest
 
-from conformance.targets.local import free_port
+from conformance.targets.base import free_port
 from conformance.targets.processes import stop_process_group
 
 CONFIG = """\

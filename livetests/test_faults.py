@@ -44,7 +44,8 @@ from conformance.reference_client import StreamError, WaitTimeout, wait_for_resu
 from conformance.session import new_run_id, ready_fixture_dags
 from conformance.stream import LineFramer, Transcript, record_wait
 from conformance.targets.base import Connection
-from conformance.targets.local import LocalTarget, all_healthy
+from conformance.targets.health import all_healthy
+from conformance.targets.local import LocalTarget
 
 TIMED, TIMED_RESULT = "timed_run", {"sleep_then_answer": "done"}
 LARGE, LARGE_RESULT = "large_value", {"blob": "0123456789" * 100_000}

@@ -12,9 +12,9 @@ from __future__ import annotations
 import asyncio
 import os
 import statistics
-from pathlib import Path
 
 import httpx
+import psutil
 import pytest
 
 from conformance.checks import framing_problems, poll_line_problems, terminal_problems
@@ -34,16 +34,15 @@ def connection():
 
 
 def api_server_rss_mib() -> float:
-    """Resident memory of the api-server processes (master and workers), in MiB."""
+    """Resident memory of the api-server processes (master and workers), in MiB.
+
+    Read with psutil, not from /proc: it parses the command line and memory figures for us.
+    """
     total = 0
-    for proc in Path("/proc").iterdir():
-        try:
-            if proc.name.isdigit() and b"api_server" in (proc / "cmdline").read_bytes():
-                status = (proc / "status").read_text()
-                total += int(next(line for line in status.splitlines() if line.startswith("VmRSS")).split()[1])
-        except (FileNotFoundError, ProcessLookupError, StopIteration):
-            continue
-    return total / 1024
+    for process in psutil.process_iter(["cmdline", "memory_info"]):
+        if "api_server" in " ".join(process.info["cmdline"] or ()) and process.info["memory_info"] is not None:
+            total += process.info["memory_info"].rss
+    return total / 1024 / 1024
 
 
 async def stream_runs(connection, runs: int, per_run: int) -> tuple[list[Transcript], dict[str, dict]]:

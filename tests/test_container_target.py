@@ -1,5 +1,6 @@
 """The container target's settings and the sentences it ends a run with, without Docker."""
 
+import importlib
 import sys
 
 import pytest
@@ -54,10 +55,14 @@ def test_unreachable_docker_is_one_sentence(monkeypatch, tmp_path):
 def test_missing_testcontainers_says_which_extra_to_install(monkeypatch):
     import conformance.targets
 
-    monkeypatch.setitem(sys.modules, "conformance.targets.engine", None)  # makes the import fail
-    monkeypatch.delattr(conformance.targets, "engine", raising=False)
+    monkeypatch.setitem(sys.modules, "conformance.targets.docker_engine", None)  # makes the import fail
+    monkeypatch.delattr(conformance.targets, "docker_engine", raising=False)
+    for name in ("container", "docker_topology"):  # imported afresh below, as where testcontainers is missing
+        monkeypatch.delitem(sys.modules, f"conformance.targets.{name}", raising=False)
+        monkeypatch.delattr(conformance.targets, name, raising=False)
+    without_docker = importlib.import_module("conformance.targets.container")
     with pytest.raises(TargetError, match=r"needs testcontainers: `pip install 'airflow-dag-result-conformance\[container\]'`"):
-        with ContainerTarget({}).start():
+        with without_docker.ContainerTarget({}).start():
             pass
 
 
@@ -74,7 +79,7 @@ def test_docker_errors_read_as_one_short_line():
     pytest.importorskip("testcontainers")
     from docker.errors import APIError
 
-    from conformance.targets.engine import one_line
+    from conformance.targets.docker_engine import one_line
 
     error = APIError("500 Server Error for http+docker://localhost/v1.41/images/create", explanation="lookup registry-1.docker.io: no such host")
     assert one_line(error) == "lookup registry-1.docker.io: no such host"
@@ -84,7 +89,7 @@ def test_docker_errors_read_as_one_short_line():
 
 def test_standalone_log_tails_are_per_component():
     pytest.importorskip("testcontainers")
-    from conformance.targets.engine import tails_by_component
+    from conformance.targets.docker_engine import tails_by_component
 
     log = "".join(f"dag-processor | parsed {n}\n" for n in range(100))
     log = "scheduler | sqlite3.OperationalError: database is locked\n" + log + "plain line\n"

@@ -4,7 +4,7 @@ skips tests whose clauses are all about other Airflow versions."""
 import attrs
 import pytest
 
-from conformance import plugin
+from conformance import controller, plugin
 from conformance.catalog import load_clauses
 from conformance.plugin import FEATURE_ABSENT, case_of
 from conformance.report import phase_outcome
@@ -223,7 +223,8 @@ def versioned_catalog(monkeypatch):
     clauses = dict(load_clauses())
     clauses["RESULT-DECORATOR-1"] = attrs.evolve(clauses["RESULT-DECORATOR-1"], since="3.4.0")
     clauses["RESULT-DAG-RETURN-5"] = attrs.evolve(clauses["RESULT-DAG-RETURN-5"], until="3.4.0")
-    monkeypatch.setattr(plugin, "load_clauses", lambda: clauses)
+    for module in (plugin, controller):  # the plugin's checks and the controller's verdicts
+        monkeypatch.setattr(module, "load_clauses", lambda: clauses)
 
 
 @pytest.mark.parametrize(

@@ -13,7 +13,9 @@ import pytest
 from conformance.targets import TargetError, make_target
 from conformance.targets.base import log_tail
 from conformance.targets.external import ExternalTarget
-from conformance.targets.local import LocalTarget, all_healthy, find_airflow
+from conformance.targets.health import all_healthy
+from conformance.targets.local import LocalTarget, find_airflow
+from conformance.targets.postgres import pg_binary
 from conformance.targets.processes import ProcessGroup, processes_working_in, read_log, stop_strays
 
 
@@ -94,8 +96,6 @@ def test_log_tail_keeps_the_last_lines_indented():
 
 
 def test_missing_postgresql_is_one_sentence(monkeypatch, tmp_path):
-    from conformance.targets.postgres import pg_binary
-
     monkeypatch.setenv("PATH", str(tmp_path))
     with pytest.raises(TargetError, match=r"PostgreSQL is not installed \(no `initdb`\); install Debian's postgresql package"):
         pg_binary("initdb", debian_root=tmp_path)

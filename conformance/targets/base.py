@@ -5,14 +5,22 @@ token) for as long as the suite needs the server, and releasing whatever it star
 block ends, also on failure and Ctrl-C. Anything a user can fix (Airflow missing, URL
 unreachable, wrong credentials, a server that never gets healthy) is raised as
 :class:`TargetError` carrying one sentence that says what failed and how to fix it.
+
+Also here, because more than one target needs them and they need nothing else: the metadata
+databases a target can give Airflow (:data:`DATABASES`), a free loopback port, and a log's tail
+for an error sentence. Process groups are :mod:`~conformance.targets.processes`, waiting for
+"every component healthy" is :mod:`~conformance.targets.health`.
 """
 
 from __future__ import annotations
 
+import socket
 from contextlib import AbstractContextManager
 from typing import Protocol
 
 import attrs
+
+DATABASES = ("sqlite", "postgres")  # what AIRFLOW_CONFORMANCE_DB may name, for the local and container targets
 
 
 class TargetError(Exception):
@@ -48,3 +56,10 @@ def log_tail(text: str, lines: int = 40) -> str:
     tail = text.rstrip().splitlines()[-lines:]
     return "\n".join(f"    {line}" for line in tail) if tail else "    (the log is empty)"
 
+
+
+def free_port() -> int:
+    """A loopback TCP port nothing listens on right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]

@@ -9,8 +9,9 @@ a user who may read DAG runs but not XCom (``airflow_site/conformance_users.py``
 connection carries a token for each.
 
 All components share one process group, so teardown ends every process it started (and
-:func:`stop_strays` the task processes that left the group). Readiness is
-``/api/v2/monitor/health`` reporting every component healthy.
+:func:`~conformance.targets.processes.stop_strays` the task processes that left the group).
+Readiness is ``/api/v2/monitor/health`` reporting every component healthy
+(:func:`~conformance.targets.health.wait_until_healthy`), shown as the boot goes.
 
 Three settings keep sqlite dependable under the suite's burst of runs (measured on 3.3.2,
 2 cores): ``core.parallelism`` 8 instead of 32; the execution API URL pointed at the chosen
@@ -24,7 +25,6 @@ import json
 import os
 import secrets
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -38,21 +38,16 @@ import httpx
 from conformance import progress
 from conformance.client import AirflowAPIError, fetch_token
 from conformance.paths import dags_dir
-from conformance.targets.base import Connection, TargetError
+from conformance.targets.base import DATABASES, Connection, TargetError, free_port
+from conformance.targets.health import HEALTH_PATH, BootProgress, wait_until_healthy
+from conformance.targets.postgres import temporary_postgres
 from conformance.targets.processes import ProcessGroup, stop_strays
 
 AIRFLOW_SITE = Path(__file__).resolve().parent / "airflow_site"
-DATABASES = ("sqlite", "postgres")
 COMPONENTS = ("scheduler", "dag-processor", "triggerer", "api-server")  # in the order they start
 FAB_AUTH_MANAGER = "airflow.providers.fab.auth_manager.fab_auth_manager.FabAuthManager"
 ADMIN, RESTRICTED = "admin", "no-xcom-reader"
 NO_XCOM_ROLE = "ConformanceNoXCom"  # airflow_site/conformance_users.py creates it
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def find_airflow() -> Path:
@@ -91,10 +86,6 @@ def sqlite_env() -> dict[str, str]:
     return {"AIRFLOW__DATABASE__SQL_ALCHEMY_CONNECT_ARGS": "conformance_sqlite.CONNECT_ARGS"}
 
 
-def all_healthy(health: Mapping[str, Mapping[str, object]]) -> bool:
-    return bool(health) and all(component.get("status") == "healthy" for component in health.values())
-
-
 def parse_boot_timeout(environ: Mapping[str, str]) -> float:
     text = environ.get("AIRFLOW_CONFORMANCE_BOOT_TIMEOUT", "180")
     try:
@@ -127,8 +118,6 @@ class LocalTarget:
             )
         with ExitStack() as stack:
             if self.database == "postgres":
-                from conformance.targets.postgres import temporary_postgres
-
                 database_env = {"AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": stack.enter_context(temporary_postgres())}
             else:
                 database_env = sqlite_env()
@@ -178,7 +167,13 @@ class LocalTarget:
                 group.start(component, [str(airflow), component])
             group.wait_for("users", users, deadline)
             group.start("api-server", [str(airflow), "api-server"])
-            self._wait_healthy(group, base_url, started, deadline)
+            wait_until_healthy(
+                f"{base_url}{HEALTH_PATH}", deadline, check=group.check_running, on_progress=BootProgress(started),
+                late=lambda: (
+                    f"The local Airflow was not healthy after {self.boot_timeout:.0f} s (raise AIRFLOW_CONFORMANCE_BOOT_TIMEOUT "
+                    f"if the machine is slow); the components' logs end:\n{group.tails()}"
+                ),
+            )
             try:
                 token = fetch_token(base_url, ADMIN, passwords[ADMIN])
                 restricted_token = fetch_token(base_url, RESTRICTED, passwords[RESTRICTED])
@@ -200,28 +195,3 @@ class LocalTarget:
             stop_strays(home)
             if not self.keep_home:
                 shutil.rmtree(home, ignore_errors=True)
-
-    def _wait_healthy(self, group: ProcessGroup, base_url: str, started: float, deadline: float) -> None:
-        seen: dict[str, str] = {}
-        while time.monotonic() < deadline:
-            elapsed = time.monotonic() - started
-            group.check_running()
-            try:
-                health = httpx.get(f"{base_url}/api/v2/monitor/health", timeout=5).json()
-            except (httpx.HTTPError, ValueError):
-                progress.status(f"boot: {elapsed:.0f} s, the api-server is not answering yet")
-            else:
-                states = {name: str(component.get("status") or "unknown") for name, component in health.items()}
-                if changed := {name: state for name, state in states.items() if seen.get(name) != state}:
-                    progress.step(f"boot {elapsed:.1f} s: " + ", ".join(f"{name} {state}" for name, state in changed.items()))
-                seen = states
-                if all_healthy(health):
-                    progress.step(f"healthy after {elapsed:.1f} s")
-                    return
-                waiting = [name for name, state in states.items() if state != "healthy"]
-                progress.status(f"boot: {elapsed:.0f} s, waiting for {', '.join(waiting)} to be healthy")
-            time.sleep(0.5)
-        raise TargetError(
-            f"The local Airflow was not healthy after {self.boot_timeout:.0f} s "
-            f"(raise AIRFLOW_CONFORMANCE_BOOT_TIMEOUT if the machine is slow); the components' logs end:\n{group.tails()}"
-        )

@@ -20,8 +20,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from conformance.targets.base import TargetError, log_tail
-from conformance.targets.local import free_port
+from conformance.targets.base import TargetError, free_port, log_tail
 from conformance.targets.processes import stop_process_group
 
 SERVER_USER = "postgres"

@@ -7,6 +7,9 @@ the others join — so one ``killpg`` ends them and every child they forked. A g
 joined while a member lives, hence the one-shot commands run in groups of their own.
 
 Each process writes to ``<home>/<name>.log``; a failure names the process and quotes its log.
+
+Finding processes by working folder uses psutil rather than reading ``/proc``: one API that
+also works off Linux and already tells "gone meanwhile" from "not ours to read".
 """
 
 from __future__ import annotations
@@ -17,6 +20,8 @@ import subprocess
 import time
 from collections.abc import Mapping
 from pathlib import Path
+
+import psutil
 
 from conformance.targets.base import TargetError, log_tail
 
@@ -132,17 +137,12 @@ def read_log(path: Path) -> str:
 
 
 def processes_working_in(folder: Path) -> dict[int, str]:
-    """Live processes whose working directory is inside ``folder``, with their command lines.
-
-    Read from Linux's /proc; elsewhere nothing is found.
-    """
+    """Live processes whose working directory is inside ``folder``, with their command lines."""
     found = {}
-    for proc in Path("/proc").glob("[0-9]*"):
-        try:
-            if Path(os.readlink(proc / "cwd")).is_relative_to(folder):
-                found[int(proc.name)] = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
-        except OSError:  # gone meanwhile, or not ours to read
-            continue
+    for process in psutil.process_iter(["cwd", "cmdline"]):
+        cwd = process.info["cwd"]  # None for a process that is not ours to read, or a zombie
+        if cwd and Path(cwd).is_relative_to(folder):
+            found[process.pid] = " ".join(process.info["cmdline"] or ())
     return found
 
 

@@ -23,9 +23,9 @@ from testcontainers.core.container import DockerContainer
 from testcontainers.core.network import Network
 from testcontainers.core.wait_strategies import ExecWaitStrategy
 
-from conformance.targets import engine
+from conformance.targets import docker_engine
 from conformance.targets.base import Connection, TargetError
-from conformance.targets.container import API_PORT, ContainerSettings, airflow_environment
+from conformance.targets.container_settings import API_PORT, ContainerSettings, airflow_environment
 
 DATABASE_URL = "postgresql+psycopg2://airflow@postgres:5432/airflow"
 COMPONENTS = ("scheduler", "dag-processor", "triggerer")
@@ -40,9 +40,9 @@ def postgres_topology(settings: ContainerSettings, run: str) -> Iterator[Connect
     with ExitStack() as stack:
         try:
             api, watched = _boot(stack, settings, run)
-        except engine.DockerException as exc:
-            raise TargetError(f"Docker could not run the topology ({engine.one_line(exc)}).") from exc
-        base_url, token = engine.log_in(api)
+        except docker_engine.DockerException as exc:
+            raise TargetError(f"Docker could not run the topology ({docker_engine.one_line(exc)}).") from exc
+        base_url, token = docker_engine.log_in(api)
         try:
             yield Connection(
                 target="container", base_url=base_url, token=token, database="postgres",
@@ -58,7 +58,7 @@ def postgres_topology(settings: ContainerSettings, run: str) -> Iterator[Connect
 def _boot(stack: ExitStack, settings: ContainerSettings, run: str) -> tuple[DockerContainer, dict[str, DockerContainer]]:
     """PostgreSQL, then the migration, then the components: the api-server and the others, once all are healthy."""
     deadline = time.monotonic() + settings.boot_timeout
-    network = stack.enter_context(Network(docker_network_kw={"labels": {engine.LABEL: run}}))
+    network = stack.enter_context(Network(docker_network_kw={"labels": {docker_engine.LABEL: run}}))
     env = {
         **airflow_environment("api-server", DATABASE_URL),
         "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
@@ -68,7 +68,7 @@ def _boot(stack: ExitStack, settings: ContainerSettings, run: str) -> tuple[Dock
 
     def airflow(role: str, *command: str) -> DockerContainer:
         name = f"airflow-conformance-{run}-{role}"
-        return engine.airflow_container(settings.image, name, run, command, env).with_network(network).with_network_aliases(role)
+        return docker_engine.airflow_container(settings.image, name, run, command, env).with_network(network).with_network_aliases(role)
 
     postgres = stack.enter_context(
         DockerContainer(settings.postgres_image)
@@ -76,14 +76,14 @@ def _boot(stack: ExitStack, settings: ContainerSettings, run: str) -> tuple[Dock
         .with_envs(POSTGRES_USER="airflow", POSTGRES_DB="airflow", POSTGRES_HOST_AUTH_METHOD="trust")
         .with_network(network)
         .with_network_aliases("postgres")
-        .with_kwargs(labels={engine.LABEL: run})
+        .with_kwargs(labels={docker_engine.LABEL: run})
     )
     try:
         ExecWaitStrategy(["pg_isready", "-h", "127.0.0.1", "-U", "airflow", "-d", "airflow"]).with_poll_interval(
             0.5
         ).with_startup_timeout(min(_remaining(deadline), 60)).wait_until_ready(postgres)
     except TimeoutError as exc:
-        raise TargetError(f"PostgreSQL ({settings.postgres_image}) did not accept connections; its log ends:\n{engine.logs_of(postgres)}") from exc
+        raise TargetError(f"PostgreSQL ({settings.postgres_image}) did not accept connections; its log ends:\n{docker_engine.logs_of(postgres)}") from exc
 
     migrate = stack.enter_context(airflow("migrate", "db", "migrate"))
     try:
@@ -91,17 +91,17 @@ def _boot(stack: ExitStack, settings: ContainerSettings, run: str) -> tuple[Dock
     except RequestException as exc:  # the engine's wait timed out
         raise TargetError(
             f"`airflow db migrate` in {settings.image} did not finish in time (raise AIRFLOW_CONFORMANCE_BOOT_TIMEOUT "
-            f"if the machine is slow); its log ends:\n{engine.logs_of(migrate)}"
+            f"if the machine is slow); its log ends:\n{docker_engine.logs_of(migrate)}"
         ) from exc
     if code != 0:
-        raise TargetError(f"`airflow db migrate` in {settings.image} exited with code {code}; its log ends:\n{engine.logs_of(migrate)}")
+        raise TargetError(f"`airflow db migrate` in {settings.image} exited with code {code}; its log ends:\n{docker_engine.logs_of(migrate)}")
 
     components = {role: stack.enter_context(airflow(role, role)) for role in COMPONENTS}
     api = stack.enter_context(airflow("api-server", "api-server").with_exposed_ports(API_PORT))
     watched = {"postgres": postgres, **components}
     try:
-        engine.AirflowHealthy(API_PORT, watched).with_startup_timeout(_remaining(deadline)).wait_until_ready(api)
-    except (TimeoutError, engine.ContainerExited) as exc:
+        docker_engine.AirflowHealthy(API_PORT, watched).with_startup_timeout(_remaining(deadline)).wait_until_ready(api)
+    except (TargetError, docker_engine.ContainerExited) as exc:
         raise TargetError(
             f"The Airflow topology in {settings.image} was not healthy within {settings.boot_timeout:.0f} s ({exc}; raise "
             f"AIRFLOW_CONFORMANCE_BOOT_TIMEOUT if the machine is slow); its containers' logs end:\n"
@@ -111,4 +111,4 @@ def _boot(stack: ExitStack, settings: ContainerSettings, run: str) -> tuple[Dock
 
 
 def _logs(containers: dict[str, DockerContainer], lines: int = 15) -> str:
-    return "\n".join(f"  {role}:\n{engine.logs_of(container, lines)}" for role, container in containers.items())
+    return "\n".join(f"  {role}:\n{docker_engine.logs_of(container, lines)}" for role, container in containers.items())

@@ -1,0 +1,195 @@
+"""The controlling process's job: one Airflow for the session, and the session's verdict.
+
+Who owns the server: the controlling process. Without xdist that is pytest itself, once
+collection has finished. With ``-n``, the controller collects nothing, so it starts the server
+when the first worker reports collecting suite tests, before xdist hands out any test. Either
+way the prepared session (connection, Airflow version, one transcript per case) lands in one
+folder that every process reads (workers are told it as ``workerinput[FOLDER_KEY]``); only the
+controller stops the server, on any exit path: the end of the session, SIGTERM (turned into
+KeyboardInterrupt), and interpreter exit (atexit).
+
+The controller also hears every test report (xdist sends them over), so it alone sums clause
+verdicts, decides the exit status (``--allow-absent-feature``), writes the report with
+``--conformance-report DIR`` (:mod:`conformance.report`) and prints the terminal summary.
+:mod:`conformance.plugin` registers one :class:`Controller` in the controlling process.
+"""
+
+from __future__ import annotations
+
+import atexit
+import os
+import secrets
+import shutil
+import signal
+import tempfile
+import time
+from collections import Counter
+from contextlib import ExitStack
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import conformance
+from conformance import progress
+from conformance.cases import load_cases
+from conformance.catalog import load_clauses
+from conformance.client import AirflowAPIError
+from conformance.expectations import divergences_for
+from conformance.items import in_suite, invocation_names_suite
+from conformance.report import FEATURE_ABSENT, Collector, ReportError, Run, build, write
+from conformance.session import SessionInfo, prepare
+from conformance.targets import TargetError, make_target
+from conformance.versions import describe
+
+FOLDER_KEY = "airflow_conformance_session"  # the session folder, in each xdist worker's workerinput
+
+
+class Controller:
+    """Owns the Airflow for the session: starts it at most once, always stops it; sums up and
+    reports the verdicts."""
+
+    def __init__(self, config: pytest.Config) -> None:
+        self.config = config
+        # Named now (xdist workers are told it before anything starts), created only on start.
+        self.folder = Path(tempfile.gettempdir()) / f"airflow-conformance-session-{secrets.token_hex(6)}"
+        self.stack = ExitStack()
+        self.stack.callback(shutil.rmtree, self.folder, ignore_errors=True)
+        self.started = False
+        self.info: SessionInfo | None = None
+        self.collector = Collector()
+        self.began, self.began_clock = datetime.now(timezone.utc), time.monotonic()
+        self.written: tuple[Path, ...] = ()
+        self.report_error: str | None = None
+        self.failures_besides_absent = 0
+        self.absent_tolerated = False
+        atexit.register(self.stack.close)
+
+    def display(self) -> progress.Display:
+        """Progress on the terminal: statuses rewrite one line there, and are thinned out in a log."""
+        reporter = self.config.pluginmanager.get_plugin("terminalreporter")
+        if reporter is None:
+            return progress.Display(lambda line: None)
+        rewrite = (lambda line: reporter.rewrite(line, erase=True)) if reporter.isatty() else None
+        return progress.Display(reporter.write_line, rewrite, prefix="airflow-conformance: ")
+
+    def ensure_started(self) -> None:
+        if self.started:
+            return
+        self.started = True
+        self.folder.mkdir(mode=0o700)
+        signal.signal(signal.SIGTERM, _interrupt)
+        try:
+            with progress.displayed(self.display(), verbose=self.config.option.verbose > 0):
+                environ = dict(os.environ)
+                if database := self.config.getoption("airflow_db"):
+                    environ["AIRFLOW_CONFORMANCE_DB"] = database
+                target = make_target(self.config.getoption("airflow_target"), environ)
+                progress.step(f"starting the {target.name} target")
+                connection = self.stack.enter_context(target.start())
+                self.info = prepare(connection, load_cases().values(), self.folder)
+        except (TargetError, AirflowAPIError) as exc:
+            try:  # through the target's context, so that it can add what it knows (its log)
+                self.stack.__exit__(type(exc), exc, exc.__traceback__)
+            except (TargetError, AirflowAPIError) as told:
+                exc = told
+            pytest.exit(f"airflow-conformance: {exc}", returncode=pytest.ExitCode.USAGE_ERROR)
+        except BaseException:
+            self.stack.close()
+            raise
+
+    @pytest.hookimpl(trylast=True)
+    def pytest_collection_finish(self, session: pytest.Session) -> None:
+        if self.config.pluginmanager.get_plugin("dsession") or self.config.option.collectonly:
+            return
+        if any(in_suite(item.path) for item in session.items):
+            self.ensure_started()
+
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_configure_node(self, node: Any) -> None:
+        node.workerinput[FOLDER_KEY] = str(self.folder)
+
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_xdist_node_collection_finished(self, node: Any, ids: list[str]) -> None:
+        if ids and invocation_names_suite(self.config):
+            self.ensure_started()
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        self.collector.add(report)
+        if report.failed and not any(name == FEATURE_ABSENT for name, _ in report.user_properties):
+            self.failures_besides_absent += 1
+
+    def session(self) -> SessionInfo | None:
+        """The prepared session: this process's, or one a test harness wrote into the folder."""
+        if self.info is None and (self.folder / "session.json").exists():
+            self.info = SessionInfo.load(self.folder)
+        return self.info
+
+    def report(self, info: SessionInfo) -> dict[str, Any]:
+        run = Run(
+            suite_version=conformance.__version__, airflow_version=info.airflow_version, target=info.target,
+            database=info.database, description=info.description, started=self.began,
+            duration_s=time.monotonic() - self.began_clock,
+        )
+        return build(run, self.collector.results(), load_clauses(), divergences_for(info.airflow_version, info.database))
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
+        """Write the report; with --allow-absent-feature, failures that only say the feature is
+        absent do not fail the run (exit 1 becomes 0; nothing else changes)."""
+        info = self.session()
+        if (
+            self.config.getoption("allow_absent_feature") and info is not None and info.feature_absent
+            and exitstatus == pytest.ExitCode.TESTS_FAILED and self.failures_besides_absent == 0
+        ):
+            session.exitstatus = pytest.ExitCode.OK
+            self.absent_tolerated = True
+        directory = self.config.getoption("conformance_report")
+        if not directory or info is None:
+            return
+        try:
+            self.written = write(self.report(info), Path(directory))
+        except ReportError as exc:
+            self.report_error = str(exc)
+            session.exitstatus = pytest.ExitCode.INTERNAL_ERROR
+
+    def pytest_terminal_summary(self, terminalreporter: Any) -> None:
+        if (info := self.session()) is None:
+            return
+        write_line = terminalreporter.write_line
+        terminalreporter.section(f"Airflow DAG Result conformance: Airflow {describe(info.airflow_version)} ({info.target}, {info.database})")
+        report = self.report(info)
+        counts = Counter(clause["verdict"] for clause in report["clauses"])
+        if not report["feature"]["present"]:
+            write_line(f"DAG Result feature absent in Airflow {info.airflow_version}: {report['feature']['reason']}")
+        write_line(f"{len(report['clauses'])} clauses: " + ", ".join(f"{n} {v}" for v, n in sorted(counts.items())))
+        listed_together = ("absent", "not-applicable")
+        for clause in report["clauses"]:
+            if clause["verdict"] not in ("pass", *listed_together):
+                why = clause["divergence"] or (clause["verdict"] == "untested" and _skip_reason(clause))
+                detail = f" ({why})" if why else ""
+                write_line(f"  {clause['verdict']:<19} {clause['id']}{detail}")
+        for verdict in listed_together:
+            if ids := [clause["id"] for clause in report["clauses"] if clause["verdict"] == verdict]:
+                write_line(f"  {verdict:<19} " + ", ".join(ids))
+        if self.absent_tolerated:
+            write_line("exit status 0 (--allow-absent-feature): every failure is a test the absent feature could not run")
+        for error in info.server_errors:
+            write_line(f"  server error, retried: {error}")
+        if self.report_error:
+            write_line(f"report NOT written: {self.report_error}", red=True, bold=True)
+        for path in self.written:
+            write_line(f"report: {path}")
+
+    def pytest_unconfigure(self, config: pytest.Config) -> None:
+        self.stack.close()
+
+
+def _skip_reason(clause: dict[str, Any]) -> str | None:
+    """Why an untested clause's tests were skipped, as the first of them said (e.g. no restricted user)."""
+    return next((test["message"] for test in clause["tests"] if test["outcome"] == "skipped" and test["message"]), None)
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt(f"signal {signum}")

@@ -1,0 +1,112 @@
+"""What a suite test gets from the harness, and the evidence it leaves for the report.
+
+Fixtures: ``airflow_session`` (the prepared session: connection, Airflow version, run ids and
+the recorded transcripts, read from the session folder that every process shares), ``wait_http``
+(an authenticated HTTP client for requests made live) and ``evidence``
+(:class:`~conformance.evidence.Evidence`: what the test looked at).
+
+Evidence wiring: while a test that names clauses (or asks for ``evidence``) runs, a failing
+``actual == expected`` is recorded as evidence too, its explanation unchanged; afterwards the
+evidence and the test's ``doc_example(id, text)`` mark are attached to its report as JSON
+(:data:`~conformance.report.REPORT_ATTRIBUTE`), which xdist carries to the controller.
+
+:mod:`conformance.plugin` registers this module as a pytest plugin.
+"""
+
+from __future__ import annotations
+
+import json
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from conformance.evidence import Evidence
+from conformance.items import clause_ids
+from conformance.report import REPORT_ATTRIBUTE
+from conformance.session import SessionInfo
+
+folder_key = pytest.StashKey[Path]()  # the session folder, in every process's config
+evidence_key = pytest.StashKey[Evidence]()
+current_evidence_key = pytest.StashKey["Evidence | None"]()
+
+
+@cache
+def _session(folder: Path) -> SessionInfo:
+    return SessionInfo.load(folder)
+
+
+def session_info(config: pytest.Config) -> SessionInfo:
+    folder = config.stash[folder_key]
+    if not (folder / "session.json").exists():
+        pytest.fail("no Airflow session was prepared for this run (see the messages above)", pytrace=False)
+    return _session(folder)
+
+
+@pytest.fixture(scope="session")
+def airflow_session(request: pytest.FixtureRequest) -> SessionInfo:
+    """The Airflow under test: connection, version, run ids, and the recorded transcripts."""
+    return session_info(request.config)
+
+
+@pytest.fixture(scope="session")
+def wait_http(airflow_session: SessionInfo) -> Any:
+    """A plain HTTP client on the Airflow under test, authenticated, for requests made live."""
+    with httpx.Client(base_url=airflow_session.base_url, headers=airflow_session.headers, timeout=60) as client:
+        yield client
+
+
+@pytest.fixture
+def evidence(request: pytest.FixtureRequest) -> Evidence:
+    """What this test looked at, for the report: transcripts, responses, compared values."""
+    return _evidence_of(request.node)
+
+
+def _evidence_of(item: pytest.Item) -> Evidence:
+    if evidence_key not in item.stash:
+        item.stash[evidence_key] = Evidence()
+    return item.stash[evidence_key]
+
+
+def doc_example(item: pytest.Item) -> dict[str, str] | None:
+    """The ``doc_example(id, text)`` mark of a test (positional or by keyword), if it has one."""
+    if (mark := item.get_closest_marker("doc_example")) is None:
+        return None
+    values = dict(zip(("id", "text"), mark.args)) | mark.kwargs
+    if set(values) != {"id", "text"} or not all(isinstance(value, str) for value in values.values()):
+        return None
+    return values
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item: pytest.Item) -> Any:
+    """Make this test's evidence the place where a failing comparison is recorded."""
+    reported = bool(clause_ids(item)) or "evidence" in getattr(item, "fixturenames", ())
+    item.config.stash[current_evidence_key] = _evidence_of(item) if reported else None
+    try:
+        return (yield)
+    finally:
+        item.config.stash[current_evidence_key] = None
+
+
+def pytest_assertrepr_compare(config: pytest.Config, op: str, left: object, right: object) -> None:
+    """Keep both sides of a failing ``actual == expected`` as evidence; the explanation is unchanged."""
+    evidence = config.stash.get(current_evidence_key, None)
+    if evidence is not None and op == "==":
+        evidence.compare(expected=right, actual=left, label="the failing assertion")
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> pytest.TestReport:
+    """Attach the evidence and doc-example mark as JSON, which xdist carries to the controller."""
+    report = yield
+    extra: dict[str, Any] = {}
+    if call.when == "call" and evidence_key in item.stash:
+        extra["evidence"] = item.stash[evidence_key].items
+    if example := doc_example(item):
+        extra["doc_example"] = example
+    if extra:
+        setattr(report, REPORT_ATTRIBUTE, json.dumps(extra))
+    return report

@@ -1,0 +1,65 @@
+"""What the container target's containers are made of: its settings and Airflow's environment.
+
+:class:`ContainerSettings` is the target's configuration, read from the environment (the
+variables :mod:`conformance.targets.container` lists); :func:`airflow_environment` is the
+environment every Airflow container of the target runs with, standalone or in the topology.
+Kept apart from the Docker code so that the target, the Docker helpers
+(:mod:`~conformance.targets.docker_engine`) and the topology
+(:mod:`~conformance.targets.docker_topology`) can all read them without importing each other.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import attrs
+
+from conformance.targets.base import DATABASES, TargetError
+
+DEFAULT_IMAGE = "apache/airflow:3.3.2"
+DEFAULT_POSTGRES_IMAGE = "postgres:16"
+API_PORT = 8080
+DAGS_FOLDER = "/opt/airflow-conformance/dags"  # where docker_engine.airflow_container copies dags/
+PASSWORDS_FILE = "/tmp/airflow-conformance-passwords.json"
+
+
+@attrs.frozen
+class ContainerSettings:
+    image: str = DEFAULT_IMAGE
+    database: str = "sqlite"
+    postgres_image: str = DEFAULT_POSTGRES_IMAGE
+    boot_timeout: float = 180.0
+
+    @classmethod
+    def from_environ(cls, environ: Mapping[str, str]) -> ContainerSettings:
+        database = environ.get("AIRFLOW_CONFORMANCE_DB") or "sqlite"
+        if database not in DATABASES:
+            raise TargetError(f"Unknown database {database!r} for the container target; choose one of: {', '.join(DATABASES)}.")
+        try:
+            boot_timeout = float(environ.get("AIRFLOW_CONFORMANCE_BOOT_TIMEOUT") or 180)
+        except ValueError:
+            raise TargetError("AIRFLOW_CONFORMANCE_BOOT_TIMEOUT must be a number of seconds.") from None
+        return cls(
+            image=environ.get("AIRFLOW_CONFORMANCE_IMAGE") or DEFAULT_IMAGE,
+            database=database,
+            postgres_image=environ.get("AIRFLOW_CONFORMANCE_POSTGRES_IMAGE") or DEFAULT_POSTGRES_IMAGE,
+            boot_timeout=boot_timeout,
+        )
+
+
+def airflow_environment(api_host: str, database_url: str | None = None) -> dict[str, str]:
+    """What every Airflow container of this target runs with; task workers find the api-server at ``api_host``."""
+    env = {
+        "AIRFLOW__CORE__DAGS_FOLDER": DAGS_FOLDER,
+        "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+        "AIRFLOW__CORE__PARALLELISM": "8",
+        "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"http://{api_host}:{API_PORT}/execution/",
+        "AIRFLOW__CORE__AUTH_MANAGER": "airflow.api_fastapi.auth.managers.simple.simple_auth_manager.SimpleAuthManager",
+        "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": "admin:admin",
+        "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE": PASSWORDS_FILE,
+        "AIRFLOW__API__HOST": "0.0.0.0",
+        "AIRFLOW__API__PORT": str(API_PORT),
+    }
+    if database_url:
+        env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"] = database_url
+    return env
