@@ -1,25 +1,27 @@
 """How close the suite comes to the time Airflow itself needs.
 
-    python -m conformance.bench [--airflow-target NAME]
+    python -m conformance bench [--airflow-target NAME]
 
 The floor is what no suite on this target can beat: booting Airflow until every component is
 healthy, plus the fixture runs themselves, all triggered at once as the suite triggers them,
 from the first trigger to the last run's ``end_date``. Both are measured directly on one
 server. The suite's wall time is then measured on the same kind of target by running it as a
-user would (``pytest --pyargs conformance.suite -n auto``), which boots its own server. The
-last line printed is ``suite/floor ratio: X.XX``.
+user would (``python -m conformance run``), which boots its own server; what it found is read
+from the run's report.json. The last line printed is ``suite/floor ratio: X.XX``.
 """
 
 from __future__ import annotations
 
-import argparse
 import asyncio
-import os
+import json
 import subprocess
 import sys
+import tempfile
 import time
+from pathlib import Path
 
 from conformance.cases import applicable_cases, dag_ids_of, load_cases
+from conformance.cli import Parser
 from conformance.client import AirflowClient
 from conformance.client import AirflowAPIError
 from conformance.session import new_run_id, ready_fixture_dags
@@ -47,7 +49,7 @@ async def fixture_runs_makespan(connection: Connection) -> tuple[float, str]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m conformance.bench", description=__doc__.split("\n\n")[0])
+    parser = Parser(prog="python -m conformance bench", description=__doc__.split("\n\n")[0])
     parser.add_argument("--airflow-target", default=None)
     args = parser.parse_args(argv)
     try:
@@ -63,20 +65,30 @@ def main(argv: list[str] | None = None) -> int:
         return 4
     floor = boot + makespan
 
-    env = {**os.environ, **({"AIRFLOW_CONFORMANCE_TARGET": args.airflow_target} if args.airflow_target else {})}
-    started = time.monotonic()
-    suite = subprocess.run(
-        [sys.executable, "-m", "pytest", "--pyargs", "conformance.suite", "-n", "auto", "-q", "-p", "no:cacheprovider"],
-        env=env, capture_output=True, text=True,
-    )
-    wall = time.monotonic() - started
-    summary = suite.stdout.strip().splitlines()[-1] if suite.stdout.strip() else "(no output)"
+    target_option = ["--airflow-target", args.airflow_target] if args.airflow_target else []
+    with tempfile.TemporaryDirectory(prefix="conformance-bench-") as report_dir:
+        started = time.monotonic()
+        suite = subprocess.run(
+            [sys.executable, "-m", "conformance", "run", "--report", report_dir, *target_option, "--", "-q"],
+            capture_output=True, text=True,
+        )
+        wall = time.monotonic() - started
+        summary = clause_summary(Path(report_dir) / "report.json")
     if suite.returncode != 0:
         print(f"the suite failed (exit {suite.returncode}); its output ends:\n{suite.stdout[-3000:]}{suite.stderr[-2000:]}")
     print(f"suite wall time: {wall:.1f} s ({summary})")
     print(f"floor: {floor:.1f} s")
     print(f"suite/floor ratio: {wall / floor:.2f}")
     return suite.returncode
+
+
+def clause_summary(report: Path) -> str:
+    """What a run found, from its report.json: "47 pass, 4 expected-divergence, ..." (non-zero counts)."""
+    try:
+        counts = json.loads(report.read_text())["summary"]
+    except FileNotFoundError:
+        return "no report: the run ended before a verdict"
+    return ", ".join(f"{n} {verdict}" for verdict, n in counts.items() if n) or "no clause"
 
 
 if __name__ == "__main__":

@@ -1,6 +1,6 @@
 """The version matrix: clause verdicts of several Airflow versions side by side.
 
-    python -m conformance.matrix REPORT... --out DIR
+    python -m conformance matrix REPORT... --out DIR
 
 Each REPORT is a ``report.json`` written by ``--conformance-report`` (or the folder holding
 one), usually one per Airflow version. The matrix has a column per report, ordered by Airflow
@@ -25,7 +25,6 @@ failing is for that version's own run to report.
 
 from __future__ import annotations
 
-import argparse
 import html
 import json
 import re
@@ -37,6 +36,7 @@ from typing import Any
 import attrs
 from packaging.version import InvalidVersion, Version
 
+from conformance.cli import Parser
 from conformance.paths import schemas_dir
 from conformance.report_format import VERDICTS, NewerReport, current
 from conformance.schemas import validator
@@ -437,7 +437,7 @@ def write(matrix: Matrix, directory: Path) -> tuple[Path, Path]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m conformance.matrix", description=__doc__.split("\n\n")[0])
+    parser = Parser(prog="python -m conformance matrix", description=__doc__.split("\n\n")[0])
     parser.add_argument("reports", nargs="+", type=Path, help="report.json files, or folders holding one")
     parser.add_argument("--out", type=Path, required=True, help="where to write matrix.md and matrix.html")
     args = parser.parse_args(argv)

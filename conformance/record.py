@@ -1,6 +1,6 @@
 """Re-record ``fixtures/streams/`` from a live Airflow and show what changed.
 
-    python -m conformance.record [--airflow-target NAME] [--out DIR] [--check] [--new-in VERSION]
+    python -m conformance record [--airflow-target NAME] [--out DIR] [--check] [--new-in VERSION]
 
 Runs every case that applies to the server's version once against the target (the same
 session the suite uses: one run per fixture DAG, all streams concurrent), writes one transcript
@@ -27,6 +27,7 @@ from conformance import progress
 from packaging.version import InvalidVersion
 
 from conformance.cases import applicable_cases, cases_new_in, load_cases
+from conformance.cli import Parser
 from conformance.client import AirflowAPIError
 from conformance.expectations import divergences_for
 from conformance.recordings import diff, manifest_entry, streams_dir, to_fixture
@@ -36,7 +37,7 @@ from conformance.versions import release
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m conformance.record", description=__doc__.split("\n\n")[0])
+    parser = Parser(prog="python -m conformance record", description=__doc__.split("\n\n")[0])
     parser.add_argument("--airflow-target", default=None, help="local (default), external; or AIRFLOW_CONFORMANCE_TARGET")
     parser.add_argument("--out", type=Path, default=streams_dir(), help="where the transcripts live (default: %(default)s)")
     parser.add_argument("--check", action="store_true", help="write nothing; exit 1 if a recording differs")

@@ -20,7 +20,7 @@ from suite_output import wait_for_line
 
 from conformance.targets.engine import LABEL
 
-SUITE = [sys.executable, "-m", "pytest", "--pyargs", "conformance.suite", "-n", "2", "-q", "-p", "no:cacheprovider"]
+SUITE = [sys.executable, "-m", "conformance", "run", "--", "-n", "2", "-q"]
 
 
 @pytest.fixture
