@@ -21,7 +21,7 @@ import time
 from pathlib import Path
 
 from conformance.cases import applicable_cases, dag_ids_of, load_cases
-from conformance.cli import Parser
+from conformance.arguments import Parser
 from conformance.client import AirflowClient
 from conformance.client import AirflowAPIError
 from conformance.session import new_run_id, ready_fixture_dags

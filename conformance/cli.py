@@ -24,13 +24,14 @@ user can fix does.
 
 from __future__ import annotations
 
-import argparse
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import NoReturn
 
-USAGE_ERROR = 4  # pytest.ExitCode.USAGE_ERROR, without importing pytest for every verb
+import pytest
+
+from conformance import bench, matrix, mutants, record
+from conformance.arguments import USAGE_ERROR, Parser
 
 SUITE_PACKAGE = "conformance.suite"
 
@@ -56,13 +57,6 @@ def suite_argv(
     return [*argv, *extra]
 
 
-class Parser(argparse.ArgumentParser):
-    """An ArgumentParser whose errors are one sentence and exit code 4 rather than usage and 2."""
-
-    def error(self, message: str) -> NoReturn:
-        self.exit(USAGE_ERROR, f"{self.prog}: {message}; see {self.prog} --help.\n")
-
-
 def run_parser() -> Parser:
     parser = Parser(
         prog="python -m conformance run",
@@ -81,8 +75,6 @@ def run_parser() -> Parser:
 def run(argv: Sequence[str]) -> int:
     ours, extra = _split_at_double_dash(argv)
     args = run_parser().parse_args(ours)
-    import pytest
-
     return int(pytest.main(suite_argv(
         report=args.report, airflow_target=args.airflow_target, airflow_db=args.airflow_db,
         allow_absent_feature=args.allow_absent_feature, extra=extra,
@@ -98,26 +90,18 @@ def _split_at_double_dash(argv: Sequence[str]) -> tuple[list[str], list[str]]:
 
 
 def _record(argv: Sequence[str]) -> int:
-    from conformance import record
-
     return record.main(list(argv))
 
 
 def _matrix(argv: Sequence[str]) -> int:
-    from conformance import matrix
-
     return matrix.main(list(argv))
 
 
 def _bench(argv: Sequence[str]) -> int:
-    from conformance import bench
-
     return bench.main(list(argv))
 
 
 def _mutants(argv: Sequence[str]) -> int:
-    from conformance import mutants
-
     return mutants.main(list(argv))
 
 

@@ -36,7 +36,7 @@ from typing import Any
 import attrs
 from packaging.version import InvalidVersion, Version
 
-from conformance.cli import Parser
+from conformance.arguments import Parser
 from conformance.paths import schemas_dir
 from conformance.report_format import VERDICTS, NewerReport, current
 from conformance.schemas import validator

@@ -30,9 +30,12 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 from types import ModuleType
+from importlib.metadata import version
 from typing import Any
 
-from conformance.cli import USAGE_ERROR, Parser
+from packaging.version import Version
+
+from conformance.arguments import USAGE_ERROR, Parser
 
 SITE = Path("tools") / "mutant_site"
 CAUGHT_BY = ("fail", "unexpected-pass")  # the verdicts that say the suite noticed
@@ -88,10 +91,6 @@ def run_suite(mutant: str, site: Path) -> tuple[int, list[str], float, str]:
 
 
 def default_mutants(site: ModuleType, representative: bool) -> list[str]:
-    from importlib.metadata import version
-
-    from packaging.version import Version
-
     has_loops = Version(version("apache-airflow")).release[:2] >= (3, 4)
     return [
         name for name in site.MUTANTS

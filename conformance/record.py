@@ -27,7 +27,7 @@ from conformance import progress
 from packaging.version import InvalidVersion
 
 from conformance.cases import applicable_cases, cases_new_in, load_cases
-from conformance.cli import Parser
+from conformance.arguments import Parser
 from conformance.client import AirflowAPIError
 from conformance.expectations import divergences_for
 from conformance.recordings import diff, manifest_entry, streams_dir, to_fixture
