@@ -155,7 +155,10 @@ class LocalTarget:
         try:
             started = time.monotonic()
             deadline = started + self.boot_timeout
-            group.run_to_end("db-migrate", [str(airflow), "db", "migrate"], deadline)
+            group.run_to_end("db-migrate", [str(airflow), "db", "migrate"], deadline, late=(
+                f"The local Airflow was not healthy after {self.boot_timeout:.0f} s: `airflow db migrate` had not "
+                "finished (raise AIRFLOW_CONFORMANCE_BOOT_TIMEOUT if the machine is slow)"
+            ))
             progress.step(f"database migrated after {time.monotonic() - started:.1f} s; starting {', '.join(COMPONENTS)}")
             users_file = home / "conformance-users.json"
             users_file.write_text(json.dumps({

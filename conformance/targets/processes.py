@@ -58,17 +58,19 @@ class ProcessGroup:
             self.long_lived.append(name)
         return process
 
-    def run_to_end(self, name: str, argv: list[str], deadline: float) -> None:
-        """Run a one-shot command in a group of its own; a failure or the deadline is a TargetError."""
+    def run_to_end(self, name: str, argv: list[str], deadline: float, late: str | None = None) -> None:
+        """Run a one-shot command in a group of its own; a failure or the deadline is a TargetError
+        (``late``, if given, is the sentence for the deadline, before the command's log)."""
         process = self._spawn(name, argv, 0)
         try:
             process.wait(timeout=max(deadline - time.monotonic(), 0.1))
         except subprocess.TimeoutExpired:
             stop_process_group(process, grace=5)
-            raise TargetError(
+            said = late or (
                 f"`{' '.join(argv[1:])}` did not finish within the boot timeout "
-                f"(raise AIRFLOW_CONFORMANCE_BOOT_TIMEOUT if the machine is slow); its log ends:\n{self.tail(name)}"
-            ) from None
+                "(raise AIRFLOW_CONFORMANCE_BOOT_TIMEOUT if the machine is slow)"
+            )
+            raise TargetError(f"{said}; its log ends:\n{self.tail(name)}") from None
         if process.returncode != 0:
             raise TargetError(f"`{' '.join(argv[1:])}` failed with exit code {process.returncode}; its log ends:\n{self.tail(name)}")
 
