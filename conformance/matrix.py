@@ -21,6 +21,8 @@ Reports of any format version are read (an older one as the current, see
 It writes ``matrix.md`` (to paste into an issue or a release note) and ``matrix.html`` (one
 self-contained page: inline style, no script, no network asset). It only renders: a version
 failing is for that version's own run to report.
+
+Why Jinja: one model (:func:`model`), two templates (templates/matrix.*.jinja), HTML escaped by the engine, not by hand.
 """
 
 from __future__ import annotations
@@ -34,10 +36,12 @@ from pathlib import Path
 from typing import Any
 
 import attrs
+import jinja2
+import markupsafe
 from packaging.version import InvalidVersion, Version
 
 from conformance.arguments import Parser
-from conformance.paths import schemas_dir
+from conformance.paths import package_file, schemas_dir
 from conformance.report_format import VERDICTS, NewerReport, current
 from conformance.schemas import validator
 
@@ -228,204 +232,109 @@ def _areas(rows: Iterable[Row]) -> dict[str, list[Row]]:
     return areas
 
 
-# --- Markdown ---------------------------------------------------------------------------------
-
-def _md(text: str) -> str:
-    """Text safe inside a Markdown table cell."""
-    return text.replace("|", "\\|").replace("\n", " ")
-
-
-def _md_verdict(verdict: str) -> str:
-    if verdict == "not-applicable":
-        return f"_{verdict}_"
-    return f"**{verdict}**" if verdict in ("fail", "unexpected-pass") else verdict
-
-
-def _md_header(column: Column) -> str:
-    notes = ["pre-release"] * column.prerelease + ["feature absent"] * bool(column.feature_absent)
-    return f"{column.label} ({', '.join(notes)})" if notes else column.label
-
-
-def _md_row(row: Row) -> str:
-    return f"{row.id} ({row.versions})" if row.versions else row.id
-
-
-def _any_not_applicable(matrix: Matrix) -> bool:
-    return any("not-applicable" in matrix.cells(row.id) for row in matrix.rows)
-
-
-NOT_APPLICABLE_NOTE = (
-    "not-applicable: the clause's since/until (clauses.yaml) leaves out that version, so nothing was checked; "
+TITLE = "DAG Result conformance by Airflow version"
+NOT_APPLICABLE_NOTE = (  # after "not-applicable: "
+    "the clause's since/until (clauses.yaml) leaves out that version, so nothing was checked; "
     "a pre-release counts as its release."
 )
 
 
-def render_markdown(matrix: Matrix) -> str:
-    columns = matrix.columns
-    head = "| clause | " + " | ".join(_md_header(column) for column in columns) + " |"
-    rule = "|---|" + "---|" * len(columns)
-    out = ["# DAG Result conformance by Airflow version", ""]
-    out += ["| | " + " | ".join(_md_header(column) for column in columns) + " |", rule]
-    out.append("| **clauses** | " + " | ".join(_summary_text(column.summary) for column in columns) + " |")
-    out.append("| run | " + " | ".join(column.run for column in columns) + " |")
-    out.append("")
-    for column in columns:
-        if column.feature_absent:
-            out.append(f"DAG Result feature absent in Airflow {column.label}: {column.feature_absent}.")
-    if any(column.feature_absent for column in columns):
-        out += ["Clauses that need the feature are `absent` there; clauses about the /wait endpoint keep their own verdict.", ""]
+def model(matrix: Matrix) -> dict[str, Any]:
+    """What matrix.md and matrix.html both show, as plain data (str, bool, None, list, dict).
 
-    out += ["## Clauses", "", head, rule]
+    Columns in version order; clause rows grouped by area, each with a cell per column; the
+    doc's examples with a cell per column and why they fail; the columns alike; the differing
+    clauses grouped by how they differ; the declared divergences. The templates only lay it out.
+    """
     differing = {row.id for row in matrix.differing()}
-    for area, rows in _areas(matrix.rows).items():
-        out.append(f"| *{_md(area)}* |" + " |" * len(columns))
-        for row in rows:
-            mark = " ≠" if row.id in differing else ""
-            out.append(f"| {_md_row(row)}{mark} | " + " | ".join(_md_verdict(v) for v in matrix.cells(row.id)) + " |")
-    out += ["", "≠ the verdict differs between versions."]
-    if _any_not_applicable(matrix):
-        out.append(f"_{NOT_APPLICABLE_NOTE}_")
-    out.append("")
-
-    if matrix.doc_examples:
-        out += ["## The doc's examples, run as written", "", "| example | " + " | ".join(c.label for c in columns) + " |", rule]
-        for example_id, text in matrix.doc_examples:
-            cells = []
-            for column in columns:
-                works = column.doc_examples.get(example_id)
-                cells.append("not run" if works is None else "works" if works[0] else "**does not work**")
-            out.append(f"| `{_md(text)}` | " + " | ".join(cells) + " |")
-        out.append("")
-        for example_id, _ in matrix.doc_examples:
-            for detail, labels in matrix.example_failures(example_id):
-                out.append(f"- {example_id}, on {', '.join(labels)}: {_md(detail)}")
-        out.append("")
-
-    out += ["## What differs between versions", ""]
-    for labels in matrix.alike():
-        out.append(f"- {', '.join(labels)}: the same verdict on every clause and doc example.")
-    for how, rows in matrix.differences():
-        out.append(f"- {how}: " + ", ".join(row.id for row in rows) + f" ({len(rows)})")
-    if not matrix.differing():
-        out.append("Nothing: every clause has the same verdict on every version.")
-    out.append("")
-
-    out += ["## Declared divergences (conformance/expectations.yaml)", ""]
-    if divergences := matrix.divergences():
-        for clause, reason, labels in divergences:
-            out.append(f"- **{clause}** on {', '.join(labels)}: {_md(reason)}")
-    else:
-        out.append("None.")
-    out += ["", "Reports: " + ", ".join(f"{column.label}: `{column.source}`" for column in columns), ""]
-    return "\n".join(out)
-
-
-# --- HTML -------------------------------------------------------------------------------------
-
-STYLE = """
-body { font: 14px/1.4 system-ui, sans-serif; margin: 1.5em; color: #1b1f23; }
-h1 { font-size: 1.4em; } h2 { font-size: 1.15em; margin-top: 1.6em; }
-table { border-collapse: collapse; }
-th, td { border: 1px solid #d0d7de; padding: 3px 8px; text-align: left; vertical-align: top; }
-thead th { position: sticky; top: 0; background: #f6f8fa; }
-th.absent-col { background: repeating-linear-gradient(45deg, #f6f8fa, #f6f8fa 6px, #eaeef2 6px, #eaeef2 12px); }
-tr.area td { background: #f6f8fa; font-style: italic; }
-td.v { text-align: center; white-space: nowrap; }
-.pass { background: #dafbe1; } .fail { background: #ffcecb; font-weight: bold; }
-.unexpected-pass { background: #ffcecb; font-weight: bold; } .expected-divergence { background: #fff1c2; }
-.absent { background: #eaeef2; color: #57606a; } .untested { background: #fff; color: #8c959f; }
-.not-applicable { background: repeating-linear-gradient(135deg, #fff, #fff 4px, #f6f8fa 4px, #f6f8fa 8px); color: #8c959f; font-style: italic; }
-.works { background: #dafbe1; } .broken { background: #fff1c2; } .notrun { color: #8c959f; }
-tr.differs th { text-decoration: underline dotted; }
-code { font-size: 0.95em; }
-.note { color: #57606a; }
-"""
+    return {
+        "title": TITLE,
+        "columns": [
+            {
+                "label": column.label,
+                "notes": ["pre-release"] * column.prerelease + ["feature absent"] * bool(column.feature_absent),
+                "feature_absent": column.feature_absent,
+                "summary": _summary_text(column.summary),
+                "run": column.run,
+                "source": str(column.source),
+            }
+            for column in matrix.columns
+        ],
+        "feature_absent": any(column.feature_absent for column in matrix.columns),
+        "areas": [
+            {
+                "name": area,
+                "rows": [
+                    {
+                        "id": row.id,
+                        "level": row.level,
+                        "statement": row.statement,
+                        "versions": row.versions,
+                        "differs": row.id in differing,
+                        "cells": [
+                            {"label": column.label, "verdict": verdict, "divergence": column.divergences.get(row.id, "")}
+                            for column, verdict in zip(matrix.columns, matrix.cells(row.id))
+                        ],
+                    }
+                    for row in rows
+                ],
+            }
+            for area, rows in _areas(matrix.rows).items()
+        ],
+        "not_applicable": any("not-applicable" in matrix.cells(row.id) for row in matrix.rows),
+        "not_applicable_note": NOT_APPLICABLE_NOTE,
+        "examples": [
+            {
+                "id": example_id,
+                "text": text,
+                "cells": [  # works: None when the example was not run there
+                    {"label": column.label, "works": works[0] if works else None, "detail": works[1] if works else None}
+                    for column in matrix.columns
+                    for works in [column.doc_examples.get(example_id)]
+                ],
+                "failures": [{"detail": detail, "labels": labels} for detail, labels in matrix.example_failures(example_id)],
+            }
+            for example_id, text in matrix.doc_examples
+        ],
+        "alike": matrix.alike(),
+        "differences": [
+            {"how": how, "rows": [{"id": row.id, "statement": row.statement} for row in rows]} for how, rows in matrix.differences()
+        ],
+        "divergences": [{"clause": clause, "reason": reason, "labels": labels} for clause, reason, labels in matrix.divergences()],
+    }
 
 
-def _e(text: Any) -> str:
-    return html.escape(str(text), quote=True)
+def _md_cell(text: str) -> str:
+    """Text safe inside a Markdown table cell."""
+    return text.replace("|", "\\|").replace("\n", " ")
 
 
-def _th_column(column: Column) -> str:
-    prerelease = "<br><small>pre-release</small>" if column.prerelease else ""
-    if column.feature_absent:
-        return f'<th class="absent-col" title="{_e(column.feature_absent)}">{_e(column.label)}{prerelease}<br><small>feature absent</small></th>'
-    return f"<th>{_e(column.label)}{prerelease}</th>"
+def _html_escape(value: Any) -> Any:
+    """The engine's escape for every value the HTML template prints: html.escape's entities (' as &#x27;,
+    not markupsafe's &#39;), so the page stays byte-for-byte what it was before the templates."""
+    return value if hasattr(value, "__html__") else markupsafe.Markup(html.escape(str(value), quote=True))
+
+
+def _environment(*, autoescape: bool) -> jinja2.Environment:
+    environment = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(package_file("templates")),
+        autoescape=autoescape,  # labels, statements, reasons and details come from reports
+        finalize=_html_escape if autoescape else None,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+    environment.filters["md_cell"] = _md_cell
+    return environment
+
+
+def render_markdown(matrix: Matrix) -> str:
+    return _environment(autoescape=False).get_template("matrix.md.jinja").render(model(matrix))
 
 
 def render_html(matrix: Matrix) -> str:
-    columns = matrix.columns
-    differing = {row.id for row in matrix.differing()}
-    head = "".join(_th_column(column) for column in columns)
-    out = [
-        "<!doctype html>", '<html lang="en"><head><meta charset="utf-8">',
-        "<title>DAG Result conformance by Airflow version</title>", f"<style>{STYLE}</style></head><body>",
-        "<h1>DAG Result conformance by Airflow version</h1>",
-        f"<table><thead><tr><th></th>{head}</tr></thead><tbody>",
-        "<tr><th>clauses</th>" + "".join(f"<td>{_e(_summary_text(c.summary))}</td>" for c in columns) + "</tr>",
-        "<tr><th>run</th>" + "".join(f"<td>{_e(c.run)}</td>" for c in columns) + "</tr>",
-        "</tbody></table>",
-    ]
-    for column in columns:
-        if column.feature_absent:
-            out.append(f"<p><strong>DAG Result feature absent in Airflow {_e(column.label)}</strong>: {_e(column.feature_absent)}.</p>")
-    if any(column.feature_absent for column in columns):
-        out.append('<p class="note">Clauses that need the feature are <em>absent</em> there; clauses about the /wait endpoint keep their own verdict.</p>')
-
-    out += ["<h2>Clauses</h2>", f"<table><thead><tr><th>clause</th>{head}</tr></thead><tbody>"]
-    for area, rows in _areas(matrix.rows).items():
-        out.append(f'<tr class="area"><td colspan="{len(columns) + 1}">{_e(area)}</td></tr>')
-        for row in rows:
-            cells = "".join(
-                f'<td class="v {_e(verdict)}" title="{_e(column.divergences.get(row.id, ""))}">{_e(verdict)}</td>'
-                for column, verdict in zip(columns, matrix.cells(row.id))
-            )
-            css = ' class="differs"' if row.id in differing else ""
-            versions = f" <small>Airflow {_e(row.versions)}</small>" if row.versions else ""
-            out.append(f'<tr{css}><th title="{_e(row.statement)}">{_e(row.id)} <small>{_e(row.level)}</small>{versions}</th>{cells}</tr>')
-    out += ["</tbody></table>", '<p class="note">Underlined: the verdict differs between versions. Hover a clause for its statement, a cell for its declared divergence.</p>']
-    if _any_not_applicable(matrix):
-        out.append(f'<p class="note"><span class="not-applicable">not-applicable</span>: {_e(NOT_APPLICABLE_NOTE.split(": ", 1)[1])}</p>')
-
-    if matrix.doc_examples:
-        out += ["<h2>The doc's examples, run as written</h2>", f"<table><thead><tr><th>example</th>{head}</tr></thead><tbody>"]
-        for example_id, text in matrix.doc_examples:
-            cells = []
-            for column in columns:
-                works = column.doc_examples.get(example_id)
-                if works is None:
-                    cells.append('<td class="v notrun">not run</td>')
-                else:
-                    css, word = ("works", "works") if works[0] else ("broken", "does not work")
-                    cells.append(f'<td class="v {css}" title="{_e(works[1])}">{word}</td>')
-            out.append(f"<tr><th><code>{_e(text)}</code><br><small>{_e(example_id)}</small></th>{''.join(cells)}</tr>")
-        out.append("</tbody></table><ul>")
-        for example_id, _ in matrix.doc_examples:
-            for detail, labels in matrix.example_failures(example_id):
-                out.append(f"<li>{_e(example_id)}, on {_e(', '.join(labels))}: {_e(detail)}</li>")
-        out.append("</ul>")
-
-    out.append("<h2>What differs between versions</h2><ul>")
-    for labels in matrix.alike():
-        out.append(f"<li>{_e(', '.join(labels))}: the same verdict on every clause and doc example.</li>")
-    for how, rows in matrix.differences():
-        ids = ", ".join(f'<span title="{_e(row.statement)}">{_e(row.id)}</span>' for row in rows)
-        out.append(f"<li>{_e(how)}: {ids} ({len(rows)})</li>")
-    if not matrix.differing():
-        out.append("<li>Nothing: every clause has the same verdict on every version.</li>")
-    out.append("</ul>")
-
-    out.append("<h2>Declared divergences (conformance/expectations.yaml)</h2>")
-    if divergences := matrix.divergences():
-        out.append("<ul>")
-        for clause, reason, labels in divergences:
-            out.append(f"<li><strong>{_e(clause)}</strong> on {_e(', '.join(labels))}: {_e(reason)}</li>")
-        out.append("</ul>")
-    else:
-        out.append("<p>None.</p>")
-    out.append('<p class="note">Reports: ' + ", ".join(f"{_e(c.label)}: <code>{_e(c.source)}</code>" for c in columns) + "</p>")
-    out.append("</body></html>")
-    return "\n".join(out) + "\n"
+    return _environment(autoescape=True).get_template("matrix.html.jinja").render(model(matrix))
 
 
 def write(matrix: Matrix, directory: Path) -> tuple[Path, Path]:

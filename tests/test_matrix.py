@@ -182,3 +182,40 @@ def test_a_report_of_a_newer_format_is_refused_in_one_sentence(tmp_path, capsys)
     (tmp_path / "report.json").write_text(json.dumps({**report, "report_version": 3}))
     assert matrix.main([str(tmp_path), "--out", str(tmp_path / "out")]) == 4
     assert "was written by a newer suite: report_version 3, while this suite reads up to 2" in capsys.readouterr().err
+
+
+def markdown_verdicts(text: str) -> dict[str, list[str]]:
+    """Clause id -> the verdict in each column, read off the Markdown's "## Clauses" table."""
+    table = text.split("\n## Clauses\n\n", 1)[1].split("\n\n", 1)[0]
+    verdicts = {}
+    for line in table.splitlines()[2:]:
+        first, *cells = [cell.strip() for cell in line.strip("|").split(" | ")]
+        if not first.startswith("*"):  # not an area's heading row
+            verdicts[first.split(" ")[0]] = [cell.strip("*_") for cell in cells]
+    return verdicts
+
+
+def html_verdicts(page: str) -> dict[str, list[str]]:
+    """Clause id -> the verdict in each column, read off the page's clause table."""
+    table = page.split("<h2>Clauses</h2>", 1)[1].split("</table>", 1)[0]
+    return {
+        clause: re.findall(r'<td class="v ([^" ]+)" title="[^"]*">\1</td>', cells)
+        for clause, cells in re.findall(r"<tr[^>]*><th title=\"[^\"]*\">(\S+) <small>.*?</th>(.*?)</tr>", table)
+    }
+
+
+@pytest.mark.parametrize("scenario", ["old-new", "not-applicable", "three-columns"])
+def test_markdown_and_html_show_the_same_verdict_for_every_clause_and_version(tmp_path, scenario):
+    """Both outputs are read back and compared with the one model they are rendered from."""
+    folders = {"old-new": [OLD, NEW], "not-applicable": [NEW, tmp_path], "three-columns": [OLD, NEW, tmp_path]}[scenario]
+    report = not_applicable_report() if scenario == "not-applicable" else report_of("3.3.1")
+    report["clauses"][0] |= {"verdict": "unexpected-pass", "divergence": "declared, yet it passes"}  # bold in Markdown
+    (tmp_path / "report.json").write_text(json.dumps(report))
+    result = built(*folders)
+    model = matrix.model(result)
+    expected = {row["id"]: [cell["verdict"] for cell in row["cells"]] for area in model["areas"] for row in area["rows"]}
+    assert expected == {row.id: result.cells(row.id) for row in result.rows}
+    labels = [column["label"] for column in model["columns"]]
+    assert all([cell["label"] for cell in row["cells"]] == labels for area in model["areas"] for row in area["rows"])
+    assert markdown_verdicts(matrix.render_markdown(result)) == expected
+    assert html_verdicts(matrix.render_html(result)) == expected
