@@ -64,7 +64,9 @@ class AirflowClient:
     async def _send(self, method: str, url: str, *expected: int, **kwargs: Any) -> httpx.Response:
         """One call, retried on a 5xx, a timeout or a dropped connection.
 
-        A 409 on a retried POST means the failed attempt had succeeded after all.
+        A 409 on a retried POST means the failed attempt had succeeded after all. Kept by hand
+        rather than with a retry library (tenacity): its one loop also records every failure in
+        :attr:`server_errors` and reads a 409 as success, which a decorator would hide.
         """
         for attempt in range(1, ATTEMPTS + 1):
             try:
