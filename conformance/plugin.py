@@ -146,4 +146,6 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
         info = session_info(item.config)
         report.longrepr = f"DAG Result feature absent in Airflow {info.airflow_version}: {call.excinfo.value} ({info.feature_absent})"
         report.user_properties.append((FEATURE_ABSENT, info.feature_absent))
+        # junit.xml takes a test's properties from its teardown report, which copies the item's
+        item.user_properties.append((FEATURE_ABSENT, info.feature_absent))
     return report

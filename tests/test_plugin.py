@@ -1,6 +1,8 @@
 """The plugin turns declared divergences into strict xfails and tells their outcomes apart; it
 skips tests whose clauses are all about other Airflow versions."""
 
+import xml.etree.ElementTree as ET
+
 import attrs
 import pytest
 
@@ -289,3 +291,19 @@ def test_needs_a_restricted_user():
     result = pytester.runpytest("-p", "no:cacheprovider")
     result.stdout.fnmatch_lines(["  untested            AUTH-XCOM-EXPLICIT-1 (no user without XCom access was given)"])
     assert result.ret == pytest.ExitCode.OK
+
+
+def test_junit_carries_feature_absent_for_a_failure_in_the_test_itself(pytester):
+    """CI's totals read junit.xml, which takes properties from the teardown report (the item's)."""
+    pytester.makeconftest(ABSENT_CONFTEST)
+    pytester.makepyfile(test_x="""
+import pytest
+
+@pytest.mark.clause("STREAM-NDJSON-1")
+def test_run(airflow_session):
+    airflow_session.run_id("result_decorator")
+""")
+    pytester.runpytest("-p", "no:cacheprovider", "--junitxml", "j.xml")
+    case = ET.parse(pytester.path / "j.xml").getroot().find(".//testcase")
+    assert case.find("failure") is not None
+    assert [prop.get("name") for prop in case.iter("property")].count(FEATURE_ABSENT) == 1
