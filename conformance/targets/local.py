@@ -48,10 +48,6 @@ COMPONENTS = ("scheduler", "dag-processor", "triggerer", "api-server")  # in the
 FAB_AUTH_MANAGER = "airflow.providers.fab.auth_manager.fab_auth_manager.FabAuthManager"
 ADMIN, RESTRICTED = "admin", "no-xcom-reader"
 NO_XCOM_ROLE = "ConformanceNoXCom"  # airflow_site/conformance_users.py creates it
-# The scheduler, dag-processor and triggerer, and the task processes they fork, yield the CPU
-# to it: the api-server is what the suite measures, and on 2 cores the tasks of 31 runs starved
-# it, so that a 2 s stream's polls came 5-9 s apart for a whole session (3.4.0b2, 2 of 6 runs).
-YIELDING = ("nice", "-n", "10")
 
 
 def find_airflow() -> Path:
@@ -168,10 +164,10 @@ class LocalTarget:
             # The users are made while the scheduler, dag-processor and triggerer boot, but
             # before the api-server starts: both sync FAB's permission tables at start-up, and
             # together they collide (a UNIQUE constraint error killed the api-server, 3.4.0b2).
-            group.start("scheduler", [*YIELDING, str(airflow), "scheduler"])  # lasting, so it leads the group
-            users = group.start("users", [str(python), "-m", "conformance_users", str(users_file)], lasting=False)  # on the boot's critical path
+            group.start("scheduler", [str(airflow), "scheduler"])  # lasting, so it leads the group
+            users = group.start("users", [str(python), "-m", "conformance_users", str(users_file)], lasting=False)
             for component in ("dag-processor", "triggerer"):
-                group.start(component, [*YIELDING, str(airflow), component])
+                group.start(component, [str(airflow), component])
             group.wait_for("users", users, deadline)
             group.start("api-server", [str(airflow), "api-server"])
             wait_until_healthy(
