@@ -97,6 +97,13 @@ class Evidence:
         )
         return response
 
+    def measurement(self, **fields: Any) -> None:
+        """Mark the latest item (a timing test's stream) with how its measurement was judged;
+        a new item if the latest already carries one."""
+        if not self.items or self.items[-1].get("measurement") is not None:
+            self._add(None)
+        self.items[-1]["measurement"] = clip(fields)
+
     def compare(self, *, expected: Any, actual: Any, label: str | None = None) -> None:
         """Record the two values a test compares, before it asserts on them."""
         last = self.items[-1] if self.items else None

@@ -30,12 +30,13 @@ from packaging.version import Version
 from conformance import progress
 from conformance.cases import Case, applicable_cases, dag_ids_of
 from conformance.client import AirflowAPIError, AirflowClient
-from conformance.stream import Transcript, record_wait
+from conformance.probe import Health, Sample, watch
+from conformance.stream import Transcript, record_case
 from conformance.targets.base import Connection, TargetError
 
 # Fixture DAG files that are meant not to import (the suite reads their import errors).
 BROKEN_DAG_FILES = ("broken_result_order.py", "loop_result_inside.py")
-STREAM_DEADLINE = 240.0
+HEALTH_FILE = "health.json"  # the probe's samples over the session's streams
 FEATURE_SINCE = (3, 3)  # the release that added the DAG Result feature
 # What Python says when a DAG file does `from airflow.sdk import result` on an Airflow without it.
 MISSING_RESULT_IMPORT = "cannot import name 'result' from 'airflow.sdk'"
@@ -82,6 +83,10 @@ class SessionInfo:
             raise FeatureAbsent(f"case {case_id} runs a fixture DAG that cannot load without the feature")
         return Transcript.load(path)
 
+    def health(self) -> Health:
+        """What the probe saw while the session's streams were recorded (conformance.probe)."""
+        return Health.load(Path(self.folder) / HEALTH_FILE)
+
     def run_id(self, dag_id: str) -> str:
         """The session's run of a fixture DAG (FeatureAbsent if the DAG could not load)."""
         if dag_id in self.missing_dags:
@@ -121,11 +126,15 @@ async def _prepare(connection: Connection, cases: list[Case], folder: Path) -> S
         run_id = new_run_id()
         started = time.monotonic()
         streams: list[asyncio.Task[Transcript]] = []
+        samples: list[Sample] = []  # the probe's, over the whole burst (conformance.timing reads them)
+        probe: asyncio.Task[None] | None = None
         for number, dag_id in enumerate(dag_ids, start=1):  # one at a time: sqlite standalone does not survive a burst of inserts
             progress.status(f"triggering runs: {number} of {len(dag_ids)} ({dag_id})")
             await client.trigger(dag_id, run_id)
+            if probe is None:
+                probe = asyncio.create_task(watch(client.http, f"/api/v2/dags/{dag_id}/dagRuns/{run_id}", samples))
             for case in (c for c in cases if c.dag_id == dag_id):
-                streams.append(asyncio.create_task(_record(client, case, run_id)))
+                streams.append(asyncio.create_task(record_case(client.http, case, run_id)))
         progress.step(f"triggered {len(dag_ids)} runs ({run_id}); streaming {len(streams)} /wait responses")
         board = RunBoard(dag_ids, {case.id: case.dag_id for case in cases}, started)
         progress.status(board.line())
@@ -147,6 +156,9 @@ async def _prepare(connection: Connection, cases: list[Case], folder: Path) -> S
                 progress.detail(f"  {transcript.case_id}: {len(transcript.lines)} lines, last {last}")
             progress.status(board.line())
         watchdog.cancel()
+        if probe is not None:
+            probe.cancel()
+        Health.of(samples).save(folder / HEALTH_FILE)
         transcripts = [task.result() for task in streams]
 
         runs = {dag_id: await client.dag_run(dag_id, run_id) for dag_id in dag_ids}
@@ -215,14 +227,6 @@ async def _watch_health(client: AirflowClient, every: float = 3.0, patience: flo
         unhealthy_since = unhealthy_since if unhealthy_since is not None else time.monotonic()
         if time.monotonic() - unhealthy_since >= patience:
             return "Airflow reported " + "; ".join(f"its {name} {state}" for name, state in sick.items())
-
-
-async def _record(client: AirflowClient, case: Case, run_id: str) -> Transcript:
-    interval = case.interval or 1.0
-    return await record_wait(
-        client.http, case.id, f"/api/v2/dags/{case.dag_id}/dagRuns/{run_id}/wait", case.query, case.headers,
-        read_timeout=min(interval, 60.0) + 30.0, deadline=STREAM_DEADLINE,
-    )
 
 
 async def ready_fixture_dags(

@@ -22,8 +22,11 @@ from typing import Any
 import attrs
 import httpx
 
+from conformance.cases import Case
+
 TERMINAL_STATES = frozenset({"success", "failed"})
 SEND_TIMEOUT = 30.0  # seconds to get a pooled connection, connect and send the request
+STREAM_DEADLINE = 240.0  # seconds a case's whole stream may take
 
 
 class LineFramer:
@@ -157,4 +160,13 @@ async def record_wait(
     return Transcript(
         case_id=case_id, path=path, query=query, request_headers=dict(headers or {}), sent_at=sent_at,
         status=status, headers=response_headers, lines=lines, error=error,
+    )
+
+
+async def record_case(http: httpx.AsyncClient, case: Case, run_id: str) -> Transcript:
+    """The /wait stream of one case on the run ``run_id`` of its DAG, as the case asks for it."""
+    interval = case.interval or 1.0
+    return await record_wait(
+        http, case.id, f"/api/v2/dags/{case.dag_id}/dagRuns/{run_id}/wait", case.query, case.headers,
+        read_timeout=min(interval, 60.0) + 30.0, deadline=STREAM_DEADLINE,
     )

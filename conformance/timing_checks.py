@@ -1,0 +1,108 @@
+"""The bounds of the timing clauses, as checks on one recorded stream.
+
+Each check takes a :class:`~conformance.stream.Transcript` and the case's interval and returns
+sentences saying what is wrong ([] when the bound holds). Whether a failing check is a verdict
+or a reason to measure again is :mod:`conformance.timing`'s business, not theirs.
+
+Only the stream *while the run is unfinished* has a cadence: the lines up to and including the
+first terminal one. What a broken server sends after that (a second terminal line, say) is the
+framing clauses' to judge, so a framing fault is not also reported as a timing fault.
+"""
+
+from __future__ import annotations
+
+import json
+import statistics
+from collections.abc import Mapping
+
+from conformance.stream import TERMINAL_STATES, Transcript
+
+# How far over the interval a gap may run in a quiet window: a poll's own database read and
+# the line's way to the client. A server polling at twice the interval fails (slow-poll-interval).
+CADENCE_STALL = 1.75
+CADENCE_FLOOR = 0.75  # the shortest gap may be this fraction of the interval, no less
+MIN_GAPS = 3
+# A busy sqlite api-server can hold one poll for its 5 s lock wait, so a single case may be late
+# by that much; the median over all cases must stay within one interval (TYPICAL_EXCESS).
+STALL_ALLOWANCE = 8.0
+CLOCK_ALLOWANCE = 3.0  # the run's end_date comes from the server's clock, arrival from ours
+TYPICAL_EXCESS = 0.25
+
+
+def _is_terminal(raw: str) -> bool:
+    try:
+        value = json.loads(raw)
+    except ValueError:
+        return False
+    return isinstance(value, Mapping) and value.get("state") in TERMINAL_STATES
+
+
+def unfinished_arrivals(transcript: Transcript) -> list[float]:
+    """Arrival times of the lines up to and including the first terminal one."""
+    arrivals = []
+    for line in transcript.lines:
+        arrivals.append(line.at)
+        if _is_terminal(line.raw):
+            break
+    return arrivals
+
+
+def ended_with_terminal_line(transcript: Transcript) -> bool:
+    return any(_is_terminal(line.raw) for line in transcript.lines)
+
+
+def gaps(transcript: Transcript) -> list[float]:
+    arrivals = unfinished_arrivals(transcript)
+    return [later - earlier for earlier, later in zip(arrivals, arrivals[1:])]
+
+
+def cadence_problems(transcript: Transcript, interval: float) -> list[str]:
+    """Every gap close to the interval: none well under it, none much over it.
+
+    Judged only in a window the probe saw undisturbed (:mod:`conformance.timing`), where a gap
+    over the bound is the server's own stall (polling at twice the interval, or now and then).
+    """
+    spaced = gaps(transcript)
+    if len(spaced) < MIN_GAPS:
+        return [f"only {len(spaced) + 1} lines up to the terminal one; the run was too short to show a cadence"]
+    low, high = CADENCE_FLOOR * interval, interval + CADENCE_STALL
+    shown = [round(gap, 2) for gap in spaced]
+    problems = []
+    if min(spaced) < low:
+        problems.append(f"the shortest gap is {min(spaced):.2f} s, under {low:g} s at interval {interval:g}: {shown}")
+    if max(spaced) > high:
+        problems.append(f"the longest gap is {max(spaced):.2f} s, over {high:g} s at interval {interval:g}: {shown}")
+    return problems
+
+
+def first_line_problems(transcript: Transcript, interval: float) -> list[str]:
+    """The first line at once (within half an interval), and a run long enough to prove it."""
+    if len(transcript.lines) < 2:
+        return ["the run had finished before the stream began; the check proves nothing"]
+    if (first := transcript.lines[0].at) >= interval / 2:
+        return [f"the first line came after {first:.2f} s at interval {interval:g}"]
+    return []
+
+
+def lateness(transcript: Transcript) -> float:
+    """Seconds from the run's end_date to the terminal line's arrival."""
+    return transcript.terminal_lateness()
+
+
+def lateness_problems(transcript: Transcript, interval: float) -> list[str]:
+    """The terminal line no later than an interval (plus the stall allowance) after the run ended."""
+    late = lateness(transcript)
+    if late > interval + STALL_ALLOWANCE:
+        return [f"the terminal line came {late:.2f} s after the run ended (interval {interval:g}, allowed {interval + STALL_ALLOWANCE:g} s)"]
+    if late < -CLOCK_ALLOWANCE:
+        return [f"the terminal line came {-late:.2f} s before the run's end_date"]
+    return []
+
+
+def typical_problems(excess: Mapping[str, float]) -> list[str]:
+    """The median lateness beyond one interval, over cases, within :data:`TYPICAL_EXCESS`."""
+    if not excess:
+        return ["no case could be measured"]
+    if (median := statistics.median(excess.values())) > TYPICAL_EXCESS:
+        return [f"the median lateness beyond one interval is {median:.3f} s over {len(excess)} cases (allowed {TYPICAL_EXCESS} s)"]
+    return []

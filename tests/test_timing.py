@@ -1,0 +1,117 @@
+"""The timing verdict: when a failing check is a verdict and when it is measured again."""
+
+import pytest
+
+from conformance import timing, timing_checks
+from conformance.evidence import Evidence
+from conformance.probe import CONTROL_LIMIT, LAG_LIMIT, Health, Sample
+from conformance.stream import Line, Transcript
+
+SENT = 1_000_000.0
+
+
+def stream(gaps: list[float], case_id: str = "slow-cadence-gzip", extra_terminal: bool = False) -> Transcript:
+    """A stream whose lines are ``gaps`` apart, the last one terminal."""
+    arrivals, at = [0.05], 0.05
+    for gap in gaps:
+        at += gap
+        arrivals.append(at)
+    raws = ['{"state": "running"}\n'] * (len(arrivals) - 1) + ['{"state": "success"}\n']
+    if extra_terminal:
+        arrivals.append(at + 0.001)
+        raws.append('{"state": "success"}\n')
+    return Transcript(case_id=case_id, path="/wait", query=[["interval", "2"]], request_headers={}, sent_at=SENT,
+                      status=200, lines=[Line(raw, t) for raw, t in zip(raws, arrivals)])
+
+
+def healthy(seconds: float = 30.0, control: float = 0.02, lag: float = 0.001) -> Health:
+    return Health.of(Sample(started=SENT + t, ended=SENT + t + 0.5 + control, lag_s=lag, control_s=control)
+                     for t in [i * 0.5 for i in range(int(seconds * 2))])
+
+
+def cadence(transcript: Transcript) -> list[str]:
+    return timing_checks.cadence_problems(transcript, interval=2.0)
+
+
+def never_called(number: int):
+    raise AssertionError(f"re-measure {number} was not expected")
+
+
+def test_a_quiet_window_makes_a_failure_a_verdict_at_once():
+    first = timing.measure(0, stream([4.0, 4.0, 4.0]), healthy(), cadence)
+    verdict = timing.judge(first, cadence, never_called, pass_is_sound=False)
+    assert verdict.problems and len(verdict.measurements) == 1
+    assert "undisturbed" in verdict.reason
+
+
+def test_a_disturbed_failure_is_measured_again_and_the_quiet_pass_kept():
+    first = timing.measure(0, stream([6.0, 5.5, 6.3]), healthy(control=CONTROL_LIMIT + 3), cadence)
+    verdict = timing.judge(first, cadence, lambda number: (stream([2.0, 2.0, 2.0]), healthy()), pass_is_sound=False)
+    assert verdict.problems == []
+    assert [m.number for m in verdict.measurements] == [0, 1]
+    assert verdict.measurements[0].disturbances and not verdict.measurements[1].disturbances
+
+
+def test_a_server_that_stalls_itself_every_time_fails_at_the_bound():
+    sick = healthy(control=CONTROL_LIMIT + 2)
+    first = timing.measure(0, stream([6.0, 6.0, 6.0]), sick, cadence)
+    verdict = timing.judge(first, cadence, lambda number: (stream([6.0, 6.0, 6.0]), sick), pass_is_sound=False)
+    assert verdict.problems
+    assert len(verdict.measurements) == 1 + timing.MAX_REMEASURES
+    assert "every one of 3 windows was disturbed" in verdict.reason
+
+
+def test_a_disturbed_pass_of_a_lower_bound_is_not_trusted():
+    """Polling too often can hide behind a stall that stretches every gap."""
+    first = timing.measure(0, stream([2.5, 2.5, 2.5]), healthy(lag=LAG_LIMIT + 1), cadence)
+    verdict = timing.judge(first, cadence, lambda number: (stream([0.5, 0.5, 0.5]), healthy()), pass_is_sound=False)
+    assert verdict.problems and len(verdict.measurements) == 2
+
+
+def test_a_disturbed_pass_of_an_upper_bound_stands():
+    def early(transcript):
+        return timing_checks.first_line_problems(transcript, interval=5.0)
+
+    first = timing.measure(0, stream([5.0, 5.0]), healthy(lag=LAG_LIMIT + 1), early)
+    verdict = timing.judge(first, early, never_called, pass_is_sound=True)
+    assert verdict.problems == [] and len(verdict.measurements) == 1
+
+
+def test_every_measurement_reaches_the_evidence_with_why_it_was_kept_or_not():
+    first = timing.measure(0, stream([6.0, 6.0, 6.0]), healthy(control=CONTROL_LIMIT + 3), cadence)
+    verdict = timing.judge(first, cadence, lambda number: (stream([2.0, 2.0, 2.0]), healthy()), pass_is_sound=False)
+    evidence = Evidence()
+    timing.record(evidence, verdict)
+    marks = [item["measurement"] for item in evidence.items]
+    assert [(m["number"], m["kept"]) for m in marks] == [(0, False), (1, True)]
+    assert marks[0]["reason"].startswith("discarded: control requests took up to")
+    assert marks[1]["health"]["samples"] > 0
+
+
+@pytest.mark.parametrize(("samples", "expected"), [
+    ([], "no sample"),
+    ([Sample(SENT, SENT + 0.6, lag_s=LAG_LIMIT + 0.5, control_s=0.01)], "woke up"),
+    ([Sample(SENT, SENT + 0.6, lag_s=0.0, control_s=None, error="ReadTimeout")], "failed"),
+    ([Sample(SENT, SENT + 2.0, lag_s=0.0, control_s=CONTROL_LIMIT + 0.5)], "control requests took"),
+    ([Sample(SENT, SENT + 0.6, 0.0, 0.01), Sample(SENT + 5, SENT + 5.6, 0.0, 0.01)], "held up"),
+])
+def test_each_kind_of_disturbance_is_named(samples, expected):
+    reasons = Health.of(samples).disturbances(SENT, SENT + 6)
+    assert any(expected in reason for reason in reasons), reasons
+
+
+def test_a_quiet_probe_sees_no_disturbance():
+    assert healthy().disturbances(SENT + 1, SENT + 10) == []
+
+
+def test_cadence_ignores_what_follows_the_first_terminal_line():
+    """A repeated terminal line is a framing fault, not a cadence one."""
+    assert cadence(stream([2.0, 2.0, 2.0], extra_terminal=True)) == []
+    assert timing_checks.gaps(stream([2.0, 2.1], extra_terminal=True)) == pytest.approx([2.0, 2.1])
+
+
+def test_health_survives_the_session_folder(tmp_path):
+    health = healthy(2.0)
+    health.save(tmp_path / "health.json")
+    assert Health.load(tmp_path / "health.json") == health
+    assert Health.load(tmp_path / "absent.json") == Health(())
