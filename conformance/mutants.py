@@ -3,10 +3,12 @@
     python -m conformance mutants [--representative] [MUTANT ...]   # a source checkout, apache-airflow here
 
 Each mutant (``tools/mutant_site/sitecustomize.py``) regresses one documented behaviour inside
-a real local Airflow. The suite passes this check only if it fails against every mutant, and
-the clauses it reports failing are printed, so a reader sees what caught what. Which clauses
-failed is read from the run's ``report.json`` (verdict ``fail`` or ``unexpected-pass``), never
-from its terminal output.
+a real local Airflow (or fixes a declared divergence). ``tools/mutant_site/expected.yaml``
+declares, with a one-line reason, exactly which clauses must catch each one. The suite passes
+this check only if, against every mutant, the failing clauses are exactly those: a missing one
+is a blind spot, an extra one a clause failing for a fault it is not about (a timing clause
+failing under a value mutant, say). Which clauses failed is read from the run's
+``report.json`` (verdict ``fail`` or ``unexpected-pass``), never from its terminal output.
 
 Without names it runs every mutant the installed Airflow can show: those of 3.4's loops
 (``NEEDS_3_4``) only on a 3.4 build, where the loop clauses apply. ``--representative`` keeps
@@ -33,11 +35,13 @@ from types import ModuleType
 from importlib.metadata import version
 from typing import Any
 
+import yaml
 from packaging.version import Version
 
 from conformance.arguments import USAGE_ERROR, Parser
 
 SITE = Path("tools") / "mutant_site"
+EXPECTED_FILE = "expected.yaml"
 CAUGHT_BY = ("fail", "unexpected-pass")  # the verdicts that say the suite noticed
 
 
@@ -62,6 +66,17 @@ def load_site(site: Path) -> ModuleType:
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
+
+
+def load_expected(site: Path) -> dict[str, tuple[str, list[str]]]:
+    """Each mutant's (reason, clauses that must catch it) from the site's ``expected.yaml``."""
+    data = yaml.safe_load((site / EXPECTED_FILE).read_text())
+    return {name: (entry["why"], list(entry["clauses"])) for name, entry in data.items()}
+
+
+def compare_catch(expected: Sequence[str], failing: Sequence[str]) -> tuple[list[str], list[str]]:
+    """(clauses that should have caught the mutant and did not, clauses that failed though they should not)."""
+    return [c for c in expected if c not in failing], [c for c in failing if c not in expected]
 
 
 def failing_clauses(report: dict[str, Any] | None) -> list[str]:
@@ -109,22 +124,30 @@ def main(argv: Sequence[str] | None = None, site: Path | None = None) -> int:
         print(f"mutants: {exc}", file=sys.stderr)
         return USAGE_ERROR
     module = load_site(site)
+    expected = load_expected(site)
     if unknown := [name for name in args.mutants if name not in module.MUTANTS]:
         print(f"mutants: unknown mutant {', '.join(unknown)}; choose from: {', '.join(module.MUTANTS)}.", file=sys.stderr)
+        return USAGE_ERROR
+    if undeclared := [name for name in module.MUTANTS if name not in expected]:
+        print(f"mutants: {', '.join(undeclared)} not declared in {site / EXPECTED_FILE}; add the clauses that must catch it and why.", file=sys.stderr)
         return USAGE_ERROR
     names = args.mutants or default_mutants(module, args.representative)
     survivors = []
     for mutant in names:
+        why, clauses = expected[mutant]
+        print(f"{mutant:<32} expected: {', '.join(clauses)} ({why})", flush=True)
         code, failing, seconds, output = run_suite(mutant, site)
         if code == USAGE_ERROR:  # the server failed before any verdict (sqlite standalone): once more
             print(f"{mutant:<32} no verdict (exit 4, {seconds:.0f} s), retrying once", flush=True)
             code, failing, seconds, output = run_suite(mutant, site)
-        caught = code == 1 and failing
-        print(f"{mutant:<32} {'caught' if caught else 'SURVIVED'} (exit {code}, {seconds:.0f} s): {', '.join(failing) or '-'}", flush=True)
+        missed, extra = compare_catch(clauses, failing)
+        caught = code == 1 and not missed and not extra
+        detail = "".join([f"; missed by {', '.join(missed)}" if missed else "", f"; also failed {', '.join(extra)}" if extra else ""])
+        print(f"{mutant:<32} {'caught' if caught else 'NOT AS DECLARED'} (exit {code}, {seconds:.0f} s): {', '.join(failing) or '-'}{detail}", flush=True)
         if not caught:
             survivors.append(mutant)
             print(f"  the suite's output ends:\n{output[-4000:]}", flush=True)
-    print(f"{len(names) - len(survivors)} of {len(names)} mutants caught")
+    print(f"{len(names) - len(survivors)} of {len(names)} mutants caught by exactly their declared clauses")
     return 1 if survivors else 0
 
 

@@ -5,6 +5,7 @@ import os
 from pathlib import Path
 
 from conformance import mutants
+from conformance.catalog import load_clauses
 
 
 def clause(clause_id, verdict):
@@ -56,3 +57,24 @@ def test_a_mutant_run_goes_through_the_front_door_with_a_report_folder(monkeypat
     assert seen["argv"][1:4] == ["-m", "conformance", "run"] and seen["argv"][-2:] == ["--", "-q"]
     assert seen["env"]["CONFORMANCE_MUTANT"] == "terminal-line-twice"
     assert seen["env"]["PYTHONPATH"].split(os.pathsep)[0] == str(tmp_path)
+
+
+def test_every_mutant_declares_the_clauses_that_must_catch_it_and_why():
+    site = mutants.find_site()
+    module, expected = mutants.load_site(site), mutants.load_expected(site)
+    assert set(expected) == set(module.MUTANTS)
+    known = set(load_clauses())
+    for name, (why, clauses) in expected.items():
+        assert why.strip() and clauses, name
+        assert set(clauses) <= known, (name, set(clauses) - known)
+
+
+def test_timing_clauses_are_declared_only_for_timing_mutants():
+    timing = {"STREAM-CADENCE-1", "STREAM-LATENCY-1", "STREAM-FIRST-LINE-1"}
+    for name, (why, clauses) in mutants.load_expected(mutants.find_site()).items():
+        assert bool(timing & set(clauses)) == ("(timing)" in why), name
+
+
+def test_a_catch_must_match_the_declaration_both_ways():
+    assert mutants.compare_catch(["A-1", "B-1"], ["B-1", "C-1"]) == (["A-1"], ["C-1"])
+    assert mutants.compare_catch(["A-1"], ["A-1"]) == ([], [])

@@ -3,8 +3,9 @@
 On PYTHONPATH with CONFORMANCE_MUTANT=<name>, every Python process of the local target
 (api-server included) patches the module the mutant names right after Airflow defines it:
 mostly ``DagRunWaiter``, or the ``/wait`` route itself for its permission check. Each mutant
-is one documented behaviour regressed; ``tools/check_mutants.py`` runs the suite against each
-and expects it to fail. Mutants of behaviour new in Airflow 3.4 (loops) are listed in
+is one documented behaviour regressed (or a declared divergence fixed); ``python -m conformance
+mutants`` runs the suite against each and expects exactly the clauses ``expected.yaml`` names to
+catch it. Mutants of behaviour new in Airflow 3.4 (loops) are listed in
 ``NEEDS_3_4`` and run against a 3.4 build.
 """
 
@@ -112,6 +113,36 @@ def _late_terminal_line(waiter_cls):
     waiter_cls.wait = wait
 
 
+def _stall_now_and_then(waiter_cls):
+    """One poll in a stream comes late by an interval and a half: the server stalls now and then."""
+    original_wait = waiter_cls.wait
+
+    async def wait(self):
+        import asyncio
+
+        lines = 0
+        async for chunk in original_wait(self):
+            if chunk.strip():
+                lines += 1
+                if lines == 3 and self.interval >= 2:
+                    await asyncio.sleep(1.5 * self.interval)
+            yield chunk
+
+    waiter_cls.wait = wait
+
+
+def _ndjson_content_type(route_module):
+    """The stream is labelled application/x-ndjson, as the route's OpenAPI says: a declared
+    divergence of 3.3 and 3.4 fixed, which must flip its strict expectation."""
+    real = route_module.StreamingResponse
+
+    def labelled(content, *args, **kwargs):
+        kwargs.setdefault("media_type", "application/x-ndjson")
+        return real(content, *args, **kwargs)
+
+    route_module.StreamingResponse = labelled
+
+
 def _reverse_mapped(results):
     return {task: list(reversed(v)) if isinstance(v, list) else v for task, v in results.items()}
 
@@ -211,6 +242,8 @@ MUTANTS = {
     "late-terminal-line": _on_waiter(_late_terminal_line),
     "slow-poll-interval": _on_waiter(_before_waiting(_poll_at_twice_the_interval)),
     "error-mid-stream": _on_waiter(_error_mid_stream),
+    "stalls-now-and-then": _on_waiter(_stall_now_and_then),
+    "fixes-content-type": (ROUTE_MODULE, _ndjson_content_type),
     "ignores-xcom-permission": (ROUTE_MODULE, _ignore_xcom_permission),
     "loop-task-collected": _on_waiter(_collect_loop_tasks),
     "loop-result-dropped": _on_waiter(_drop_results_after_loops),
