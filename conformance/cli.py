@@ -6,6 +6,7 @@
     python -m conformance matrix  ...    # the clauses x versions matrix (conformance.matrix)
     python -m conformance bench   ...    # the suite's time against Airflow's own (conformance.bench)
     python -m conformance mutants ...    # the suite against broken /waits (conformance.mutants; a source checkout)
+    python -m conformance soak    ...    # the suite N times in a row, counting false failures (conformance.soak)
 
 ``run`` is the conformance suite. Its pytest command line is built here and nowhere else
 (:func:`suite_argv`): tox, CI, the bench, the mutant check and the livetests all come through
@@ -30,7 +31,7 @@ from pathlib import Path
 
 import pytest
 
-from conformance import bench, matrix, mutants, record
+from conformance import bench, matrix, mutants, record, soak
 from conformance.arguments import USAGE_ERROR, Parser
 
 SUITE_PACKAGE = "conformance.suite"
@@ -105,12 +106,17 @@ def _mutants(argv: Sequence[str]) -> int:
     return mutants.main(list(argv))
 
 
+def _soak(argv: Sequence[str]) -> int:
+    return soak.main(list(argv))
+
+
 VERBS: dict[str, tuple[Callable[[Sequence[str]], int], str]] = {
     "run": (run, "run the conformance suite (options, then pytest's arguments after --)"),
     "record": (_record, "re-record fixtures/streams from a live Airflow and show the diff"),
     "matrix": (_matrix, "render the clauses x versions matrix from report.json files"),
     "bench": (_bench, "compare the suite's wall time with Airflow's own boot and fixture runs"),
     "mutants": (_mutants, "run the suite against deliberately broken /waits (needs a source checkout)"),
+    "soak": (_soak, "run the suite N times in a row and count the clauses that failed by chance"),
 }
 
 

@@ -36,8 +36,8 @@ def test_run_hands_its_options_and_what_follows_double_dash_to_pytest(monkeypatc
 @pytest.mark.parametrize(
     ("argv", "sentence"),
     [
-        ([], "python -m conformance: name a verb (run, record, matrix, bench, mutants); see python -m conformance --help."),
-        (["frob"], "python -m conformance: unknown verb 'frob'; choose one of run, record, matrix, bench, mutants."),
+        ([], "python -m conformance: name a verb (run, record, matrix, bench, mutants, soak); see python -m conformance --help."),
+        (["frob"], "python -m conformance: unknown verb 'frob'; choose one of run, record, matrix, bench, mutants, soak."),
         (["run", "--bogus"], "python -m conformance run: unrecognized arguments: --bogus; see python -m conformance run --help."),
         (["run", "-k", "mapped"], "python -m conformance run: unrecognized arguments: -k mapped; see python -m conformance run --help."),
         (["matrix"], "python -m conformance matrix: the following arguments are required: reports, --out; see python -m conformance matrix --help."),
