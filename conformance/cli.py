@@ -1,7 +1,7 @@
 """The front door: ``python -m conformance VERB`` (or the ``conformance`` console script).
 
     python -m conformance run [--report DIR] [--airflow-target NAME] [--airflow-db {sqlite,postgres}]
-                              [--allow-absent-feature] [-- PYTEST_ARGS...]
+                              [--no-boot-cache] [--allow-absent-feature] [-- PYTEST_ARGS...]
     python -m conformance record  ...    # re-record fixtures/streams (conformance.record)
     python -m conformance matrix  ...    # the clauses x versions matrix (conformance.matrix)
     python -m conformance bench   ...    # the suite's time against Airflow's own (conformance.bench)
@@ -42,6 +42,7 @@ def suite_argv(
     report: str | Path | None = None,
     airflow_target: str | None = None,
     airflow_db: str | None = None,
+    boot_cache: bool = True,
     allow_absent_feature: bool = False,
     extra: Sequence[str] = (),
 ) -> list[str]:
@@ -51,6 +52,8 @@ def suite_argv(
         argv += ["--airflow-target", airflow_target]
     if airflow_db is not None:
         argv += ["--airflow-db", airflow_db]
+    if not boot_cache:
+        argv.append("--no-boot-cache")
     if allow_absent_feature:
         argv.append("--allow-absent-feature")
     if report is not None:
@@ -67,6 +70,10 @@ def run_parser() -> Parser:
     parser.add_argument("--airflow-target", metavar="NAME", help="local (default), external, container")
     parser.add_argument("--airflow-db", choices=["sqlite", "postgres"], help="the metadata database (local, container)")
     parser.add_argument(
+        "--no-boot-cache", action="store_true",
+        help="local: migrate a fresh metadata database instead of copying a cached migrated one",
+    )
+    parser.add_argument(
         "--allow-absent-feature", action="store_true",
         help="exit 0 when every failure is a test the absent DAG Result feature could not run",
     )
@@ -78,7 +85,7 @@ def run(argv: Sequence[str]) -> int:
     args = run_parser().parse_args(ours)
     return int(pytest.main(suite_argv(
         report=args.report, airflow_target=args.airflow_target, airflow_db=args.airflow_db,
-        allow_absent_feature=args.allow_absent_feature, extra=extra,
+        boot_cache=not args.no_boot_cache, allow_absent_feature=args.allow_absent_feature, extra=extra,
     )))
 
 

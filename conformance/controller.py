@@ -85,6 +85,8 @@ class Controller:
                 environ = dict(os.environ)
                 if database := self.config.getoption("airflow_db"):
                     environ["AIRFLOW_CONFORMANCE_DB"] = database
+                if self.config.getoption("no_boot_cache"):
+                    environ["AIRFLOW_CONFORMANCE_BOOT_CACHE"] = "0"
                 target = make_target(self.config.getoption("airflow_target"), environ)
                 progress.step(f"starting the {target.name} target")
                 connection = self.stack.enter_context(target.start())

@@ -59,6 +59,11 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "also AIRFLOW_CONFORMANCE_DB",
     )
     group.addoption(
+        "--no-boot-cache", action="store_true",
+        help="local target: migrate a fresh metadata database at this boot instead of copying a cached migrated one; "
+        "also AIRFLOW_CONFORMANCE_BOOT_CACHE=0",
+    )
+    group.addoption(
         "--conformance-report", default=os.environ.get("AIRFLOW_CONFORMANCE_REPORT"), metavar="DIR",
         help="write junit.xml, report.json and report.html into DIR; also AIRFLOW_CONFORMANCE_REPORT",
     )

@@ -16,11 +16,11 @@ def test_the_suite_argv_without_options():
 
 def test_the_suite_argv_with_every_option_and_pytest_args_last():
     argv = cli.suite_argv(
-        report="out/reports", airflow_target="container", airflow_db="postgres", allow_absent_feature=True,
+        report="out/reports", airflow_target="container", airflow_db="postgres", boot_cache=False, allow_absent_feature=True,
         extra=["-k", "mapped", "--conformance-report", "elsewhere"],
     )
     assert argv == [
-        *BASE, "--airflow-target", "container", "--airflow-db", "postgres", "--allow-absent-feature",
+        *BASE, "--airflow-target", "container", "--airflow-db", "postgres", "--no-boot-cache", "--allow-absent-feature",
         "--conformance-report", "out/reports", "-k", "mapped", "--conformance-report", "elsewhere",
     ]
 
@@ -28,9 +28,11 @@ def test_the_suite_argv_with_every_option_and_pytest_args_last():
 def test_run_hands_its_options_and_what_follows_double_dash_to_pytest(monkeypatch):
     seen = []
     monkeypatch.setattr(pytest, "main", lambda argv: seen.append(argv) or pytest.ExitCode.TESTS_FAILED)
-    code = cli.main(["run", "--report", "r", "--airflow-db", "sqlite", "--allow-absent-feature", "--", "-n", "2", "--", "-q"])
+    code = cli.main(["run", "--report", "r", "--airflow-db", "sqlite", "--no-boot-cache", "--allow-absent-feature", "--", "-n", "2", "--", "-q"])
     assert code == 1
-    assert seen == [[*BASE, "--airflow-db", "sqlite", "--allow-absent-feature", "--conformance-report", "r", "-n", "2", "--", "-q"]]
+    assert seen == [[
+        *BASE, "--airflow-db", "sqlite", "--no-boot-cache", "--allow-absent-feature", "--conformance-report", "r", "-n", "2", "--", "-q",
+    ]]
 
 
 @pytest.mark.parametrize(

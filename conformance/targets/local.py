@@ -13,6 +13,11 @@ All components share one process group, so teardown ends every process it starte
 Readiness is ``/api/v2/monitor/health`` reporting every component healthy
 (:func:`~conformance.targets.health.wait_until_healthy`), shown as the boot goes.
 
+The migrated database is cached between boots (:mod:`~conformance.targets.boot_cache`, keyed by
+the Airflow build, the database kind and the auth manager): a boot whose key is cached copies it
+in place of ``airflow db migrate``; ``--no-boot-cache`` or ``AIRFLOW_CONFORMANCE_BOOT_CACHE=0``
+migrates every time. Which way it went is shown as ``boot cache: ...``.
+
 Three settings keep sqlite dependable under the suite's burst of runs (measured on 3.3.2,
 2 cores): ``core.parallelism`` 8 instead of 32; the execution API URL pointed at the chosen
 port (task workers would otherwise call port 8080); and a longer sqlite lock wait for every
@@ -38,7 +43,9 @@ import httpx
 from conformance import progress
 from conformance.client import AirflowAPIError, fetch_token
 from conformance.paths import dags_dir
+from conformance.targets import boot_cache
 from conformance.targets.base import DATABASES, Connection, TargetError, free_port
+from conformance.targets.boot_cache import BootCache, CacheError, MetadataDatabase, PostgresDatabase, SqliteFile, Uncacheable
 from conformance.targets.health import HEALTH_PATH, BootProgress, wait_until_healthy
 from conformance.targets.postgres import temporary_postgres
 from conformance.targets.processes import ProcessGroup, stop_strays
@@ -48,6 +55,16 @@ COMPONENTS = ("scheduler", "dag-processor", "triggerer", "api-server")  # in the
 FAB_AUTH_MANAGER = "airflow.providers.fab.auth_manager.fab_auth_manager.FabAuthManager"
 ADMIN, RESTRICTED = "admin", "no-xcom-reader"
 NO_XCOM_ROLE = "ConformanceNoXCom"  # airflow_site/conformance_users.py creates it
+SQLITE_FILE = "airflow.db"  # in AIRFLOW_HOME: where Airflow's default sqlite URL puts it
+# settings of the user's with which Airflow's sqlite database would not be SQLITE_FILE
+SQLITE_ELSEWHERE = frozenset(
+    f"AIRFLOW__DATABASE__SQL_ALCHEMY_CONN{variant}" for variant in ("", "_CMD", "_SECRET", "_ASYNC")
+)
+# settings that differ every session and that a migration does not write into the database
+PER_SESSION_SETTINGS = frozenset({
+    "AIRFLOW__API__PORT", "AIRFLOW__API_AUTH__JWT_SECRET", "AIRFLOW__CORE__EXECUTION_API_SERVER_URL",
+    "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN",  # the target's own PostgreSQL, on a port of the session's
+})
 
 
 def find_airflow() -> Path:
@@ -86,6 +103,16 @@ def sqlite_env() -> dict[str, str]:
     return {"AIRFLOW__DATABASE__SQL_ALCHEMY_CONNECT_ARGS": "conformance_sqlite.CONNECT_ARGS"}
 
 
+def unknown_database(env: Mapping[str, str], database: MetadataDatabase) -> str | None:
+    """Why the database Airflow will use may not be the one the cache would fill, if it may not:
+    the user's environment can point Airflow elsewhere (a config file, a sqlite URL of its own)."""
+    if "AIRFLOW_CONFIG" in env:
+        return "AIRFLOW_CONFIG is set, so the target cannot tell what the migration reads"
+    if database.kind == "sqlite" and (named := sorted(SQLITE_ELSEWHERE.intersection(env))):
+        return f"{named[0]} is set, so the database may not be {SQLITE_FILE} in AIRFLOW_HOME"
+    return None
+
+
 def parse_boot_timeout(environ: Mapping[str, str]) -> float:
     text = environ.get("AIRFLOW_CONFORMANCE_BOOT_TIMEOUT", "180")
     try:
@@ -103,6 +130,8 @@ class LocalTarget:
     def __init__(self, environ: Mapping[str, str] = os.environ) -> None:
         self.boot_timeout = parse_boot_timeout(environ)
         self.keep_home = environ.get("AIRFLOW_CONFORMANCE_KEEP_HOME") == "1"
+        self.boot_cache = boot_cache.enabled(environ)
+        self.cache_folder = boot_cache.cache_folder(environ)
         self.database = environ.get("AIRFLOW_CONFORMANCE_DB", "sqlite")
         if self.database not in DATABASES:
             raise TargetError(f"Unknown database {self.database!r} for the local target; choose one of: {', '.join(DATABASES)}.")
@@ -122,6 +151,66 @@ class LocalTarget:
             else:
                 database_env = sqlite_env()
             yield stack.enter_context(self._components(airflow, python, database_env))
+
+    def _metadata_database(
+        self, group: ProcessGroup, airflow: Path, python: Path, env: Mapping[str, str], home: Path, deadline: float,
+    ) -> None:
+        """A freshly migrated metadata database: restored from the boot cache, else migrated (and
+        then stored there, before anything else touches it)."""
+        started = time.monotonic()
+        database: MetadataDatabase = (
+            PostgresDatabase(env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"]) if self.database == "postgres" else SqliteFile(home / SQLITE_FILE)
+        )
+        cache = self._boot_cache(python, env, database)
+        if cache is not None and self._restore(cache, database):
+            # what the migration's first step would have left too, for every component to share
+            group.run_to_end("airflow-config", [str(python), "-c", boot_cache.WRITE_CONFIG], deadline, late=(
+                f"The local Airflow was not healthy after {self.boot_timeout:.0f} s: writing airflow.cfg had not finished "
+                "(raise AIRFLOW_CONFORMANCE_BOOT_TIMEOUT if the machine is slow)"
+            ))
+            progress.step(f"database restored from the boot cache after {time.monotonic() - started:.1f} s; starting {', '.join(COMPONENTS)}")
+            return
+        group.run_to_end("db-migrate", [str(airflow), "db", "migrate"], deadline, late=(
+            f"The local Airflow was not healthy after {self.boot_timeout:.0f} s: `airflow db migrate` had not "
+            "finished (raise AIRFLOW_CONFORMANCE_BOOT_TIMEOUT if the machine is slow)"
+        ))
+        if cache is not None:
+            try:
+                cache.store(database)
+                progress.step(f"boot cache: miss, stored (key {cache.short})")
+            except CacheError as exc:
+                progress.step(f"boot cache: miss, not stored ({exc})")
+        progress.step(f"database migrated after {time.monotonic() - started:.1f} s; starting {', '.join(COMPONENTS)}")
+
+    def _boot_cache(self, python: Path, env: Mapping[str, str], database: MetadataDatabase) -> BootCache | None:
+        """This boot's cache entry, or None (saying why) where the cache is off or cannot be trusted."""
+        if not self.boot_cache:
+            progress.step("boot cache: off (--no-boot-cache or AIRFLOW_CONFORMANCE_BOOT_CACHE=0)")
+            return None
+        if self.cache_folder is None:
+            progress.step("boot cache: off (no home folder to keep it in; set XDG_CACHE_HOME to a folder)")
+            return None
+        if reason := unknown_database(env, database):
+            progress.step(f"boot cache: off ({reason})")
+            return None
+        settings = {name: value for name, value in env.items() if name.startswith("AIRFLOW__") and name not in PER_SESSION_SETTINGS}
+        try:
+            key = boot_cache.key_for(python, env, database, FAB_AUTH_MANAGER, settings)
+        except Uncacheable as exc:
+            progress.step(f"boot cache: off ({exc})")
+            return None
+        return BootCache(self.cache_folder, key, database.suffix)
+
+    @staticmethod
+    def _restore(cache: BootCache, database: MetadataDatabase) -> bool:
+        try:
+            hit = cache.restore(database)
+        except CacheError as exc:
+            progress.step(f"boot cache: entry unusable ({exc}); migrating instead")
+            return False
+        if hit:
+            progress.step(f"boot cache: hit (key {cache.short})")
+        return hit
 
     @contextmanager
     def _components(self, airflow: Path, python: Path, database_env: Mapping[str, str]) -> Iterator[Connection]:
@@ -151,11 +240,7 @@ class LocalTarget:
         try:
             started = time.monotonic()
             deadline = started + self.boot_timeout
-            group.run_to_end("db-migrate", [str(airflow), "db", "migrate"], deadline, late=(
-                f"The local Airflow was not healthy after {self.boot_timeout:.0f} s: `airflow db migrate` had not "
-                "finished (raise AIRFLOW_CONFORMANCE_BOOT_TIMEOUT if the machine is slow)"
-            ))
-            progress.step(f"database migrated after {time.monotonic() - started:.1f} s; starting {', '.join(COMPONENTS)}")
+            self._metadata_database(group, airflow, python, env, home, deadline)
             users_file = home / "conformance-users.json"
             users_file.write_text(json.dumps({
                 ADMIN: {"role": "Admin", "password": passwords[ADMIN]},
