@@ -71,15 +71,19 @@ def _poll_at_twice_the_interval(waiter):
 
 
 def _no_final_newline(waiter_cls):
+    """The terminal line's newline is dropped; every other chunk goes out when it is made."""
     original_wait = waiter_cls.wait
 
     async def wait(self):
-        previous = None
+        import json
+
+        terminal_sent = False
         async for chunk in original_wait(self):
-            if previous is not None:
-                yield previous
-            previous = chunk
-        # the last chunk is the terminal line's "\n": dropped
+            if terminal_sent and chunk == "\n":
+                continue
+            if chunk.strip() and json.loads(chunk)["state"] in ("success", "failed"):
+                terminal_sent = True
+            yield chunk
 
     waiter_cls.wait = wait
 
