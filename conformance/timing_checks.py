@@ -4,9 +4,10 @@ Each check takes a :class:`~conformance.stream.Transcript` and the case's interv
 sentences saying what is wrong ([] when the bound holds). Whether a failing check is a verdict
 or a reason to measure again is :mod:`conformance.timing`'s business, not theirs.
 
-Only the stream *while the run is unfinished* has a cadence: the lines up to and including the
-first terminal one. What a broken server sends after that (a second terminal line, say) is the
-framing clauses' to judge, so a framing fault is not also reported as a timing fault.
+Only the stream *while the run is unfinished* has a cadence: the poll lines before the first
+terminal one. When the terminal line comes is the latency clause's to judge, and what a broken
+server sends after it (a second terminal line, say) the framing clauses', so neither fault is
+also reported as a cadence fault.
 """
 
 from __future__ import annotations
@@ -38,12 +39,12 @@ def _is_terminal(raw: str) -> bool:
 
 
 def unfinished_arrivals(transcript: Transcript) -> list[float]:
-    """Arrival times of the lines up to and including the first terminal one."""
+    """Arrival times of the poll lines sent while the run was unfinished (before the first terminal one)."""
     arrivals = []
     for line in transcript.lines:
-        arrivals.append(line.at)
         if _is_terminal(line.raw):
             break
+        arrivals.append(line.at)
     return arrivals
 
 
@@ -64,7 +65,7 @@ def cadence_problems(transcript: Transcript, interval: float) -> list[str]:
     """
     spaced = gaps(transcript)
     if len(spaced) < MIN_GAPS:
-        return [f"only {len(spaced) + 1} lines up to the terminal one; the run was too short to show a cadence"]
+        return [f"only {len(spaced) + 1} lines before the terminal one; the run was too short to show a cadence"]
     low, high = CADENCE_FLOOR * interval, interval + CADENCE_STALL
     shown = [round(gap, 2) for gap in spaced]
     problems = []

@@ -1,5 +1,6 @@
 """The timing verdict: when a failing check is a verdict and when it is measured again."""
 
+import attrs
 import pytest
 
 from conformance import timing, timing_checks
@@ -11,11 +12,13 @@ SENT = 1_000_000.0
 
 
 def stream(gaps: list[float], case_id: str = "slow-cadence-gzip", extra_terminal: bool = False) -> Transcript:
-    """A stream whose lines are ``gaps`` apart, the last one terminal."""
+    """A stream whose poll lines are ``gaps`` apart, then a terminal line half a second later."""
     arrivals, at = [0.05], 0.05
     for gap in gaps:
         at += gap
         arrivals.append(at)
+    at += 0.5
+    arrivals.append(at)
     raws = ['{"state": "running"}\n'] * (len(arrivals) - 1) + ['{"state": "success"}\n']
     if extra_terminal:
         arrivals.append(at + 0.001)
@@ -108,6 +111,14 @@ def test_cadence_ignores_what_follows_the_first_terminal_line():
     """A repeated terminal line is a framing fault, not a cadence one."""
     assert cadence(stream([2.0, 2.0, 2.0], extra_terminal=True)) == []
     assert timing_checks.gaps(stream([2.0, 2.1], extra_terminal=True)) == pytest.approx([2.0, 2.1])
+
+
+def test_a_late_terminal_line_is_not_a_cadence_fault():
+    """When the terminal line comes is STREAM-LATENCY-1's to judge."""
+    on_time = stream([2.0, 2.0, 2.0])
+    terminal = on_time.lines[-1]
+    late = attrs.evolve(on_time, lines=[*on_time.lines[:-1], Line(terminal.raw, terminal.at + 4.0)])
+    assert cadence(late) == []
 
 
 def test_health_survives_the_session_folder(tmp_path):
