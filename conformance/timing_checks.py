@@ -1,8 +1,11 @@
 """The bounds of the timing clauses, as checks on one recorded stream.
 
 Each check takes a :class:`~conformance.stream.Transcript` and the case's interval and returns
-sentences saying what is wrong ([] when the bound holds). Whether a failing check is a verdict
-or a reason to measure again is :mod:`conformance.timing`'s business, not theirs.
+sentences saying what is wrong ([] when the bound holds). A :class:`TimingCheck` pairs one with
+the part of the stream whose health decides whether it can judge: the whole stream for the
+first line, the end of the run for latency, and for cadence each gap on its own (the gaps the
+probe saw disturbed are set aside, and the rest judged if there are enough). Whether a failing
+check is a verdict or a reason to measure again is :mod:`conformance.timing`'s business.
 
 Only the stream *while the run is unfinished* has a cadence: the poll lines before the first
 terminal one. When the terminal line comes is the latency clause's to judge, and what a broken
@@ -14,9 +17,12 @@ from __future__ import annotations
 
 import json
 import statistics
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
-from conformance.stream import TERMINAL_STATES, Transcript
+import attrs
+
+from conformance.probe import Health
+from conformance.stream import TERMINAL_STATES, Transcript, epoch
 
 # How far over the interval a gap may run in a quiet window: a poll's own database read and
 # the line's way to the client. A server polling at twice the interval fails (slow-poll-interval).
@@ -58,12 +64,16 @@ def gaps(transcript: Transcript) -> list[float]:
 
 
 def cadence_problems(transcript: Transcript, interval: float) -> list[str]:
-    """Every gap close to the interval: none well under it, none much over it.
+    """Every gap between poll lines close to the interval: none well under it, none much over it."""
+    return cadence_of(gaps(transcript), interval)
 
-    Judged only in a window the probe saw undisturbed (:mod:`conformance.timing`), where a gap
-    over the bound is the server's own stall (polling at twice the interval, or now and then).
+
+def cadence_of(spaced: list[float], interval: float) -> list[str]:
+    """The cadence bounds on a list of gaps (seconds).
+
+    Judged only on gaps the probe saw undisturbed (:func:`cadence`), where a gap over the bound
+    is the server's own stall (polling at twice the interval, or now and then).
     """
-    spaced = gaps(transcript)
     if len(spaced) < MIN_GAPS:
         return [f"only {len(spaced) + 1} lines before the terminal one; the run was too short to show a cadence"]
     low, high = CADENCE_FLOOR * interval, interval + CADENCE_STALL
@@ -107,3 +117,65 @@ def typical_problems(excess: Mapping[str, float]) -> list[str]:
     if (median := statistics.median(excess.values())) > TYPICAL_EXCESS:
         return [f"the median lateness beyond one interval is {median:.3f} s over {len(excess)} cases (allowed {TYPICAL_EXCESS} s)"]
     return []
+
+
+@attrs.frozen
+class TimingCheck:
+    """A timing bound, and which part of a stream's window must be healthy for it to judge."""
+
+    problems: Callable[[Transcript, Health], list[str]]
+    disturbances: Callable[[Transcript, Health], list[str]]
+    window: Callable[[Transcript], tuple[float, float]]  # epoch seconds; for the health summary
+    pass_is_sound: bool  # a stall cannot flatter it: a pass under one stands
+
+
+def stream_window(transcript: Transcript) -> tuple[float, float]:
+    """Epoch seconds from sending the request to the last line's arrival."""
+    last = transcript.lines[-1].at if transcript.lines else 0.0
+    return transcript.sent_at, transcript.sent_at + last
+
+
+def _whole(transcript: Transcript, health: Health) -> list[str]:
+    return health.disturbances(*stream_window(transcript))
+
+
+def first_line(interval: float) -> TimingCheck:
+    """A stall only delays the first line, so a pass under one is still a pass."""
+    return TimingCheck(lambda t, h: first_line_problems(t, interval), _whole, stream_window, pass_is_sound=True)
+
+
+def terminal_window(transcript: Transcript, interval: float) -> tuple[float, float]:
+    """From an interval before the run's end_date to the terminal line's arrival."""
+    start, end = stream_window(transcript)
+    if transcript.run and transcript.run.get("end_date"):
+        start = max(start, min(end, epoch(transcript.run["end_date"]) - interval))
+    return start, end
+
+
+def latency(interval: float) -> TimingCheck:
+    """Judged on the run's last interval and the wait for the terminal line; stalls only add lateness."""
+    def window(transcript: Transcript) -> tuple[float, float]:
+        return terminal_window(transcript, interval)
+
+    return TimingCheck(lambda t, h: lateness_problems(t, interval), lambda t, h: h.disturbances(*window(t)), window, pass_is_sound=True)
+
+
+def clean_gaps(transcript: Transcript, health: Health) -> list[float]:
+    """The gaps between poll lines over which the probe saw nothing wrong."""
+    arrivals = [transcript.sent_at + at for at in unfinished_arrivals(transcript)]
+    return [b - a for a, b in zip(arrivals, arrivals[1:]) if not health.disturbances(a, b)]
+
+
+def cadence(interval: float) -> TimingCheck:
+    """Judged gap by gap: a stretched gap could hide a server polling too often, so only gaps the
+    probe saw undisturbed count, and a window with too few of them is measured again."""
+    def problems(transcript: Transcript, health: Health) -> list[str]:
+        clean = clean_gaps(transcript, health)
+        return cadence_of(clean if len(clean) >= MIN_GAPS else gaps(transcript), interval)
+
+    def disturbances(transcript: Transcript, health: Health) -> list[str]:
+        if len(clean := clean_gaps(transcript, health)) >= MIN_GAPS:
+            return []
+        return [f"only {len(clean)} of {len(gaps(transcript))} gaps undisturbed", *_whole(transcript, health)]
+
+    return TimingCheck(problems, disturbances, stream_window, pass_is_sound=False)

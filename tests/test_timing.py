@@ -32,6 +32,9 @@ def healthy(seconds: float = 30.0, control: float = 0.02, lag: float = 0.001) ->
                      for t in [i * 0.5 for i in range(int(seconds * 2))])
 
 
+CADENCE = timing_checks.cadence(2.0)
+
+
 def cadence(transcript: Transcript) -> list[str]:
     return timing_checks.cadence_problems(transcript, interval=2.0)
 
@@ -41,15 +44,15 @@ def never_called(number: int):
 
 
 def test_a_quiet_window_makes_a_failure_a_verdict_at_once():
-    first = timing.measure(0, stream([4.0, 4.0, 4.0]), healthy(), cadence)
-    verdict = timing.judge(first, cadence, never_called, pass_is_sound=False)
+    first = timing.measure(0, stream([4.0, 4.0, 4.0]), healthy(), CADENCE)
+    verdict = timing.judge(first, CADENCE, never_called)
     assert verdict.problems and len(verdict.measurements) == 1
     assert "undisturbed" in verdict.reason
 
 
 def test_a_disturbed_failure_is_measured_again_and_the_quiet_pass_kept():
-    first = timing.measure(0, stream([6.0, 5.5, 6.3]), healthy(control=CONTROL_LIMIT + 3), cadence)
-    verdict = timing.judge(first, cadence, lambda number: (stream([2.0, 2.0, 2.0]), healthy()), pass_is_sound=False)
+    first = timing.measure(0, stream([6.0, 5.5, 6.3]), healthy(control=CONTROL_LIMIT + 3), CADENCE)
+    verdict = timing.judge(first, CADENCE, lambda number: (stream([2.0, 2.0, 2.0]), healthy()))
     assert verdict.problems == []
     assert [m.number for m in verdict.measurements] == [0, 1]
     assert verdict.measurements[0].disturbances and not verdict.measurements[1].disturbances
@@ -57,8 +60,8 @@ def test_a_disturbed_failure_is_measured_again_and_the_quiet_pass_kept():
 
 def test_a_server_that_stalls_itself_every_time_fails_at_the_bound():
     sick = healthy(control=CONTROL_LIMIT + 2)
-    first = timing.measure(0, stream([6.0, 6.0, 6.0]), sick, cadence)
-    verdict = timing.judge(first, cadence, lambda number: (stream([6.0, 6.0, 6.0]), sick), pass_is_sound=False)
+    first = timing.measure(0, stream([6.0, 6.0, 6.0]), sick, CADENCE)
+    verdict = timing.judge(first, CADENCE, lambda number: (stream([6.0, 6.0, 6.0]), sick))
     assert verdict.problems
     assert len(verdict.measurements) == 1 + timing.MAX_REMEASURES
     assert "every one of 3 windows was disturbed" in verdict.reason
@@ -66,28 +69,26 @@ def test_a_server_that_stalls_itself_every_time_fails_at_the_bound():
 
 def test_a_disturbed_pass_of_a_lower_bound_is_not_trusted():
     """Polling too often can hide behind a stall that stretches every gap."""
-    first = timing.measure(0, stream([2.5, 2.5, 2.5]), healthy(lag=LAG_LIMIT + 1), cadence)
-    verdict = timing.judge(first, cadence, lambda number: (stream([0.5, 0.5, 0.5]), healthy()), pass_is_sound=False)
+    first = timing.measure(0, stream([2.5, 2.5, 2.5]), healthy(lag=LAG_LIMIT + 1), CADENCE)
+    verdict = timing.judge(first, CADENCE, lambda number: (stream([0.5, 0.5, 0.5]), healthy()))
     assert verdict.problems and len(verdict.measurements) == 2
 
 
 def test_a_disturbed_pass_of_an_upper_bound_stands():
-    def early(transcript):
-        return timing_checks.first_line_problems(transcript, interval=5.0)
-
+    early = timing_checks.first_line(5.0)
     first = timing.measure(0, stream([5.0, 5.0]), healthy(lag=LAG_LIMIT + 1), early)
-    verdict = timing.judge(first, early, never_called, pass_is_sound=True)
+    verdict = timing.judge(first, early, never_called)
     assert verdict.problems == [] and len(verdict.measurements) == 1
 
 
 def test_every_measurement_reaches_the_evidence_with_why_it_was_kept_or_not():
-    first = timing.measure(0, stream([6.0, 6.0, 6.0]), healthy(control=CONTROL_LIMIT + 3), cadence)
-    verdict = timing.judge(first, cadence, lambda number: (stream([2.0, 2.0, 2.0]), healthy()), pass_is_sound=False)
+    first = timing.measure(0, stream([6.0, 6.0, 6.0]), healthy(control=CONTROL_LIMIT + 3), CADENCE)
+    verdict = timing.judge(first, CADENCE, lambda number: (stream([2.0, 2.0, 2.0]), healthy()))
     evidence = Evidence()
     timing.record(evidence, verdict)
     marks = [item["measurement"] for item in evidence.items]
     assert [(m["number"], m["kept"]) for m in marks] == [(0, False), (1, True)]
-    assert marks[0]["reason"].startswith("discarded: control requests took up to")
+    assert marks[0]["reason"].startswith("discarded: only 0 of 3 gaps undisturbed; control requests took up to")
     assert marks[1]["health"]["samples"] > 0
 
 
@@ -126,3 +127,34 @@ def test_health_survives_the_session_folder(tmp_path):
     health.save(tmp_path / "health.json")
     assert Health.load(tmp_path / "health.json") == health
     assert Health.load(tmp_path / "absent.json") == Health(())
+
+
+def stalled_between(start: float, end: float, seconds: float = 30.0) -> Health:
+    """Healthy but for slow control requests from ``start`` to ``end`` s after sending."""
+    return Health.of(
+        Sample(started=SENT + t, ended=SENT + t + 0.52, lag_s=0.001, control_s=5.0 if start <= t <= end else 0.02)
+        for t in [i * 0.5 for i in range(int(seconds * 2))]
+    )
+
+
+def test_cadence_sets_aside_the_gaps_a_stall_overlapped_and_judges_the_rest():
+    """A stall at the session's start must not cost a re-measure when enough gaps were quiet."""
+    transcript = stream([7.3, 2.05, 2.03, 2.0, 2.03])
+    first = timing.measure(0, transcript, stalled_between(0.0, 6.0), CADENCE)
+    assert first.disturbances == [] and first.problems == []
+    assert timing.judge(first, CADENCE, never_called).problems == []
+
+
+def test_a_quiet_gap_over_the_bound_is_a_cadence_failure():
+    transcript = stream([2.0, 2.0, 5.0, 2.0])
+    first = timing.measure(0, transcript, healthy(), CADENCE)
+    assert first.disturbances == [] and "longest gap is 5.00 s" in first.problems[0]
+
+
+def test_latency_is_judged_on_the_end_of_the_run_only():
+    transcript = attrs.evolve(stream([2.0, 2.0, 2.0, 2.0]), run={"end_date": "1970-01-12T13:46:48.3+00:00"})
+    start, end = timing_checks.terminal_window(transcript, interval=2.0)
+    assert (round(start - SENT, 2), round(end - SENT, 2)) == (6.3, 8.55)
+    check = timing_checks.latency(2.0)
+    assert check.disturbances(transcript, stalled_between(0.0, 4.0)) == []
+    assert check.disturbances(transcript, stalled_between(7.0, 8.0)) != []

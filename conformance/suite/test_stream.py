@@ -1,7 +1,5 @@
 """Properties every /wait stream must have: framing, one terminal line, results only there."""
 
-from functools import partial
-
 import pytest
 
 from conformance import timing, timing_checks
@@ -56,8 +54,7 @@ def test_content_type_is_ndjson(airflow_session, evidence):
 def test_first_line_comes_at_once(airflow_session, evidence):
     case = load_cases()["slow-first-line"]
     finished(airflow_session.transcript(case.id))
-    # a stall only delays the first line, so a pass under one is still a pass
-    verdict = timing.verdict_for(airflow_session, case, partial(timing_checks.first_line_problems, interval=case.interval), pass_is_sound=True)
+    verdict = timing.verdict_for(airflow_session, case, timing_checks.first_line(case.interval))
     timing.record(evidence, verdict)
     evidence.compare(expected=f"at least 2 lines, the first within {case.interval / 2:g} s", actual=verdict.message())
     assert verdict.problems == [], verdict.message()
@@ -68,8 +65,7 @@ def test_first_line_comes_at_once(airflow_session, evidence):
 def test_lines_come_about_every_interval(case_id, airflow_session, evidence):
     case = load_cases()[case_id]
     finished(airflow_session.transcript(case.id))
-    # a stall lengthens gaps, which could hide a server polling too often: only a quiet window counts
-    verdict = timing.verdict_for(airflow_session, case, partial(timing_checks.cadence_problems, interval=case.interval), pass_is_sound=False)
+    verdict = timing.verdict_for(airflow_session, case, timing_checks.cadence(case.interval))
     timing.record(evidence, verdict)
     kept = verdict.measurements[-1].transcript
     evidence.compare(
@@ -84,7 +80,7 @@ def test_lines_come_about_every_interval(case_id, airflow_session, evidence):
 def test_terminal_line_follows_run_end_within_an_interval(case_id, airflow_session, evidence):
     case = load_cases()[case_id]
     measurable(airflow_session, case)
-    verdict = timing.verdict_for(airflow_session, case, partial(timing_checks.lateness_problems, interval=case.interval), pass_is_sound=True)
+    verdict = timing.verdict_for(airflow_session, case, timing_checks.latency(case.interval))
     timing.record(evidence, verdict)
     evidence.compare(
         expected=f"the terminal line between {-timing_checks.CLOCK_ALLOWANCE:g} and {case.interval + timing_checks.STALL_ALLOWANCE:g} s after the run's end_date",
