@@ -35,7 +35,7 @@ from conformance.client import AirflowClient
 from conformance.probe import Health, watch
 from conformance.session import SessionInfo
 from conformance.stream import Transcript, record_case
-from conformance.timing_checks import TimingCheck, lateness, latency, stream_window, typical_problems  # noqa: F401 (TimingCheck: the docstring's)
+from conformance.timing_checks import TimingCheck, lateness, latency, stream_window, typical_problems
 
 MAX_REMEASURES = 2
 TYPICAL_SAMPLE = 6  # cases re-measured together when the median's session windows were disturbed
