@@ -131,6 +131,7 @@ class LocalTarget:
         self.boot_timeout = parse_boot_timeout(environ)
         self.keep_home = environ.get("AIRFLOW_CONFORMANCE_KEEP_HOME") == "1"
         self.boot_cache = boot_cache.enabled(environ)
+        self.cache_state = "not used yet"  # what the last boot's cache did (see _cache_state)
         self.cache_folder = boot_cache.cache_folder(environ)
         self.database = environ.get("AIRFLOW_CONFORMANCE_DB", "sqlite")
         if self.database not in DATABASES:
@@ -177,39 +178,43 @@ class LocalTarget:
         if cache is not None:
             try:
                 cache.store(database)
-                progress.step(f"boot cache: miss, stored (key {cache.short})")
+                self._cache_state(f"boot cache: miss, stored (key {cache.short})")
             except CacheError as exc:
-                progress.step(f"boot cache: miss, not stored ({exc})")
+                self._cache_state(f"boot cache: miss, not stored ({exc})")
         progress.step(f"database migrated after {time.monotonic() - started:.1f} s; starting {', '.join(COMPONENTS)}")
 
     def _boot_cache(self, python: Path, env: Mapping[str, str], database: MetadataDatabase) -> BootCache | None:
         """This boot's cache entry, or None (saying why) where the cache is off or cannot be trusted."""
         if not self.boot_cache:
-            progress.step("boot cache: off (--no-boot-cache or AIRFLOW_CONFORMANCE_BOOT_CACHE=0)")
+            self._cache_state("boot cache: off (--no-boot-cache or AIRFLOW_CONFORMANCE_BOOT_CACHE=0)")
             return None
         if self.cache_folder is None:
-            progress.step("boot cache: off (no home folder to keep it in; set XDG_CACHE_HOME to a folder)")
+            self._cache_state("boot cache: off (no home folder to keep it in; set XDG_CACHE_HOME to a folder)")
             return None
         if reason := unknown_database(env, database):
-            progress.step(f"boot cache: off ({reason})")
+            self._cache_state(f"boot cache: off ({reason})")
             return None
         settings = {name: value for name, value in env.items() if name.startswith("AIRFLOW__") and name not in PER_SESSION_SETTINGS}
         try:
             key = boot_cache.key_for(python, env, database, FAB_AUTH_MANAGER, settings)
         except Uncacheable as exc:
-            progress.step(f"boot cache: off ({exc})")
+            self._cache_state(f"boot cache: off ({exc})")
             return None
         return BootCache(self.cache_folder, key, database.suffix)
 
-    @staticmethod
-    def _restore(cache: BootCache, database: MetadataDatabase) -> bool:
+    def _cache_state(self, sentence: str) -> None:
+        """Say what the boot cache did, and keep it for callers that measure boots (the bench)."""
+        self.cache_state = sentence.removeprefix("boot cache: ")
+        progress.step(sentence)
+
+    def _restore(self, cache: BootCache, database: MetadataDatabase) -> bool:
         try:
             hit = cache.restore(database)
         except CacheError as exc:
-            progress.step(f"boot cache: entry unusable ({exc}); migrating instead")
+            self._cache_state(f"boot cache: entry unusable ({exc}); migrating instead")
             return False
         if hit:
-            progress.step(f"boot cache: hit (key {cache.short})")
+            self._cache_state(f"boot cache: hit (key {cache.short})")
         return hit
 
     @contextmanager
