@@ -124,6 +124,7 @@ async def _prepare(connection: Connection, cases: list[Case], folder: Path) -> S
         cases = [case for case in cases if case.dag_id in dag_ids]
 
         run_id = new_run_id()
+        dag_ids = timed_last(dag_ids, cases)
         started = time.monotonic()
         streams: list[asyncio.Task[Transcript]] = []
         samples: list[Sample] = []  # the probe's, over the whole burst (conformance.timing reads them)
@@ -177,6 +178,20 @@ async def _prepare(connection: Connection, cases: list[Case], folder: Path) -> S
         )
         info.save()
         return info
+
+
+TIMED_CASES = ("slow-cadence-gzip", "slow-cadence-identity", "slow-first-line")  # the cadence and first-line cases
+
+
+def timed_last(dag_ids: list[str], cases: list[Case]) -> list[str]:
+    """The trigger order: the DAGs of the cadence and first-line cases after every other.
+
+    Their streams begin when their run is triggered, and the burst of trigger writes stalls the
+    server for seconds on sqlite (a 5.8 s control request seen); triggered last, their first gaps
+    fall after it. Their 8 s run still ends well within the session's slowest.
+    """
+    timed = {case.dag_id for case in cases if case.id in TIMED_CASES}
+    return [dag_id for dag_id in dag_ids if dag_id not in timed] + [dag_id for dag_id in dag_ids if dag_id in timed]
 
 
 class RunBoard:

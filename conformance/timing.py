@@ -16,8 +16,8 @@ its window (:mod:`conformance.probe`). The rule, per measurement, in order:
 
 A machine that was busy during the session's burst of 35 streams is quiet on a lone
 re-measure. A server whose stream stalls now and then while the rest of it answers promptly
-fails at once; one that stalls as a whole, control requests included, looks like a busy
-database and is judged on its quiet gaps (docs/timing.md says what that cannot catch). No bound is widened: a re-measure is judged by the same
+fails at once; one that stalls as a whole, control requests included, is disturbed in every
+window and fails at the bound. No bound is widened: a re-measure is judged by the same
 check. Every measurement, kept or discarded and why, goes into the test's evidence under
 ``measurement`` (``schemas/report.schema.json``), which the soak counts.
 """

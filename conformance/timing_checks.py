@@ -3,8 +3,9 @@
 Each check takes a :class:`~conformance.stream.Transcript` and the case's interval and returns
 sentences saying what is wrong ([] when the bound holds). A :class:`TimingCheck` pairs one with
 the part of the stream whose health decides whether it can judge: the whole stream for the
-first line, the end of the run for latency, and for cadence each gap on its own (the gaps the
-probe saw disturbed are set aside, and the rest judged if there are enough). Whether a failing
+first line, the end of the run for latency, and for cadence each gap on its own (a gap out of
+bounds is a verdict when the probe saw it quiet, a reason to measure again when a stall
+overlapped it). Whether a failing
 check is a verdict or a reason to measure again is :mod:`conformance.timing`'s business.
 
 Only the stream *while the run is unfinished* has a cadence: the poll lines before the first
@@ -64,16 +65,12 @@ def gaps(transcript: Transcript) -> list[float]:
 
 
 def cadence_problems(transcript: Transcript, interval: float) -> list[str]:
-    """Every gap between poll lines close to the interval: none well under it, none much over it."""
-    return cadence_of(gaps(transcript), interval)
+    """Every gap between poll lines close to the interval: none well under it, none much over it.
 
-
-def cadence_of(spaced: list[float], interval: float) -> list[str]:
-    """The cadence bounds on a list of gaps (seconds).
-
-    Judged only on gaps the probe saw undisturbed (:func:`cadence`), where a gap over the bound
-    is the server's own stall (polling at twice the interval, or now and then).
+    In a quiet gap (:func:`cadence`), one over the bound is the server's own stall: polling at
+    twice the interval, or now and then.
     """
+    spaced = gaps(transcript)
     if len(spaced) < MIN_GAPS:
         return [f"only {len(spaced) + 1} lines before the terminal one; the run was too short to show a cadence"]
     low, high = CADENCE_FLOOR * interval, interval + CADENCE_STALL
@@ -160,22 +157,32 @@ def latency(interval: float) -> TimingCheck:
     return TimingCheck(lambda t, h: lateness_problems(t, interval), lambda t, h: h.disturbances(*window(t)), window, pass_is_sound=True)
 
 
-def clean_gaps(transcript: Transcript, health: Health) -> list[float]:
-    """The gaps between poll lines over which the probe saw nothing wrong."""
+def judged_gaps(transcript: Transcript, health: Health) -> list[tuple[float, bool]]:
+    """Each gap between poll lines, and whether the probe saw it undisturbed."""
     arrivals = [transcript.sent_at + at for at in unfinished_arrivals(transcript)]
-    return [b - a for a, b in zip(arrivals, arrivals[1:]) if not health.disturbances(a, b)]
+    return [(b - a, not health.disturbances(a, b)) for a, b in zip(arrivals, arrivals[1:])]
 
 
 def cadence(interval: float) -> TimingCheck:
-    """Judged gap by gap: a stretched gap could hide a server polling too often, so only gaps the
-    probe saw undisturbed count, and a window with too few of them is measured again."""
+    """Judged gap by gap, with the probe's view of each.
+
+    A gap out of bounds that the probe saw quiet is the server's: a verdict. One that a stall
+    overlapped could be either, so the case is measured again; and a pass needs at least
+    :data:`MIN_GAPS` quiet gaps, since stretched gaps could hide a server polling too often.
+    """
+    low, high = CADENCE_FLOOR * interval, interval + CADENCE_STALL
+
     def problems(transcript: Transcript, health: Health) -> list[str]:
-        clean = clean_gaps(transcript, health)
-        return cadence_of(clean if len(clean) >= MIN_GAPS else gaps(transcript), interval)
+        return cadence_problems(transcript, interval)
 
     def disturbances(transcript: Transcript, health: Health) -> list[str]:
-        if len(clean := clean_gaps(transcript, health)) >= MIN_GAPS:
-            return []
-        return [f"only {len(clean)} of {len(gaps(transcript))} gaps undisturbed", *_whole(transcript, health)]
+        judged = judged_gaps(transcript, health)
+        if any(quiet and not low <= gap <= high for gap, quiet in judged):
+            return []  # a failure in a quiet gap: the verdict stands
+        if stalled := [round(gap, 2) for gap, quiet in judged if not quiet and not low <= gap <= high]:
+            return [f"the gaps out of bounds ({stalled} s) all overlapped a stall", *_whole(transcript, health)]
+        if (quiet := sum(1 for _, q in judged if q)) < MIN_GAPS:
+            return [f"only {quiet} of {len(judged)} gaps undisturbed", *_whole(transcript, health)]
+        return []
 
     return TimingCheck(problems, disturbances, stream_window, pass_is_sound=False)

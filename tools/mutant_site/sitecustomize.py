@@ -70,20 +70,18 @@ def _poll_at_twice_the_interval(waiter):
     waiter.interval = 2 * waiter.interval
 
 
-def _no_final_newline(waiter_cls):
-    """The terminal line's newline is dropped; every other chunk goes out when it is made."""
+def _newline_held_back(waiter_cls):
+    """Each chunk goes out only when the next is ready: every line's newline comes an interval
+    late, with the next line, and the last line never gets one (a buffering transport)."""
     original_wait = waiter_cls.wait
 
     async def wait(self):
-        import json
-
-        terminal_sent = False
+        previous = None
         async for chunk in original_wait(self):
-            if terminal_sent and chunk == "\n":
-                continue
-            if chunk.strip() and json.loads(chunk)["state"] in ("success", "failed"):
-                terminal_sent = True
-            yield chunk
+            if previous is not None:
+                yield previous
+            previous = chunk
+        # the last chunk is the terminal line's "\n": dropped
 
     waiter_cls.wait = wait
 
@@ -240,7 +238,7 @@ MUTANTS = {
     "single-mapped-unwrapped": _on_waiter(_wrap_xcoms(_unwrap_single)),
     "empty-result-collects-default": _on_waiter(_before_waiting(_collect_default_for_empty)),
     "collects-every-return-value": _on_waiter(_collect_every_return_value),
-    "no-final-newline": _on_waiter(_no_final_newline),
+    "newline-held-back": _on_waiter(_newline_held_back),
     "terminal-line-twice": _on_waiter(_terminal_line_twice),
     "fixed-poll-interval": _on_waiter(_before_waiting(_poll_every_half_second)),
     "late-terminal-line": _on_waiter(_late_terminal_line),
