@@ -1,6 +1,9 @@
 """Shared setup for the harness's offline tests: pytester, and a report built from recordings."""
 
+import inspect
+from collections.abc import Callable
 from datetime import datetime, timezone
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -11,8 +14,9 @@ from conformance.checks import framing_problems, poll_line_problems, terminal_pr
 from conformance.evidence import Evidence
 from conformance.expectations import divergences_for
 from conformance.recordings import body_lines, load_fixture, load_manifest
-from conformance.report import Run, TestResult, build
+from conformance.report import Run, TestResult, build, declared_outcome
 from conformance.stream import Line, Transcript
+from conformance.suite import test_results, test_stream
 
 pytest_plugins = ["pytester"]
 
@@ -28,6 +32,16 @@ def recorded_transcript(case_id: str) -> Transcript:
     )
 
 
+def node(test: Callable[..., Any]) -> str:
+    """A suite test's node id below conformance/suite/, from the function itself."""
+    return f"{Path(inspect.getfile(test)).name}::{test.__name__}"
+
+
+def suite_test(test: Callable[..., Any]) -> tuple[str, tuple[str, ...]]:
+    """A suite test's node id and the clauses its marks name (what the replay stands in for)."""
+    return node(test), tuple(clause for mark in getattr(test, "pytestmark", []) if mark.name == "clause" for clause in mark.args)
+
+
 def replayed_results(version: str, database: str) -> list[TestResult]:
     """The suite's terminal-line and stream checks, replayed on the recordings instead of a server."""
     divergences = divergences_for(version, database)
@@ -37,20 +51,17 @@ def replayed_results(version: str, database: str) -> list[TestResult]:
         raw = [line.raw for line in transcript.lines]
         terminal = transcript.lines[-1].value()
         checks = {
-            ("test_results.py::test_terminal_line", case.clauses): (case.terminal_mismatches(terminal), case.expect, terminal),
-            ("test_stream.py::test_every_line_is_a_newline_terminated_valid_object", ("STREAM-NDJSON-1",)): (framing_problems(raw), [], None),
-            ("test_stream.py::test_exactly_one_terminal_line_and_it_is_last", ("STREAM-TERMINAL-1",)): (terminal_problems(raw), [], None),
-            ("test_stream.py::test_results_only_on_the_terminal_line", ("STREAM-RESULTS-TERMINAL-1",)): (poll_line_problems(raw), [], None),
+            (node(test_results.test_terminal_line), case.clauses): (case.terminal_mismatches(terminal), case.expect, terminal),
+            suite_test(test_stream.test_every_line_is_a_newline_terminated_valid_object): (framing_problems(raw), [], None),
+            suite_test(test_stream.test_exactly_one_terminal_line_and_it_is_last): (terminal_problems(raw), [], None),
+            suite_test(test_stream.test_results_only_on_the_terminal_line): (poll_line_problems(raw), [], None),
         }
         for (test, clauses), (problems, expected, actual) in checks.items():
             evidence = Evidence()
             evidence.transcript(transcript)
             evidence.compare(expected=expected, actual=problems if actual is None else actual)
             diverging = [clause for clause in clauses if clause in divergences]
-            if diverging:
-                outcome = "expected-divergence" if problems else "unexpected-pass"
-            else:
-                outcome = "failed" if problems else "passed"
+            outcome = declared_outcome(failed=bool(problems), diverging=bool(diverging))
             message = "; ".join(divergences[c] for c in diverging) if diverging else "; ".join(problems) or None
             results.append(TestResult(
                 nodeid=f"conformance/suite/{test}[{case.id}]", clauses=tuple(clauses), outcome=outcome,
