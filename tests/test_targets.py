@@ -144,6 +144,19 @@ def test_a_component_that_exits_is_named_with_its_log(tmp_path):
         group.stop(grace=5)
 
 
+def test_a_one_shot_member_past_the_deadline_says_the_boot_sentence(tmp_path):
+    """The orphan livetest's boot failure: with the boot cache, the deadline can fall while the
+    users are made, and it must read like every other boot timeout."""
+    group = ProcessGroup(tmp_path, {})
+    try:
+        group.start("leader", sleeper(60))
+        users = group.start("users", sleeper(60, say="making users"), lasting=False)
+        with pytest.raises(TargetError, match=r"(?s)^not healthy after 1 s; its log ends:.*making users"):
+            group.wait_for("users", users, time.monotonic() + 0.5, late="not healthy after 1 s")
+    finally:
+        group.stop(grace=5)
+
+
 def test_stopping_the_group_ends_and_reaps_every_member_at_once(tmp_path):
     """Members that already exited are reaped as the group stops, so it does not wait out its grace."""
     group = ProcessGroup(tmp_path, {})

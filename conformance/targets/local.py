@@ -264,7 +264,10 @@ class LocalTarget:
             # Airflow imports at once held the users script (and so the api-server) back.
             group.start("scheduler", [str(airflow), "scheduler"])  # lasting, so it leads the group
             users = group.start("users", [str(python), "-m", "conformance_users", str(users_file)], lasting=False)
-            group.wait_for("users", users, deadline)
+            group.wait_for("users", users, deadline, late=(
+                f"The local Airflow was not healthy after {self.boot_timeout:.0f} s: its users were not made yet "
+                "(raise AIRFLOW_CONFORMANCE_BOOT_TIMEOUT if the machine is slow)"
+            ))
             group.start("api-server", [str(airflow), "api-server"])
             for component in ("dag-processor", "triggerer"):
                 group.start(component, [str(airflow), component])

@@ -74,12 +74,14 @@ class ProcessGroup:
         if process.returncode != 0:
             raise TargetError(f"`{' '.join(argv[1:])}` failed with exit code {process.returncode}; its log ends:\n{self.tail(name)}")
 
-    def wait_for(self, name: str, process: subprocess.Popen[bytes], deadline: float) -> None:
-        """Wait for a process of the group that is meant to end (e.g. user creation) to succeed."""
+    def wait_for(self, name: str, process: subprocess.Popen[bytes], deadline: float, late: str | None = None) -> None:
+        """Wait for a process of the group that is meant to end (e.g. user creation) to succeed
+        (``late``, if given, is the sentence for the deadline, before the process's log)."""
         try:
             code = process.wait(timeout=max(deadline - time.monotonic(), 0.1))
         except subprocess.TimeoutExpired:
-            raise TargetError(f"{name} did not finish within the boot timeout; its log ends:\n{self.tail(name)}") from None
+            said = late or f"{name} did not finish within the boot timeout"
+            raise TargetError(f"{said}; its log ends:\n{self.tail(name)}") from None
         if code != 0:
             raise TargetError(f"{name} failed with exit code {code}; its log ends:\n{self.tail(name)}")
 
