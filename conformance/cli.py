@@ -32,7 +32,7 @@ from pathlib import Path
 import pytest
 
 from conformance import bench, matrix, mutants, record, soak
-from conformance.arguments import USAGE_ERROR, Parser
+from conformance.arguments import USAGE_ERROR, Parser, split_at_double_dash
 
 SUITE_PACKAGE = "conformance.suite"
 
@@ -81,20 +81,13 @@ def run_parser() -> Parser:
 
 
 def run(argv: Sequence[str]) -> int:
-    ours, extra = _split_at_double_dash(argv)
+    ours, extra = split_at_double_dash(argv)
     args = run_parser().parse_args(ours)
     return int(pytest.main(suite_argv(
         report=args.report, airflow_target=args.airflow_target, airflow_db=args.airflow_db,
         boot_cache=not args.no_boot_cache, allow_absent_feature=args.allow_absent_feature, extra=extra,
     )))
 
-
-def _split_at_double_dash(argv: Sequence[str]) -> tuple[list[str], list[str]]:
-    argv = list(argv)
-    if "--" not in argv:
-        return argv, []
-    at = argv.index("--")
-    return argv[:at], argv[at + 1:]
 
 
 def _record(argv: Sequence[str]) -> int:

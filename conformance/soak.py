@@ -43,7 +43,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from conformance.arguments import USAGE_ERROR, Parser
+from conformance.arguments import USAGE_ERROR, Parser, split_at_double_dash
 from conformance.mutants import read_report
 
 FALSE_FAILURE = ("fail", "unexpected-pass", "error")  # on an unmodified Airflow, any of these is the suite's fault
@@ -325,14 +325,6 @@ def parser() -> Parser:
     parser.add_argument("--report", metavar="DIR", help="where run-K/ and soak.json go (default: a new temporary folder)")
     return parser
 
-
-def split_at_double_dash(argv: Sequence[str]) -> tuple[list[str], list[str]]:
-    """The soak's own arguments, and pytest's after ``--`` (as ``conformance run`` splits them)."""
-    argv = list(argv)
-    if "--" not in argv:
-        return argv, []
-    at = argv.index("--")
-    return argv[:at], argv[at + 1:]
 
 
 def main(argv: Sequence[str] | None = None, runner: Runner = run_suite, stress: Sequence[str] = STRESS_NG) -> int:

@@ -106,20 +106,7 @@ def record(evidence: Any, verdict: Verdict) -> None:
 
 def fresh_measurement(base_url: str, token: str, case: Case, run_id: str) -> tuple[Transcript, Health]:
     """A new run of the case's DAG, streamed alone while the probe samples the server."""
-    return asyncio.run(_fresh(base_url, token, case, run_id))
-
-
-async def _fresh(base_url: str, token: str, case: Case, run_id: str) -> tuple[Transcript, Health]:
-    async with AirflowClient(base_url, token) as client:
-        await client.trigger(case.dag_id, run_id)
-        samples: list = []
-        watcher = asyncio.create_task(watch(client.http, f"/api/v2/dags/{case.dag_id}/dagRuns/{run_id}", samples))
-        try:
-            transcript = await record_case(client.http, case, run_id)
-        finally:
-            watcher.cancel()
-        run = await client.dag_run(case.dag_id, run_id)
-    return attrs.evolve(transcript, run=run), Health.of(samples)
+    return fresh_measurements(base_url, token, [case], run_id)[0]
 
 
 def fresh_measurements(base_url: str, token: str, cases: Sequence[Case], run_id: str) -> list[tuple[Transcript, Health]]:
