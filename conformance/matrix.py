@@ -28,7 +28,6 @@ Why Jinja: one model (:func:`model`), two templates (templates/matrix.*.jinja), 
 from __future__ import annotations
 
 import html
-import json
 import re
 import sys
 from collections.abc import Iterable, Mapping, Sequence
@@ -41,15 +40,11 @@ import markupsafe
 from packaging.version import InvalidVersion, Version
 
 from conformance.arguments import Parser
-from conformance.paths import package_file, schemas_dir
-from conformance.report_format import VERDICTS, NewerReport, current
-from conformance.schemas import validator
+from conformance.paths import package_file
+from conformance.report_files import REPORT_SCHEMA, ReportFileError, load_report, report_path
+from conformance.report_format import VERDICTS, current
 
-REPORT_SCHEMA = "report.schema.json"
-
-
-class MatrixError(Exception):
-    """A report could not be read; the sentence says which and why."""
+MatrixError = ReportFileError  # a report could not be read (conformance.report_files, shared with compare)
 
 
 @attrs.frozen
@@ -133,32 +128,6 @@ def _general(detail: str, version: str | None) -> str:
     """A doc example's detail without what differs from version to version: test paths, the version."""
     text = re.sub(r"\S*::(\S+?)(\[[^\]]*\])?: ", "", detail)
     return text.replace(f"Airflow {version}", "Airflow <version>") if version else text
-
-
-def report_path(argument: Path) -> Path:
-    return argument / "report.json" if argument.is_dir() else argument
-
-
-def load_report(path: Path) -> dict[str, Any]:
-    """A report.json, checked against its schema where the schema is installed."""
-    try:
-        report = json.loads(path.read_text())
-    except FileNotFoundError:
-        raise MatrixError(f"{path} does not exist; did that version's run end before writing its report?") from None
-    except (OSError, ValueError) as exc:
-        raise MatrixError(f"{path} is not a readable JSON file ({exc})") from None
-    if not isinstance(report, dict):
-        raise MatrixError(f"{path} is not a conformance report (not a JSON object)")
-    try:
-        report = current(report)
-    except NewerReport as exc:
-        raise MatrixError(f"{path} was written by a newer suite: {exc}") from None
-    if (schemas_dir() / REPORT_SCHEMA).is_file():
-        if errors := [error.message for error in validator(REPORT_SCHEMA).iter_errors(report)]:
-            raise MatrixError(f"{path} does not match {REPORT_SCHEMA}: {'; '.join(errors[:3])}")
-    elif not {"airflow", "feature", "summary", "clauses", "doc_examples"} <= set(report):
-        raise MatrixError(f"{path} is not a conformance report (no airflow/feature/summary/clauses/doc_examples)")
-    return report
 
 
 def _sort_key(report: Mapping[str, Any]) -> tuple[Any, ...]:

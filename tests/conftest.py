@@ -21,6 +21,12 @@ from conformance.suite import test_results, test_stream
 pytest_plugins = ["pytester"]
 
 
+@pytest.fixture(autouse=True)
+def no_github_step_summary(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Keep the fake runs and comparisons of these tests off a real CI job's summary page."""
+    monkeypatch.delenv("GITHUB_STEP_SUMMARY", raising=False)
+
+
 def recorded_transcript(case_id: str) -> Transcript:
     """A committed recording (fixtures/streams/) as the session would have recorded it."""
     fixture = load_fixture(case_id)

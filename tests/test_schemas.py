@@ -27,10 +27,10 @@ EXAMPLES = list(example_params())
 
 # Schemas of our own file formats are exemplified by the files themselves, which other tests
 # validate: fixtures/cases.json, fixtures/doc-examples.json, fixtures/streams/, reports (tests/test_report.py),
-# conformance/clauses.yaml and conformance/expectations.yaml.
+# conformance/clauses.yaml, conformance/expectations.yaml and compare's --json output (tests/test_compare.py).
 FORMAT_SCHEMAS = {
     "cases.schema.json", "doc-examples.schema.json", "stream-manifest.schema.json", "stream-transcript.schema.json",
-    "report.schema.json", "clauses.schema.json", "expectations.schema.json",
+    "report.schema.json", "clauses.schema.json", "expectations.schema.json", "compare.schema.json",
 }
 
 
