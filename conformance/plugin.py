@@ -22,6 +22,14 @@ A test with at least one clause that applies runs as usual. This is declared, wh
 is measured: it needs no server to tell, and it is checked first.
 
 Declared divergences (expectations.yaml) become strict expected failures.
+
+A run can check part of the catalog (:mod:`conformance.selection`: ``--conformance-clause``,
+``--conformance-area``, ``--conformance-level``). A selection that selects nothing stops the
+run at configure time, before any server starts. At collection, once every test's clauses are
+noted (so the catalog check still sees the whole suite), a test none of whose clauses is
+selected is deselected (pytest's ``pytest_deselected``); tests naming no clause stay. What the
+remaining tests read decides which fixture runs are triggered (:mod:`conformance.needs`); an
+xdist worker writes that into the session folder for the controller.
 """
 
 from __future__ import annotations
@@ -38,7 +46,9 @@ from conformance.controller import FOLDER_KEY, Controller
 from conformance.expectations import divergences_for
 from conformance.fixtures import doc_example, folder_key, session_info
 from conformance.items import SUITE_DIR, case_of, clause_ids, in_suite
+from conformance.needs import cases_needed, unknown_cases, write_needs
 from conformance.report import FEATURE_ABSENT, NOT_APPLICABLE
+from conformance.selection import ENVIRONMENT, Selection
 from conformance.session import FeatureAbsent
 
 named_clauses_key = pytest.StashKey[dict[str, tuple[str, ...]]]()
@@ -72,6 +82,17 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="exit 0 instead of 1 when every failure is a test the absent DAG Result feature could not run "
         "(for version matrices that include an Airflow older than 3.3)",
     )
+    group.addoption(
+        "--keep-server", action="store_true",
+        help="local and container targets: leave the server up after the run, and print its URL, how to get a "
+        "token into $AIRFLOW_TOKEN and the command that stops it; also AIRFLOW_CONFORMANCE_KEEP_SERVER=1",
+    )
+    for kind, example in (("clause", "'STREAM-*'"), ("area", "mapping"), ("level", "MUST")):
+        group.addoption(
+            f"--conformance-{kind}", action="append", default=None, metavar=kind.upper(),
+            help=f"check only the clauses of this {kind} (repeatable, comma-separated; e.g. {example}); "
+            f"a clause must match every kind given; also {ENVIRONMENT[kind]}",
+        )
 
 
 @pytest.hookimpl(tryfirst=True)  # before junitxml's, which reads the path we may set
@@ -79,6 +100,10 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "clause(*ids): the clauses.yaml requirements this test checks")
     config.addinivalue_line("markers", "meta: a test of the suite itself, which names no clause")
     config.addinivalue_line("markers", "doc_example(id, text): this test runs the doc's example `text` as written")
+    config.addinivalue_line("markers", "cases(*ids, dags=(), all=False): the fixture cases (or DAGs' runs) this test reads (conformance.needs)")
+    selection = Selection.from_config(config)
+    if not selection.whole and (problem := selection.problem(load_clauses())):
+        raise pytest.UsageError(f"airflow-conformance: {problem}")
     report_dir = config.getoption("conformance_report")
     if report_dir and not config.option.xmlpath:
         config.option.xmlpath = str(Path(report_dir) / "junit.xml")
@@ -101,6 +126,30 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     config.stash[collected_modules_key] = {Path(item.path).resolve() for item in suite_items}
     for item in items:  # one property per clause: junit.xml shows them, the report files by them
         item.user_properties.extend(("clause", clause) for clause in clause_ids(item))
+    deselect_unselected(config, items)
+
+
+def deselect_unselected(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Deselect the tests none of whose clauses the selection selects; tests naming no clause stay."""
+    selection = Selection.from_config(config)
+    if selection.whole:
+        return
+    catalog = load_clauses()
+    chosen = set(selection.selected(catalog))
+    dropped = [item for item in items if (ids := clause_ids(item)) and not chosen.intersection(ids)]
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        gone = set(dropped)
+        items[:] = [item for item in items if item not in gone]
+
+
+@pytest.hookimpl(tryfirst=True)  # before xdist's, which reports the collection to the controller
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """On an xdist worker, after every deselection: the cases its suite tests read, for the controller."""
+    config = session.config
+    if hasattr(config, "workerinput"):
+        needed = cases_needed(item for item in session.items if in_suite(item.path))
+        write_needs(config.stash[folder_key], config.workerinput["workerid"], needed)
 
 
 def whole_suite_collected(config: pytest.Config) -> bool:
@@ -123,6 +172,8 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
     known = load_clauses()
     if unknown := [clause for clause in ids if clause not in known]:
         pytest.fail(f"{item.nodeid} names clauses missing from clauses.yaml: {', '.join(unknown)}", pytrace=False)
+    if unknown := unknown_cases(item, load_cases()):
+        pytest.fail(f"{item.nodeid} marks cases missing from fixtures/cases.json: {', '.join(unknown)}", pytrace=False)
     info = session_info(item.config)
     version = info.airflow_version
     reason = why_not_applicable([known[clause] for clause in ids], version)

@@ -5,6 +5,11 @@
 is written; its versions: :mod:`conformance.report_format`) and ``report.html``
 (:mod:`conformance.report_html`, rendered from the JSON alone).
 
+A clause outside the run's selection (:mod:`conformance.selection`: ``--clause``, ``--area``,
+``--level``) gets ``not-selected``, whatever its tests did: a test that ran for a selected
+clause it also names says nothing the user asked about this one. The report's ``selection``
+holds what was given (null for the whole suite).
+
 A clause whose ``since``/``until`` (clauses.yaml) leaves out the run's Airflow version gets
 ``not-applicable``, whatever its tests did: the plugin skips them, and one that ran for another
 clause it names says nothing about this one. Otherwise the verdict sums up the tests naming it;
@@ -31,7 +36,9 @@ and its tests on fixture DAGs that cannot load there do not make it ``absent``.
 
 Everything arrives through pytest's test reports, so it works the same under xdist: clause ids
 and ``feature_absent`` as user properties, evidence and ``doc_example`` marks as the JSON
-attribute :data:`REPORT_ATTRIBUTE`, which xdist carries with the report.
+attribute :data:`REPORT_ATTRIBUTE`, which xdist carries with the report. So does a failure's
+``reproduce`` (:mod:`conformance.reproduce`), which a failed or unexpectedly passing test's
+entry carries.
 """
 
 from __future__ import annotations
@@ -50,6 +57,7 @@ from conformance.catalog import Clause
 from conformance.report_format import REPORT_VERSION, VERDICTS
 from conformance.report_html import render
 from conformance.schemas import validator
+from conformance.selection import WHOLE, Selection
 from conformance.versions import is_prerelease
 
 REPORT_ATTRIBUTE = "conformance_json"
@@ -77,6 +85,7 @@ class TestResult:
     evidence: tuple[Mapping[str, Any], ...] = ()
     feature_absent: str | None = None
     doc_example: Mapping[str, str] | None = None
+    reproduce: Mapping[str, Any] | None = None  # how to reproduce a failure (conformance.reproduce)
 
 
 def phase_outcome(report: pytest.TestReport) -> str:
@@ -97,6 +106,7 @@ def declared_outcome(failed: bool, diverging: bool) -> str:
 
 
 _TEST_OUTCOMES = ("failed", "unexpected-pass", "expected-divergence", "skipped", "passed")  # worst first
+REPRODUCED = ("failed", "unexpected-pass")  # the outcomes whose report entry says how to reproduce them
 
 
 def _message(report: pytest.TestReport) -> str | None:
@@ -143,14 +153,18 @@ class Collector:
             evidence=tuple(extra.get("evidence", ())),
             feature_absent=next((str(value) for name, value in properties if name == FEATURE_ABSENT), None),
             doc_example=extra.get("doc_example"),
+            reproduce=extra.get("reproduce") if outcome in REPRODUCED else None,
         )
 
 
-def clause_verdict(tests: Sequence[TestResult], applicable: bool = True) -> str:
+def clause_verdict(tests: Sequence[TestResult], applicable: bool = True, selected: bool = True) -> str:
     """The verdict on a clause from the tests naming it (see the module docstring).
 
-    ``applicable`` is whether the clause applies to the run's Airflow version at all.
+    ``applicable`` is whether the clause applies to the run's Airflow version at all;
+    ``selected`` whether the run's selection includes it (checked first: not asked, not judged).
     """
+    if not selected:
+        return "not-selected"
     if not applicable:
         return "not-applicable"
     absent = [test for test in tests if test.feature_absent and test.outcome != "passed"]
@@ -182,7 +196,8 @@ class Run:
 
 
 def build(
-    run: Run, results: Iterable[TestResult], clauses: Mapping[str, Clause], divergences: Mapping[str, str]
+    run: Run, results: Iterable[TestResult], clauses: Mapping[str, Clause], divergences: Mapping[str, str],
+    selection: Selection = WHOLE,
 ) -> dict[str, Any]:
     """The report.json document (a dict), clauses in catalog order, tests by node id."""
     results = sorted(results, key=lambda test: test.nodeid)
@@ -191,7 +206,10 @@ def build(
         for clause_id in test.clauses:
             by_clause.setdefault(clause_id, []).append(test)
     entries = [
-        _clause_entry(clause, by_clause[clause.id], divergences.get(clause.id), _applies(clause, run.airflow_version))
+        _clause_entry(
+            clause, by_clause[clause.id], divergences.get(clause.id), _applies(clause, run.airflow_version),
+            selection.selects(clause),
+        )
         for clause in clauses.values()
     ]
     absent = next((test.feature_absent for test in results if test.feature_absent), None)
@@ -206,6 +224,7 @@ def build(
         "feature": {"present": absent is None, "reason": absent},
         "started": run.started.isoformat(timespec="seconds"),
         "duration_s": round(run.duration_s, 1),
+        "selection": selection.as_json(),
         "summary": {verdict: counts[verdict] for verdict in VERDICTS},
         "clauses": entries,
         "doc_examples": _doc_examples(results),
@@ -217,7 +236,9 @@ def _applies(clause: Clause, version: str | None) -> bool:
     return version is None or clause.applies_to(version)
 
 
-def _clause_entry(clause: Clause, tests: list[TestResult], divergence: str | None, applicable: bool) -> dict[str, Any]:
+def _clause_entry(
+    clause: Clause, tests: list[TestResult], divergence: str | None, applicable: bool, selected: bool
+) -> dict[str, Any]:
     return {
         "id": clause.id,
         "level": clause.level,
@@ -227,10 +248,11 @@ def _clause_entry(clause: Clause, tests: list[TestResult], divergence: str | Non
         "note": clause.note,
         "since": clause.since,
         "until": clause.until,
-        "verdict": clause_verdict(tests, applicable),
+        "verdict": clause_verdict(tests, applicable, selected),
         "divergence": divergence,
         "tests": [
             {"nodeid": test.nodeid, "outcome": test.outcome, "duration_s": test.duration_s, "message": test.message}
+            | ({"reproduce": dict(test.reproduce)} if test.reproduce else {})
             for test in tests
         ],
         "evidence": [{"test": test.nodeid, **item} for test in tests for item in test.evidence],

@@ -7,11 +7,15 @@ whatever reads reports from several runs, such as the version matrix, can tell w
 1   no ``report_version`` field: the first format
 2   the verdict ``not-applicable`` (a clause whose since/until excludes the run's Airflow
     version), each clause's ``since`` and ``until``, ``airflow.prerelease``
+3   the verdict ``not-selected`` (a clause outside the run's ``--clause``/``--area``/``--level``)
+    and the top-level ``selection`` (what was given; null for the whole suite)
 === =========================================================================================
 
-:func:`current` turns a version 1 report into version 2 with what version 1 could not have
-said: no clause had a version range, so none was ``not-applicable``. Nothing is lost that way,
-which is why a version 1 report needs no schema of its own.
+:func:`current` upgrades an older report one version at a time, with what that version could
+not have said: a version 1 report had no version ranges, so no clause was ``not-applicable``;
+a version 2 report always ran the whole suite, so no clause was ``not-selected`` and its
+``selection`` is null. Nothing is lost that way, which is why older versions need no schema of
+their own.
 """
 
 from __future__ import annotations
@@ -22,8 +26,10 @@ from typing import Any
 
 from conformance.versions import is_prerelease
 
-REPORT_VERSION = 2
-VERDICTS = ("fail", "unexpected-pass", "absent", "expected-divergence", "pass", "untested", "not-applicable")  # worst first
+REPORT_VERSION = 3
+VERDICTS = (  # worst first
+    "fail", "unexpected-pass", "absent", "expected-divergence", "pass", "untested", "not-applicable", "not-selected",
+)
 
 
 class NewerReport(ValueError):
@@ -41,11 +47,19 @@ def current(report: Mapping[str, Any]) -> dict[str, Any]:
     Raises :class:`NewerReport` for a version this suite does not know.
     """
     version = version_of(report)
-    if version == REPORT_VERSION:
-        return copy.deepcopy(dict(report))
-    if version != 1:
+    if version != REPORT_VERSION and not (isinstance(version, int) and version in _UPGRADES):
         raise NewerReport(f"report_version {version!r}, while this suite reads up to {REPORT_VERSION}")
-    upgraded: dict[str, Any] = {"report_version": REPORT_VERSION, **copy.deepcopy(dict(report))}
+    upgraded = copy.deepcopy(dict(report))
+    while version != REPORT_VERSION:
+        upgraded = _UPGRADES[version](upgraded)
+        version = upgraded["report_version"]
+    return upgraded
+
+
+def _from_1(report: dict[str, Any]) -> dict[str, Any]:
+    """Version 1 to 2: no clause had a version range, so none was not-applicable."""
+    upgraded: dict[str, Any] = {"report_version": 2, **report}
+    upgraded["report_version"] = 2  # also where it said 1 itself
     if isinstance(airflow := upgraded.get("airflow"), dict):
         airflow.setdefault("prerelease", is_prerelease(airflow.get("version")))
     if isinstance(summary := upgraded.get("summary"), dict):
@@ -55,3 +69,15 @@ def current(report: Mapping[str, Any]) -> dict[str, Any]:
             clause.setdefault("since", None)
             clause.setdefault("until", None)
     return upgraded
+
+
+def _from_2(report: dict[str, Any]) -> dict[str, Any]:
+    """Version 2 to 3: every run checked the whole suite, so no clause was not-selected."""
+    upgraded: dict[str, Any] = {**report, "report_version": 3}
+    upgraded.setdefault("selection", None)
+    if isinstance(summary := upgraded.get("summary"), dict):
+        summary.setdefault("not-selected", 0)
+    return upgraded
+
+
+_UPGRADES = {1: _from_1, 2: _from_2}  # version -> the step to the next one

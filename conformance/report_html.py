@@ -11,8 +11,9 @@ too (read as the current one, :mod:`conformance.report_format`)::
 
     python -m conformance.report_html report.json > report.html
 
-Clauses that do not apply to the Airflow version (``not-applicable``) are counted in the
-header but left out of "Needs a look": there is nothing there to look at.
+Clauses that do not apply to the Airflow version (``not-applicable``) or lie outside the
+run's selection (``not-selected``; the header says what was selected) are counted in the header
+but left out of "Needs a look": there is nothing there to look at.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ import jinja2
 
 from conformance.paths import package_file
 from conformance.report_format import VERDICTS, current
+from conformance.selection import Selection
 from conformance.versions import describe
 
 VERDICT_LABELS = {  # worst first
@@ -39,6 +41,7 @@ VERDICT_LABELS = {  # worst first
     "pass": "pass",
     "untested": "untested",
     "not-applicable": "not applicable",
+    "not-selected": "not selected",
 }
 assert tuple(VERDICT_LABELS) == VERDICTS, "a label for every verdict, in the report's order"
 OUTCOME_VERDICTS = {  # a test's outcome, coloured like the clause verdict it leads to
@@ -92,12 +95,13 @@ def render(report: Mapping[str, Any]) -> str:
         report=report,
         areas=areas,
         attention=sorted(
-            ((clause, _why(clause)) for clause in report["clauses"] if clause["verdict"] not in ("pass", "untested", "not-applicable")),
+            ((clause, _why(clause)) for clause in report["clauses"] if clause["verdict"] not in ("pass", "untested", "not-applicable", "not-selected")),
             key=lambda pair: list(VERDICT_LABELS).index(pair[0]["verdict"]),  # worst first, then catalog order
         ),
         untested=[clause["id"] for clause in report["clauses"] if clause["verdict"] == "untested"],
         version=describe(report["airflow"]["version"]),
         started=_when(report["started"]),
+        selection=Selection.from_json(report["selection"]).describe(),
         labels=VERDICT_LABELS,
         outcome_verdicts=OUTCOME_VERDICTS,
     )

@@ -42,6 +42,10 @@ FEATURE_SINCE = (3, 3)  # the release that added the DAG Result feature
 MISSING_RESULT_IMPORT = "cannot import name 'result' from 'airflow.sdk'"
 
 
+# Why a test finds a case or run missing that the session never asked for (conformance.needs).
+NOT_NEEDED = "a test reading it must name one of its cases with @pytest.mark.cases(...)"
+
+
 class FeatureAbsent(Exception):
     """A test asked for something only an Airflow with the DAG Result feature can provide."""
 
@@ -81,6 +85,8 @@ class SessionInfo:
         path = Path(self.folder) / "transcripts" / f"{case_id}.json"
         if self.feature_absent and not path.exists():
             raise FeatureAbsent(f"case {case_id} runs a fixture DAG that cannot load without the feature")
+        if not path.exists():
+            raise LookupError(f"case {case_id} was not streamed in this session; {NOT_NEEDED}")
         return Transcript.load(path)
 
     def health(self) -> Health:
@@ -91,6 +97,8 @@ class SessionInfo:
         """The session's run of a fixture DAG (FeatureAbsent if the DAG could not load)."""
         if dag_id in self.missing_dags:
             raise FeatureAbsent(f"fixture DAG {dag_id} cannot load without the feature")
+        if dag_id not in self.run_ids:
+            raise LookupError(f"fixture DAG {dag_id} was not triggered in this session; {NOT_NEEDED}")
         return self.run_ids[dag_id]
 
     def save(self) -> None:

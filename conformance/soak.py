@@ -47,7 +47,7 @@ from conformance.arguments import USAGE_ERROR, Parser, split_at_double_dash
 from conformance.mutants import read_report
 
 FALSE_FAILURE = ("fail", "unexpected-pass", "error")  # on an unmodified Airflow, any of these is the suite's fault
-NOT_JUDGED = ("untested", "not-applicable")  # no test of the clause was judged in that run
+NOT_JUDGED = ("untested", "not-applicable", "not-selected")  # no test of the clause was judged in that run
 STRESS_NG = ("stress-ng", "--cpu", "1", "--timeout", "0", "--quiet")  # one CPU stressor; timeout 0: until stopped
 OUTPUT_TAIL = 3000  # characters of a failed run's output kept
 SUITE_GRACE = 120.0  # seconds an interrupted run gets to stop its Airflow before it is killed

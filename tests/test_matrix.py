@@ -160,13 +160,39 @@ def test_not_applicable_cells_stand_apart(tmp_path):
     assert "PARAM-EMPTY-1 <small>MUST</small> <small>Airflow &lt;3.4.0</small>" in page
 
 
+def version_2(report: dict) -> dict:
+    """The report as the suite wrote it before report_version 3 (no selection, no not-selected)."""
+    old = json.loads(json.dumps(report))
+    del old["selection"], old["summary"]["not-selected"]
+    return old | {"report_version": 2}
+
+
 def version_1(report: dict) -> dict:
     """The report as the suite wrote it before report_version 2."""
-    old = json.loads(json.dumps(report))
+    old = version_2(report)
     del old["report_version"], old["airflow"]["prerelease"], old["summary"]["not-applicable"]
     for clause in old["clauses"]:
         del clause["since"], clause["until"]
     return old
+
+
+@pytest.mark.parametrize("folder", [OLD, NEW], ids=lambda folder: folder.name)
+def test_a_version_2_report_reads_and_renders_as_the_current_one(tmp_path, folder):
+    current = json.loads((folder / "report.json").read_text())
+    (tmp_path / "report.json").write_text(json.dumps(version_2(current)))
+    assert matrix.load_report(tmp_path / "report.json") == current
+    assert matrix.render_html(built(tmp_path)).replace(str(tmp_path), "DIR") == matrix.render_html(built(folder)).replace(str(folder), "DIR")
+
+
+def test_a_partial_run_shows_its_not_selected_clauses(tmp_path):
+    report = json.loads((NEW / "report.json").read_text())
+    report["clauses"][0]["verdict"] = "not-selected"
+    report["selection"] = {"clauses": ["STREAM-*"], "areas": [], "levels": []}
+    (tmp_path / "report.json").write_text(json.dumps(report))
+    result = built(OLD, tmp_path)
+    assert result.cells(report["clauses"][0]["id"])[-1] == "not-selected"
+    assert "| _not-selected_ |" in matrix.render_markdown(result)
+    assert '<td class="v not-selected" title="">not-selected</td>' in matrix.render_html(result)
 
 
 @pytest.mark.parametrize("folder", [OLD, NEW], ids=lambda folder: folder.name)
@@ -179,9 +205,9 @@ def test_a_version_1_report_reads_as_the_current_one(tmp_path, folder):
 
 def test_a_report_of_a_newer_format_is_refused_in_one_sentence(tmp_path, capsys):
     report = json.loads((NEW / "report.json").read_text())
-    (tmp_path / "report.json").write_text(json.dumps({**report, "report_version": 3}))
+    (tmp_path / "report.json").write_text(json.dumps({**report, "report_version": 4}))
     assert matrix.main([str(tmp_path), "--out", str(tmp_path / "out")]) == 4
-    assert "was written by a newer suite: report_version 3, while this suite reads up to 2" in capsys.readouterr().err
+    assert "was written by a newer suite: report_version 4, while this suite reads up to 3" in capsys.readouterr().err
 
 
 def markdown_verdicts(text: str) -> dict[str, list[str]]:

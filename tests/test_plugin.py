@@ -1,6 +1,7 @@
 """The plugin turns declared divergences into strict xfails and tells their outcomes apart; it
 skips tests whose clauses are all about other Airflow versions."""
 
+import json
 import xml.etree.ElementTree as ET
 
 import attrs
@@ -307,3 +308,68 @@ def test_run(airflow_session):
     case = ET.parse(pytester.path / "j.xml").getroot().find(".//testcase")
     assert case.find("failure") is not None
     assert [prop.get("name") for prop in case.iter("property")].count(FEATURE_ABSENT) == 1
+
+
+SELECTED_TESTS = """
+import pytest
+
+@pytest.mark.clause("RESULT-MAPPED-1")
+def test_mapped():
+    pass
+
+@pytest.mark.clause("RESULT-MAPPED-2", "STREAM-NDJSON-1")
+def test_mapped_and_stream():
+    pass
+
+@pytest.mark.clause("STREAM-TERMINAL-1")
+def test_stream():
+    assert False, "fails, but outside the selection it never runs"
+
+def test_naming_no_clause():
+    pass
+"""
+
+
+def test_a_selection_deselects_tests_of_no_selected_clause_and_reports_the_rest_not_selected(pytester):
+    pytester.makeconftest(CONFTEST)
+    pytester.makepyfile(test_selected=SELECTED_TESTS)
+    result = pytester.runpytest("-p", "no:cacheprovider", "--conformance-clause", "RESULT-MAPPED-*", "--conformance-report", "out")
+    result.assert_outcomes(passed=3, deselected=1)
+    total = len(load_clauses())
+    result.stdout.fnmatch_lines([
+        f"{total} clauses: {total - 5} not-selected, 2 pass, 3 untested",
+        f"selection --clause 'RESULT-MAPPED-*': 5 of {total} clauses; runs of 0 fixture DAGs triggered",
+        f"  not-selected        {total - 5} clauses outside the selection",
+    ])
+    report = json.loads((pytester.path / "out" / "report.json").read_text())
+    verdicts = {clause["id"]: clause["verdict"] for clause in report["clauses"]}
+    assert verdicts["RESULT-MAPPED-1"] == "pass" and verdicts["RESULT-MAPPED-5"] == "untested"  # selected, no test of it here
+    assert verdicts["STREAM-NDJSON-1"] == "not-selected"  # its test ran, for RESULT-MAPPED-2
+    assert report["selection"] == {"clauses": ["RESULT-MAPPED-*"], "areas": [], "levels": []}
+    assert result.ret == pytest.ExitCode.OK
+
+
+def test_a_selection_comes_from_the_variables_too(pytester, monkeypatch):
+    monkeypatch.setenv("AIRFLOW_CONFORMANCE_AREA", "stream")
+    monkeypatch.setenv("AIRFLOW_CONFORMANCE_LEVEL", "MUST")
+    pytester.makeconftest(CONFTEST)
+    pytester.makepyfile(test_selected=SELECTED_TESTS)
+    reports = reports_by_test(pytester.inline_run("-p", "no:cacheprovider"))
+    assert set(reports) == {"test_mapped_and_stream", "test_stream", "test_naming_no_clause"}
+
+
+@pytest.mark.parametrize(
+    ("args", "sentence"),
+    [
+        (["--conformance-clause", "RESULT-MAPED-1"], "ERROR: airflow-conformance: clause 'RESULT-MAPED-1' * matches no clause id; did you mean RESULT-MAPPED-1*"),
+        (["--conformance-level", "SHOULD"], "ERROR: airflow-conformance: level 'SHOULD' * is not a level of clauses.yaml; choose MUST or OBSERVED."),
+    ],
+    ids=["clause", "level"],
+)
+def test_a_selection_of_nothing_stops_the_run_before_it_starts(pytester, args, sentence):
+    pytester.makeconftest(CONFTEST + "\ndef pytest_sessionstart(session):\n    raise AssertionError('started')\n")
+    pytester.makepyfile(test_selected=SELECTED_TESTS)
+    result = pytester.runpytest("-p", "no:cacheprovider", *args)
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines([sentence])
+    assert "started" not in result.stdout.str() + result.stderr.str()

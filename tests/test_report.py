@@ -12,7 +12,9 @@ import pytest
 from conformance.catalog import Clause, load_clauses
 from conformance.recordings import load_fixture
 from conformance.report import ReportError, Run, TestResult, build, clause_verdict, problems, write
+from conformance.report_format import current
 from conformance.report_html import render
+from conformance.selection import WHOLE, Selection
 from fake_session import fake_session_conftest
 
 
@@ -45,7 +47,7 @@ def test_failures_of_a_missing_feature_make_the_clause_absent():
     assert clause_verdict([result("passed", feature_absent="no /wait route")]) == "pass"
 
 
-def versioned_report(version: str, results: list[TestResult]) -> dict:
+def versioned_report(version: str, results: list[TestResult], selection: Selection = WHOLE) -> dict:
     """A report on three clauses: NEW-1 since 3.4.0, OLD-1 (OBSERVED) until 3.3.0, ANY-1 unbounded."""
     clauses = {
         "NEW-1": Clause(id="NEW-1", level="MUST", area="a", statement="s", source="doc", since="3.4.0"),
@@ -56,7 +58,7 @@ def versioned_report(version: str, results: list[TestResult]) -> dict:
         suite_version="0.0.0", airflow_version=version, target="fake", database="sqlite", description=None,
         started=datetime(2026, 1, 1, tzinfo=timezone.utc), duration_s=1.0,
     )
-    return build(run, results, clauses, {})
+    return build(run, results, clauses, {}, selection)
 
 
 def test_a_clause_about_other_versions_is_not_applicable_whatever_its_tests_did():
@@ -107,10 +109,55 @@ def test_html_renders_a_version_1_report(report_from_recordings):
     current["clauses"] = [clause for clause in current["clauses"] if clause["verdict"] != "not-applicable"]
     current["summary"]["not-applicable"] = 0
     old = json.loads(json.dumps(current))
-    del old["report_version"], old["airflow"]["prerelease"], old["summary"]["not-applicable"]
+    del old["report_version"], old["airflow"]["prerelease"], old["summary"]["not-applicable"], old["selection"], old["summary"]["not-selected"]
     for clause in old["clauses"]:
         del clause["since"], clause["until"]
     assert render(old) == render(current)
+
+
+def test_a_clause_outside_the_selection_is_not_selected_whatever_its_tests_did():
+    failed = TestResult(nodeid="t_new_and_any", clauses=("NEW-1", "ANY-1"), outcome="failed", duration_s=0, message="boom")
+    selection = Selection(clauses=["OLD-*", "NEW-1"])
+    clauses = {clause["id"]: clause for clause in versioned_report("3.4.0", [failed], selection)["clauses"]}
+    assert {id_: clause["verdict"] for id_, clause in clauses.items()} == {"NEW-1": "fail", "OLD-1": "not-applicable", "ANY-1": "not-selected"}
+    assert [test["nodeid"] for test in clauses["ANY-1"]["tests"]] == ["t_new_and_any"]  # shown, not judged
+    report = versioned_report("3.3.2", [failed], Selection(levels=["MUST"]))
+    assert problems(report) == []
+    assert report["selection"] == {"clauses": [], "areas": [], "levels": ["MUST"]}
+    assert {clause["id"]: clause["verdict"] for clause in report["clauses"]} == {"NEW-1": "not-applicable", "OLD-1": "not-selected", "ANY-1": "fail"}
+    assert (report["summary"]["not-selected"], report["summary"]["fail"]) == (1, 1)
+    assert clause_verdict([failed], applicable=False, selected=False) == "not-selected"
+
+
+def test_the_schema_knows_not_selected_and_the_selection(report_from_recordings):
+    report = json.loads(json.dumps(report_from_recordings))
+    report["clauses"][0] |= {"verdict": "not-selected", "tests": [], "evidence": []}
+    report["selection"] = {"clauses": ["STREAM-*"], "areas": [], "levels": []}
+    assert problems(report) == []
+    assert problems({**report, "selection": {"clauses": ["STREAM-*"]}}) != []  # every kind, even empty
+    del report["selection"]
+    assert problems(report) != []
+
+
+def test_html_counts_not_selected_clauses_and_says_what_was_selected():
+    failed = TestResult(nodeid="t_any", clauses=("ANY-1",), outcome="passed", duration_s=0, message=None)
+    html = render(versioned_report("3.3.2", [failed], Selection(clauses=["ANY-*"])))
+    page = _Page()
+    page.feed(html)
+    assert sorted(page.clauses) == [("ANY-1", "pass"), ("NEW-1", "not-selected"), ("OLD-1", "not-selected")]
+    assert '<div class="count v-not-selected" data-verdict="not-selected"><strong>2</strong> not selected</div>' in html
+    assert "Part of the suite: --clause &#39;ANY-*&#39; selected 1 of 3 clauses; the other 2 are not selected, and not judged." in html
+    assert "The selected clauses conform" in html
+    assert 'v-not-selected">not selected</span> <a class="clause-id"' not in html  # not under "Needs a look"
+    assert 'id="selection"' not in render(versioned_report("3.3.2", [failed]))
+
+
+def test_a_version_2_report_reads_as_version_3_and_renders_the_same(report_from_recordings):
+    old = json.loads(json.dumps(report_from_recordings))
+    del old["selection"], old["summary"]["not-selected"]
+    old["report_version"] = 2
+    assert current(old) == report_from_recordings
+    assert render(old) == render(report_from_recordings)
 
 
 def test_report_built_from_recordings_matches_its_schema(report_from_recordings):
@@ -128,7 +175,10 @@ def test_evidence_keeps_the_request_raw_lines_and_arrival_times(report_from_reco
     assert clause["divergence"].startswith("A result task returning None stores no XCom")
     [item] = clause["evidence"]
     fixture = load_fixture("result-none")
-    assert item["request"] == {"method": "GET", "url": "/api/v2/dags/result_none/dagRuns/{run_id}/wait?interval=1", "headers": {}}
+    assert item["request"] == {
+        "method": "GET", "url": "/api/v2/dags/result_none/dagRuns/{run_id}/wait?interval=1", "headers": {},
+        "sender": "admin", "gzip": True,  # the session's client: httpx asks for gzip unless told otherwise
+    }
     assert "".join(line["text"] for line in item["lines"]) == fixture["response"]["body"]
     assert [line["t"] for line in item["lines"]] == fixture["arrivals"]
     assert (item["expected"], item["actual"]) == ({"state": "success", "results": {"nothing": None}}, {"state": "success"})
@@ -256,7 +306,8 @@ def test_a_run_writes_a_valid_report_with_evidence(pytester, xdist):
     assert problems(report) == []
     clauses = {clause["id"]: clause for clause in report["clauses"]}
     assert {id_: clauses[id_]["verdict"] for id_ in EXPECTED_VERDICTS} == EXPECTED_VERDICTS
-    assert report["report_version"] == 2
+    assert report["report_version"] == 3
+    assert report["selection"] is None  # the whole suite
     assert report["airflow"] == {"version": "3.3.2", "prerelease": False, "target": "fake", "database": "sqlite", "description": "a fake session"}
     assert report["feature"] == {"present": False, "reason": "no /wait route on this Airflow"}
 

@@ -131,3 +131,28 @@ def test_the_watchdog_ignores_failed_polls_and_reports_an_unhealthy_scheduler():
     sentence = asyncio.run(watch())
     assert sentence.startswith("Airflow reported its scheduler") and "unhealthy" in sentence
     assert next(answers, None) is None  # it stopped at the first definite answer
+
+
+def test_a_session_needing_no_case_triggers_nothing_and_says_so_when_a_test_reads_one(monkeypatch, tmp_path):
+    """A selection whose tests read no stream (the import-error clauses) boots, and asks for no run."""
+    from conformance import session
+    from conformance.targets.base import Connection
+
+    sent = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        sent.append(f"{request.method} {request.url.path}")
+        if request.url.path == "/api/v2/version":
+            return httpx.Response(200, json={"version": "3.3.2"})
+        if request.url.path == "/api/v2/dags":
+            return httpx.Response(200, json={"dags": [], "total_entries": 0})
+        return httpx.Response(500, json={"detail": "not expected"})
+
+    monkeypatch.setattr(session, "AirflowClient", lambda url, token: AirflowClient(url, token, transport=httpx.MockTransport(handler)))
+    info = session.prepare(Connection(target="fake", base_url="http://airflow.test", token="t"), [], tmp_path)
+    assert info.run_ids == {} and info.feature_absent is None
+    assert [line for line in sent if not line.startswith("GET")] == []  # nothing unpaused, nothing triggered
+    with pytest.raises(LookupError, match="case dag-return was not streamed in this session; a test reading it must name"):
+        info.transcript("dag-return")
+    with pytest.raises(LookupError, match="fixture DAG dag_return was not triggered in this session"):
+        info.run_id("dag_return")

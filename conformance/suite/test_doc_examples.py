@@ -16,22 +16,26 @@ import pytest
 
 from conformance.cases import terminal_mismatches
 from conformance.checks import framing_problems
-from conformance.doc_examples import load_doc_examples
+from conformance.doc_examples import load_doc_examples, parse_curl
 
 
 @pytest.mark.parametrize(
     "example",
     [
-        pytest.param(example, id=example.id, marks=[pytest.mark.clause(*example.clauses), pytest.mark.doc_example(example.id, example.text)])
+        pytest.param(example, id=example.id, marks=[
+            pytest.mark.clause(*example.clauses), pytest.mark.doc_example(example.id, example.text),
+            pytest.mark.cases(dags=[example.dag_id]),
+        ])
         for example in load_doc_examples()
     ],
 )
-def test_doc_example_works_as_written(example, airflow_session):
+def test_doc_example_works_as_written(example, airflow_session, evidence):
     run_id = airflow_session.run_id(example.dag_id)
     request = example.request(airflow_session.base_url, run_id, airflow_session.token)
     with httpx.Client(timeout=60) as client:  # the run has ended: the answer is immediate
         response = client.send(request)
     command = example.command(airflow_session.base_url, run_id)
+    evidence.response(response, f"the doc's command: {command}", sent_headers=dict(parse_curl(command).headers), sender="admin")
     assert response.status_code == 200, f"`{command}` answered {response.status_code}: {response.text[:300]}"
     lines = response.text.splitlines(keepends=True)
     assert lines, f"`{command}` answered 200 with an empty body"

@@ -19,6 +19,7 @@ LOOP_TASKS = [
 
 
 @pytest.mark.clause("LOOP-SELECT-409-1")
+@pytest.mark.cases(dags=sorted({param.values[0] for param in LOOP_TASKS}))
 @pytest.mark.parametrize(("dag_id", "selection", "refused"), LOOP_TASKS)
 def test_naming_a_loop_task_is_a_conflict(wait_http, airflow_session, dag_id, selection, refused, evidence):
     query = [("interval", "1")] + [("result", task_id) for task_id in selection]

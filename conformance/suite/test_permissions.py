@@ -8,16 +8,18 @@ token is the target's fault, so the tests fail instead.
 
 import json
 
-import httpx
 import pytest
 
 from conformance.cases import load_cases
+from conformance.fixtures import authenticated_client
 from conformance.suite.test_request import error_body
 
 # A DAG that loads on every Airflow with /wait (its result is the @dag return), whose run the
 # session has already streamed to its end, so every request here answers at once.
 DAG, CASE, RESULT_TASK = "dag_return", "dag-return", "compute"
 OWNS_RESTRICTED_USER = ("local",)  # targets that create the no-XCom user themselves
+
+pytestmark = pytest.mark.cases(CASE)  # every test here asks about that run
 
 
 @pytest.fixture(scope="module")
@@ -31,7 +33,7 @@ def no_xcom_http(airflow_session):
             "no user without XCom access was given; set AIRFLOW_CONFORMANCE_RESTRICTED_TOKEN "
             "(or _RESTRICTED_USERNAME and _RESTRICTED_PASSWORD)"
         )
-    with httpx.Client(base_url=airflow_session.base_url, headers={"Authorization": f"Bearer {token}"}, timeout=60) as client:
+    with authenticated_client(airflow_session.base_url, token, "restricted") as client:
         yield client
 
 

@@ -11,6 +11,8 @@ from conformance.reference_client import StreamError, wait_for_result
 
 DAG = "dag_return"  # imports no `result`, so the result parameter is also tested on Airflow 3.2
 
+pytestmark = pytest.mark.cases(dags=[DAG])
+
 
 @pytest.mark.clause("STREAM-NDJSON-1", "STREAM-TERMINAL-1", "PARAM-DEFAULT-1")
 def test_reference_client_reads_the_declared_result(airflow_session, evidence):

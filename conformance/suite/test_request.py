@@ -9,6 +9,8 @@ from conformance.checks import error_body_problems
 # about the endpoint get a verdict on an Airflow without the DAG Result feature too.
 FINISHED_DAG, FINISHED_CASE = "dag_return", "dag-return"
 
+pytestmark = pytest.mark.cases(FINISHED_CASE)  # every test here asks about its run
+
 
 @pytest.fixture(scope="module")
 def finished_run(airflow_session):

@@ -20,6 +20,7 @@ def test_terminal_line(case, airflow_session, evidence):
 
 
 @pytest.mark.clause("RESULT-KEY-ORDER-1")
+@pytest.mark.cases("result-key-order")
 def test_keys_inside_a_result_keep_their_order(airflow_session, evidence):
     transcript = evidence.transcript(airflow_session.transcript("result-key-order"))
     assert transcript.status == 200 and transcript.lines, transcript.error or transcript.body[:300]

@@ -42,6 +42,7 @@ def test_results_only_on_the_terminal_line(case_id, airflow_session, evidence):
 
 
 @pytest.mark.clause("STREAM-CONTENT-TYPE-1")
+@pytest.mark.cases("dag-return")
 def test_content_type_is_ndjson(airflow_session, evidence):
     transcript = finished(evidence.transcript(airflow_session.transcript("dag-return")))
     content_type = transcript.header("content-type")
@@ -51,6 +52,7 @@ def test_content_type_is_ndjson(airflow_session, evidence):
 
 
 @pytest.mark.clause("STREAM-FIRST-LINE-1")
+@pytest.mark.cases("slow-first-line")
 def test_first_line_comes_at_once(airflow_session, evidence):
     case = load_cases()["slow-first-line"]
     finished(airflow_session.transcript(case.id))
@@ -90,6 +92,7 @@ def test_terminal_line_follows_run_end_within_an_interval(case_id, airflow_sessi
 
 
 @pytest.mark.clause("STREAM-LATENCY-1")
+@pytest.mark.cases(all=True)  # the median over every stream
 def test_terminal_lines_come_within_an_interval_typically(airflow_session, evidence):
     """The per-case bound tolerates stalls; the median catches a server that is late every time.
 
