@@ -15,11 +15,17 @@ shows its two sides even where the test recorded nothing.
 Items are plain JSON (``schemas/report.schema.json``, ``$defs/evidence``) so they travel from
 xdist workers with the test's report. Long values are cut (:data:`MAX_TEXT` characters per
 string, :data:`MAX_LINES` lines per response), saying how long they were.
+
+A request says *who* sent it (``sender``: one of :data:`SENDERS`), never with what token, and
+whether it asked for a gzip body (``gzip``), so that :mod:`conformance.reproduce` can write it
+out as a curl line with the token left to a shell variable. The session's streams are the
+admin's; a live response's sender is the tag the fixture's client put on its request
+(:func:`tag_sender`), else ``anonymous`` when it carried no token the test did not show.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 from urllib.parse import urlencode
 
@@ -29,6 +35,27 @@ from conformance.stream import Transcript
 
 MAX_TEXT = 2000
 MAX_LINES = 200
+# admin: the session's token; restricted: the user without XCom access; anonymous: no token
+# beyond the headers shown; unknown: a token from a client the suite's fixtures did not make
+SENDERS = ("admin", "restricted", "anonymous", "unknown")
+SENDER_EXTENSION = "conformance_sender"  # the httpx request extension naming the sender
+HTTPX_ACCEPT_ENCODING = "gzip, deflate"  # what an httpx client asks for unless told otherwise
+
+
+def tag_sender(sender: str) -> Callable[[httpx.Request], None]:
+    """An httpx request hook marking every request of a client as sent by ``sender``."""
+    if sender not in SENDERS:
+        raise ValueError(f"unknown sender {sender!r}; one of {', '.join(SENDERS)}")
+
+    def tag(request: httpx.Request) -> None:
+        request.extensions[SENDER_EXTENSION] = sender
+
+    return tag
+
+
+def _asks_for_gzip(headers: Mapping[str, str]) -> bool:
+    accept = next((value for name, value in headers.items() if name.lower() == "accept-encoding"), HTTPX_ACCEPT_ENCODING)
+    return "gzip" in accept.lower()
 
 
 def clip(value: Any) -> Any:
@@ -66,14 +93,16 @@ class Evidence:
         self.items.append(item)
         return item
 
-    def transcript(self, transcript: Transcript, label: str | None = None) -> Transcript:
-        """Record a /wait exchange the session recorded; returns it, for chaining."""
+    def transcript(self, transcript: Transcript, label: str | None = None, sender: str = "admin") -> Transcript:
+        """Record a /wait exchange the session recorded (as the admin, with httpx's defaults
+        besides the case's headers); returns it, for chaining."""
         self._add(
             label or f"/wait stream of case {transcript.case_id}",
             case=transcript.case_id,
             request={
                 "method": "GET", "url": _url(transcript.path, transcript.query),
-                "headers": dict(transcript.request_headers),
+                "headers": dict(transcript.request_headers), "sender": sender,
+                "gzip": _asks_for_gzip(transcript.request_headers),
             },
             status=transcript.status,
             lines=[_line(line.at, line.raw) for line in transcript.lines[:MAX_LINES]],
@@ -82,16 +111,22 @@ class Evidence:
         return transcript
 
     def response(
-        self, response: httpx.Response, label: str | None = None, sent_headers: Mapping[str, str] | None = None
+        self, response: httpx.Response, label: str | None = None, sent_headers: Mapping[str, str] | None = None,
+        sender: str | None = None,
     ) -> httpx.Response:
         """Record a response the test got live. Its body arrived whole, so every line has the
         response's elapsed time. Request headers are not copied (they hold the bearer token);
-        pass ``sent_headers`` to show the ones that matter."""
+        pass ``sent_headers`` to show the ones that matter. ``sender`` overrides the one the
+        request was tagged with (:func:`tag_sender`)."""
         request = response.request
         at = response.elapsed.total_seconds() if _has_elapsed(response) else None
         self._add(
             label,
-            request={"method": request.method, "url": request.url.raw_path.decode(), "headers": dict(sent_headers or {})},
+            request={
+                "method": request.method, "url": request.url.raw_path.decode(), "headers": dict(sent_headers or {}),
+                "sender": sender or _sender_of(request, sent_headers or {}),
+                "gzip": "gzip" in request.headers.get("accept-encoding", "").lower(),
+            },
             status=response.status_code,
             lines=[_line(at, text) for text in response.text.splitlines(keepends=True)[:MAX_LINES]],
         )
@@ -115,6 +150,14 @@ class Evidence:
         elif label and not last["label"]:
             last["label"] = label
         last.update(compared=True, expected=expected, actual=actual)
+
+
+def _sender_of(request: httpx.Request, shown: Mapping[str, str]) -> str:
+    """Who sent a live request: its tag, else anonymous unless it carried a token not shown."""
+    if (tagged := request.extensions.get(SENDER_EXTENSION)) in SENDERS:
+        return tagged
+    hidden = "authorization" in request.headers and not any(name.lower() == "authorization" for name in shown)
+    return "unknown" if hidden else "anonymous"
 
 
 def _has_elapsed(response: httpx.Response) -> bool:

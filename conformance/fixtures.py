@@ -10,12 +10,18 @@ Evidence wiring: while a test that names clauses (or asks for ``evidence``) runs
 evidence and the test's ``doc_example(id, text)`` mark are attached to its report as JSON
 (:data:`~conformance.report.REPORT_ATTRIBUTE`), which xdist carries to the controller.
 
+A test that fails (an unexpected pass included) also gets how to reproduce it
+(:mod:`conformance.reproduce`): in that JSON for the report, and as the section ``reproduce``
+of its report, which pytest prints under the failure. Its requests are written out by sender,
+so the clients made here tag theirs (:func:`authenticated_client`).
+
 :mod:`conformance.plugin` registers this module as a pytest plugin.
 """
 
 from __future__ import annotations
 
 import json
+import os
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -23,9 +29,10 @@ from typing import Any
 import httpx
 import pytest
 
-from conformance.evidence import Evidence
+from conformance import reproduce
+from conformance.evidence import Evidence, tag_sender
 from conformance.items import clause_ids
-from conformance.report import REPORT_ATTRIBUTE
+from conformance.report import FEATURE_ABSENT, REPORT_ATTRIBUTE
 from conformance.session import SessionInfo
 
 folder_key = pytest.StashKey[Path]()  # the session folder, in every process's config
@@ -51,10 +58,20 @@ def airflow_session(request: pytest.FixtureRequest) -> SessionInfo:
     return session_info(request.config)
 
 
+def authenticated_client(
+    base_url: str, token: str, sender: str, transport: httpx.BaseTransport | None = None,
+) -> httpx.Client:
+    """An HTTP client sending ``token``, whose requests the evidence records as ``sender``'s."""
+    return httpx.Client(
+        base_url=base_url, headers={"Authorization": f"Bearer {token}"}, timeout=60, transport=transport,
+        event_hooks={"request": [tag_sender(sender)]},
+    )
+
+
 @pytest.fixture(scope="session")
 def wait_http(airflow_session: SessionInfo) -> Any:
     """A plain HTTP client on the Airflow under test, authenticated, for requests made live."""
-    with httpx.Client(base_url=airflow_session.base_url, headers=airflow_session.headers, timeout=60) as client:
+    with authenticated_client(airflow_session.base_url, airflow_session.token, "admin") as client:
         yield client
 
 
@@ -100,13 +117,32 @@ def pytest_assertrepr_compare(config: pytest.Config, op: str, left: object, righ
 
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> pytest.TestReport:
-    """Attach the evidence and doc-example mark as JSON, which xdist carries to the controller."""
+    """Attach the evidence and doc-example mark as JSON, which xdist carries to the controller;
+    and to a failure, how to reproduce it."""
     report = yield
     extra: dict[str, Any] = {}
     if call.when == "call" and evidence_key in item.stash:
         extra["evidence"] = item.stash[evidence_key].items
     if example := doc_example(item):
         extra["doc_example"] = example
+    if report.failed and (reproduction := _reproduction(item, report)):
+        extra["reproduce"] = reproduction
+        report.sections.append(("reproduce", reproduce.as_text(reproduction)))
     if extra:
         setattr(report, REPORT_ATTRIBUTE, json.dumps(extra))
     return report
+
+
+def _reproduction(item: pytest.Item, report: pytest.TestReport) -> dict[str, Any] | None:
+    """How to reproduce a failing suite test; None for a test the absent feature could not run
+    (there is no failure of the server's to see) and where no session was prepared."""
+    folder = item.config.stash.get(folder_key, None)
+    if folder is None or not (folder / "session.json").exists():
+        return None
+    if any(name == FEATURE_ABSENT for name, _ in report.user_properties):
+        return None
+    info = _session(folder)
+    items = item.stash[evidence_key].items if evidence_key in item.stash else []
+    return reproduce.reproduction(
+        item.nodeid, items, base_url=info.base_url, target=info.target, database=info.database, environ=os.environ,
+    )

@@ -20,6 +20,8 @@ from typing import Protocol
 
 import attrs
 
+from conformance.targets.kept import KeptServer
+
 DATABASES = ("sqlite", "postgres")  # what AIRFLOW_CONFORMANCE_DB may name, for the local and container targets
 
 
@@ -39,6 +41,8 @@ class Connection:
     # a token of a user who may read the DAGs and their runs but not XCom, where the target has
     # one: the clauses about /wait's XCom check need it (otherwise they are untested)
     restricted_token: str | None = attrs.field(default=None, repr=False)
+    # with --keep-server, what the target will leave up after the run (targets.kept)
+    kept: KeptServer | None = None
 
     @property
     def headers(self) -> dict[str, str]:

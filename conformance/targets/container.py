@@ -20,6 +20,12 @@ read from inside the container. A boot failure ends the run with the containers'
 the containers (and the topology's network) are removed when the run ends, also on failure,
 Ctrl-C and SIGTERM.
 
+With ``--keep-server`` (:mod:`~conformance.targets.kept`) they stay after a run whose use of
+them ended normally, the admin's token in a 0600 file of a folder of their own, and the stop
+line is ``docker rm -f`` of their names (and ``docker network rm``). That needs
+``TESTCONTAINERS_RYUK_DISABLED=true``: testcontainers' reaper would remove them when the run's
+process ends, so the target refuses to start without it.
+
 What Docker is asked is :mod:`~conformance.targets.docker_engine`, the topology
 :mod:`~conformance.targets.docker_topology`; both need testcontainers, an optional extra, so
 without it this module still imports and the target says what to install when started.
@@ -29,10 +35,16 @@ from __future__ import annotations
 
 import os
 import secrets
+import tempfile
 from collections.abc import Iterator, Mapping
 from contextlib import ExitStack, contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import attrs
 
 from conformance.targets.base import Connection, TargetError
+from conformance.targets.kept import KeptServer, StopPlan, keep_requested, write_token
 from conformance.targets.container_settings import API_PORT, ContainerSettings, airflow_environment
 
 try:  # testcontainers (and docker) come with the `container` extra
@@ -40,12 +52,21 @@ try:  # testcontainers (and docker) come with the `container` extra
 except ImportError:
     docker_engine = docker_topology = None  # type: ignore[assignment]
 
+if TYPE_CHECKING:
+    from testcontainers.core.container import DockerContainer
+    from testcontainers.core.network import Network
+
+
+def standalone_name(run: str) -> str:
+    return f"airflow-conformance-{run}-standalone"
+
 
 class ContainerTarget:
     name = "container"
 
     def __init__(self, environ: Mapping[str, str] = os.environ) -> None:
         self.settings = ContainerSettings.from_environ(environ)
+        self.keep_server = keep_requested(environ)
 
     @contextmanager
     def start(self) -> Iterator[Connection]:
@@ -54,14 +75,36 @@ class ContainerTarget:
                 "The container target needs testcontainers: `pip install 'airflow-dag-result-conformance[container]'` "
                 "(tox's container envs install it)."
             )
+        if self.keep_server and docker_engine.reaper_enabled():
+            raise TargetError(
+                "--keep-server on the container target needs TESTCONTAINERS_RYUK_DISABLED=true: testcontainers' "
+                "reaper removes every container of the run when the run ends."
+            )
         self._check_engine()
         run = secrets.token_hex(4)
         if self.settings.database == "postgres":
-            with docker_topology.postgres_topology(self.settings, run) as connection:
-                yield connection
+            with docker_topology.postgres_topology(self.settings, run, keep=self.keep_server) as connection:
+                yield self._kept(connection, docker_topology.container_names(run), docker_topology.network_name(run))
         else:
             with self._standalone(run) as connection:
-                yield connection
+                yield self._kept(connection, [standalone_name(run)])
+
+    def _kept(self, connection: Connection, containers: list[str], network: str | None = None) -> Connection:
+        """With --keep-server, the connection saying what stays up (targets.kept): the containers,
+        and a folder of its own holding the admin's token; as it is otherwise."""
+        if not self.keep_server:
+            return connection
+        folder = Path(tempfile.mkdtemp(prefix="airflow-conformance-kept-"))
+        plan = StopPlan()
+        plan.remove_containers(containers)
+        if network is not None:
+            plan.remove_network(network)
+        plan.remove(folder)
+        kept = KeptServer(
+            target=self.name, url=connection.base_url, folder=str(folder),
+            token_files={"admin": str(write_token(folder, "admin", connection.token))}, stop=plan.line(),
+        )
+        return attrs.evolve(connection, kept=kept)
 
     def _check_engine(self) -> None:
         """Docker answers and has every image the run needs, before anything is started."""
@@ -81,11 +124,18 @@ class ContainerTarget:
             client.client.close()
 
     @contextmanager
-    def _standalone(self, run: str) -> Iterator[Connection]:
-        name = f"airflow-conformance-{run}-standalone"
+    def standalone(self, run: str, network: Network | None = None, alias: str = "airflow") -> Iterator[DockerContainer]:
+        """`airflow standalone` in one container labelled with ``run``, healthy; removed afterwards.
+
+        With ``network`` it is on that Docker network too, as ``http://<alias>:8080``: how a
+        client in another container (the runner image, livetests/test_runner_image.py) reaches it.
+        """
+        name = standalone_name(run)
         container = docker_engine.airflow_container(
             self.settings.image, name, run, ["standalone"], airflow_environment("localhost")
         ).with_exposed_ports(API_PORT)
+        if network is not None:
+            container = container.with_network(network).with_network_aliases(alias)
         with ExitStack() as stack:
             try:
                 stack.enter_context(container)
@@ -97,11 +147,18 @@ class ContainerTarget:
                     f"`airflow standalone` in {self.settings.image} was not healthy within {self.settings.boot_timeout:.0f} s ({exc}; raise "
                     f"AIRFLOW_CONFORMANCE_BOOT_TIMEOUT if the machine is slow); its log ends:\n{docker_engine.logs_of(container)}"
                 ) from exc
+            yield container
+            if self.keep_server:  # the run ended normally: leave the container up (targets.kept)
+                stack.pop_all()
+
+    @contextmanager
+    def _standalone(self, run: str) -> Iterator[Connection]:
+        with self.standalone(run) as container:
             base_url, token = docker_engine.log_in(container)
             try:
                 yield Connection(
                     target=self.name, base_url=base_url, token=token, database="sqlite",
-                    description=f"airflow standalone in container {name} ({self.settings.image}, sqlite)",
+                    description=f"airflow standalone in container {standalone_name(run)} ({self.settings.image}, sqlite)",
                 )
             except TargetError as exc:  # trouble while in use: the server's own log says why
                 raise TargetError(f"{exc}; its components' logs end:\n{docker_engine.standalone_logs(container)}") from exc

@@ -63,6 +63,11 @@ def ensure_image(client: DockerClient, image: str, hint: str) -> None:
         raise TargetError(f"The image {image} is not on this Docker engine and could not be pulled ({one_line(exc)}); {hint}.") from exc
 
 
+def reaper_enabled() -> bool:
+    """Whether testcontainers' reaper (Ryuk) will remove the run's containers when the run ends."""
+    return not testcontainers_config.ryuk_disabled
+
+
 def ensure_reaper(client: DockerClient) -> None:
     """testcontainers starts its reaper (Ryuk) before anything else unless told not to."""
     if not testcontainers_config.ryuk_disabled:

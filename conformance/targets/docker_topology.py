@@ -35,8 +35,19 @@ def _remaining(deadline: float) -> float:
     return max(deadline - time.monotonic(), 1.0)
 
 
+def network_name(run: str) -> str:
+    return f"airflow-conformance-{run}"
+
+
+def container_names(run: str) -> list[str]:
+    """Every container the topology of ``run`` makes, the finished migration's included."""
+    return [f"airflow-conformance-{run}-{role}" for role in ("api-server", *COMPONENTS, "migrate", "postgres")]
+
+
 @contextmanager
-def postgres_topology(settings: ContainerSettings, run: str) -> Iterator[Connection]:
+def postgres_topology(settings: ContainerSettings, run: str, keep: bool = False) -> Iterator[Connection]:
+    """The topology, removed when the block ends; with ``keep`` (--keep-server), left up after a
+    block that ended normally (containers and network by :func:`container_names`, :func:`network_name`)."""
     with ExitStack() as stack:
         try:
             api, watched = _boot(stack, settings, run)
@@ -53,12 +64,16 @@ def postgres_topology(settings: ContainerSettings, run: str) -> Iterator[Connect
             )
         except TargetError as exc:  # trouble while in use: the components' logs say why
             raise TargetError(f"{exc}; the containers' logs end:\n{_logs({'api-server': api, **watched})}") from exc
+        if keep:
+            stack.pop_all()
 
 
 def _boot(stack: ExitStack, settings: ContainerSettings, run: str) -> tuple[DockerContainer, dict[str, DockerContainer]]:
     """PostgreSQL, then the migration, then the components: the api-server and the others, once all are healthy."""
     deadline = time.monotonic() + settings.boot_timeout
-    network = stack.enter_context(Network(docker_network_kw={"labels": {docker_engine.LABEL: run}}))
+    network = Network(docker_network_kw={"labels": {docker_engine.LABEL: run}})
+    network.name = network_name(run)  # rather than a uuid: a name --keep-server's stop line can give
+    stack.enter_context(network)
     env = {
         **airflow_environment("api-server", DATABASE_URL),
         "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",

@@ -18,6 +18,11 @@ the Airflow build, the database kind and the auth manager): a boot whose key is 
 in place of ``airflow db migrate``; ``--no-boot-cache`` or ``AIRFLOW_CONFORMANCE_BOOT_CACHE=0``
 migrates every time. Which way it went is shown as ``boot cache: ...``.
 
+With ``--keep-server`` (:mod:`~conformance.targets.kept`) the components, their AIRFLOW_HOME
+and a PostgreSQL of the target's own stay after the run; the tokens of both users are written
+to ``AIRFLOW_HOME/tokens/`` (0600), beside ``conformance-users.json``, which holds their
+passwords, and the stop line kills the process groups and removes the folders.
+
 Three settings keep sqlite dependable under the suite's burst of runs (measured on 3.3.2,
 2 cores): ``core.parallelism`` 8 instead of 32; the execution API URL pointed at the chosen
 port (task workers would otherwise call port 8080); and a longer sqlite lock wait for every
@@ -47,6 +52,7 @@ from conformance.targets import boot_cache
 from conformance.targets.base import DATABASES, Connection, TargetError, free_port
 from conformance.targets.boot_cache import BootCache, CacheError, MetadataDatabase, PostgresDatabase, SqliteFile, Uncacheable
 from conformance.targets.health import HEALTH_PATH, BootProgress, wait_until_healthy
+from conformance.targets.kept import KeptServer, StopPlan, keep_requested, write_token
 from conformance.targets.postgres import temporary_postgres
 from conformance.targets.processes import ProcessGroup, stop_strays
 
@@ -135,6 +141,7 @@ class LocalTarget:
     def __init__(self, environ: Mapping[str, str] = os.environ) -> None:
         self.boot_timeout = parse_boot_timeout(environ)
         self.keep_home = environ.get("AIRFLOW_CONFORMANCE_KEEP_HOME") == "1"
+        self.keep_server = keep_requested(environ)
         self.boot_cache = boot_cache.enabled(environ)
         self.cache_state = "not used yet"  # what the last boot's cache did (see _cache_state)
         self.cache_folder = boot_cache.cache_folder(environ)
@@ -151,12 +158,13 @@ class LocalTarget:
                 f"The local target needs the FAB auth manager beside Airflow ({python} cannot import it); "
                 "install it with `pip install apache-airflow-providers-fab`, or run through tox, which does."
             )
+        keep = StopPlan() if self.keep_server else None
         with ExitStack() as stack:
             if self.database == "postgres":
-                database_env = {"AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": stack.enter_context(temporary_postgres())}
+                database_env = {"AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": stack.enter_context(temporary_postgres(keep=keep))}
             else:
                 database_env = sqlite_env()
-            yield stack.enter_context(self._components(airflow, python, database_env))
+            yield stack.enter_context(self._components(airflow, python, database_env, keep))
 
     def _metadata_database(
         self, group: ProcessGroup, airflow: Path, python: Path, env: Mapping[str, str], home: Path, deadline: float,
@@ -223,8 +231,11 @@ class LocalTarget:
         return hit
 
     @contextmanager
-    def _components(self, airflow: Path, python: Path, database_env: Mapping[str, str]) -> Iterator[Connection]:
+    def _components(
+        self, airflow: Path, python: Path, database_env: Mapping[str, str], keep: StopPlan | None = None,
+    ) -> Iterator[Connection]:
         home = Path(tempfile.mkdtemp(prefix="airflow-conformance-"))
+        kept = False
         port = free_port()
         base_url = f"http://127.0.0.1:{port}"
         passwords = {ADMIN: secrets.token_urlsafe(12), RESTRICTED: secrets.token_urlsafe(12)}
@@ -283,9 +294,18 @@ class LocalTarget:
                 restricted_token = fetch_token(base_url, RESTRICTED, passwords[RESTRICTED])
             except (AirflowAPIError, httpx.HTTPError) as exc:
                 raise TargetError(f"The local Airflow at {base_url} came up but could not be logged in to ({exc}).\n{group.tails()}") from exc
+            described = None
+            if keep is not None:
+                keep.kill_group(group.leader.pid)
+                keep.remove(home)
+                files = {
+                    user: str(write_token(home / "tokens", user, value))
+                    for user, value in {"admin": token, "restricted": restricted_token}.items()
+                }
+                described = KeptServer(target=self.name, url=base_url, folder=str(home), token_files=files, stop=keep.line())
             try:
                 yield Connection(
-                    target=self.name, base_url=base_url, token=token, restricted_token=restricted_token,
+                    target=self.name, base_url=base_url, token=token, restricted_token=restricted_token, kept=described,
                     database=self.database, database_url=database_env.get("AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"),
                     description=(
                         f"Airflow components ({', '.join(COMPONENTS)}) on {self.database} with the FAB auth manager, "
@@ -294,8 +314,10 @@ class LocalTarget:
                 )
             except TargetError as exc:  # trouble while in use: the components' own logs say why
                 raise TargetError(f"{exc}; the components' logs end:\n{group.tails()}") from exc
+            kept = keep is not None  # the run's use ended normally: leave it all up
         finally:
-            group.stop(grace=STOP_GRACE)
-            stop_strays(home)
-            if not self.keep_home:
-                shutil.rmtree(home, ignore_errors=True)
+            if not kept:
+                group.stop(grace=STOP_GRACE)
+                stop_strays(home)
+                if not self.keep_home:
+                    shutil.rmtree(home, ignore_errors=True)

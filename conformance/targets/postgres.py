@@ -7,6 +7,9 @@ as root, since the server refuses root), with fsync off because the data is thro
 yields the SQLAlchemy URL Airflow needs. Airflow itself then needs the ``postgres`` extra
 (psycopg2 and asyncpg). ``pg_stat_statements`` is preloaded (it ships with Debian's server) so
 that a livetest can count the statements the api-server runs.
+
+Given a :class:`~conformance.targets.kept.StopPlan` (``--keep-server``), a server whose use
+ended normally is left running, its data folder and log too; the plan says how to end them.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from conformance.targets.base import TargetError, free_port, log_tail
+from conformance.targets.kept import StopPlan
 from conformance.targets.processes import stop_process_group
 
 SERVER_USER = "postgres"
@@ -41,8 +45,9 @@ def pg_binary(name: str, debian_root: Path = DEBIAN_ROOT) -> Path:
 
 
 @contextmanager
-def temporary_postgres(ready_timeout: float = 60.0) -> Iterator[str]:
+def temporary_postgres(ready_timeout: float = 60.0, keep: StopPlan | None = None) -> Iterator[str]:
     data = Path(tempfile.mkdtemp(prefix="airflow-conformance-pg-"))
+    kept = False
     as_server_user: list[str] = []
     if os.geteuid() == 0:
         shutil.chown(data, SERVER_USER)
@@ -71,11 +76,17 @@ def temporary_postgres(ready_timeout: float = 60.0) -> Iterator[str]:
                     f"PostgreSQL did not start on port {port}; its log ends:\n{log_tail(log_path.read_text(errors='replace'))}"
                 )
             time.sleep(0.3)
+        if keep is not None:
+            keep.kill_group(process.pid)  # its own session: the server and its backends
+            keep.remove(data)
+            keep.remove(log_path)
         yield f"postgresql+psycopg2://airflow@127.0.0.1:{port}/airflow"
+        kept = keep is not None
     except subprocess.CalledProcessError as exc:
         raise TargetError(f"initdb failed ({exc.returncode}): {exc.stderr.strip()[-500:]}") from exc
     finally:
-        if process is not None:
-            stop_process_group(process)
-        shutil.rmtree(data, ignore_errors=True)
-        log_path.unlink(missing_ok=True)
+        if not kept:  # with --keep-server, the plan's line ends it instead
+            if process is not None:
+                stop_process_group(process)
+            shutil.rmtree(data, ignore_errors=True)
+            log_path.unlink(missing_ok=True)
