@@ -1,8 +1,12 @@
 #!/usr/bin/env bash
 # Build the container target's images with no container registry: the Debian base
-# (debootstrap + docker import, once), the Airflow image and the PostgreSQL image.
+# (debootstrap + docker import, once), the Airflow image and the PostgreSQL image; and the
+# runner image of the suite itself (`suite`, not part of `all`: it tests no image, it is one).
 #
-#   tools/container/build.sh [all|base|airflow|postgres] [options]
+#   tools/container/build.sh [all|base|airflow|postgres|suite] [options]
+#
+#   suite                 airflow-conformance/suite:<the suite's version> and :latest, from a
+#                         wheel of this checkout (tools/container/suite.Dockerfile; no Airflow inside)
 #
 #   --airflow-version V   the released Airflow to install (default 3.3.2)
 #   --wheels DIR          install the wheels in DIR as they are (a build of Airflow from source:
@@ -26,7 +30,7 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 
 what=all
-case "${1:-}" in all|base|airflow|postgres) what=$1; shift ;; esac
+case "${1:-}" in all|base|airflow|postgres|suite) what=$1; shift ;; esac
 version=3.3.2 wheels= spec= tag=
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -40,6 +44,7 @@ done
 
 base=${BASE_IMAGE:-airflow-conformance/debian:bookworm}
 postgres_tag=airflow-conformance/postgres:15
+suite_repository=airflow-conformance/suite
 export DOCKER_BUILDKIT=0  # the classic builder: Debian's docker.io has no buildx
 
 ca_bundle() {
@@ -96,6 +101,29 @@ build_airflow() {
   echo "build: $tag: Airflow $(docker run --rm "$tag" version 2>/dev/null | tail -n 1)"
 }
 
+build_suite() {
+  local context repo suite_version tag previous
+  repo=$(cd "$here/../.." && pwd)
+  suite_version=$(sed -n 's/^__version__ = "\(.*\)"$/\1/p' "$repo/conformance/__init__.py")
+  [ -n "$suite_version" ] || { echo "build: no __version__ in $repo/conformance/__init__.py" >&2; exit 2; }
+  tag=$suite_repository:$suite_version
+  context=$(mktemp -d)
+  trap 'rm -rf "$context"' RETURN
+  mkdir "$context/src"
+  # What the wheel is built from; .gitignore goes along so that hatchling leaves out what tox's wheel does.
+  tar -C "$repo" --exclude=__pycache__ -c pyproject.toml README.md .gitignore conformance schemas fixtures dags \
+    | tar -C "$context/src" -x
+  cp "$here/suite.Dockerfile" "$context/Dockerfile"
+  cp "$here/suite-entrypoint.sh" "$context/"
+  if bundle=$(ca_bundle) && [ -n "$bundle" ]; then cp "$bundle" "$context/ca-bundle.pem"; else : >"$context/ca-bundle.pem"; fi
+  previous=$(docker image inspect --format '{{.Id}}' "$tag" 2>/dev/null || true)
+  timed_build "suite ($tag)" -t "$tag" -t "$suite_repository:latest" --build-arg "BASE_IMAGE=$base" "$context"
+  if [ -n "$previous" ] && [ "$previous" != "$(docker image inspect --format '{{.Id}}' "$tag")" ]; then
+    docker rmi "$previous" >/dev/null 2>&1 || true  # the image this tag replaced, unless a container uses it
+  fi
+  echo "build: $tag (also $suite_repository:latest): $(( ($(docker image inspect --format '{{.Size}}' "$tag") + 500000) / 1000000 )) MB"
+}
+
 build_postgres() {
   timed_build "PostgreSQL ($postgres_tag)" -t "$postgres_tag" --build-arg "BASE_IMAGE=$base" \
     -f "$here/postgres.Dockerfile" "$here"
@@ -105,5 +133,6 @@ build_base
 case "$what" in
   airflow) build_airflow ;;
   postgres) build_postgres ;;
+  suite) build_suite ;;
   all) build_airflow; build_postgres ;;
 esac

@@ -1,0 +1,123 @@
+"""The runner image (``tools/container/build.sh suite``) tests an Airflow it reaches only by network.
+
+As a platform team would run it against a deployment: `airflow standalone` from the Airflow
+image is booted by the container target's own code, on a private Docker network made for this
+run, where it is ``http://airflow:8080``; the runner image runs on that network with nothing but
+AIRFLOW_CONFORMANCE_* variables (URL, the admin's credentials, the database) and a host folder
+mounted at /reports. Its exit code must be the suite's, 0, with the report in that folder; and no
+container or network of the run may be left. Everything is labelled as the container target
+labels its containers (``airflow-conformance=<run>``, and testcontainers' own labels, which
+.ci/run's leftover check looks for).
+
+Needs Docker and the images of tools/container/build.sh (``all`` and ``suite``):
+``tox -e container-runner``. AIRFLOW_CONFORMANCE_RUNNER_IMAGE names another runner image.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from requests.exceptions import RequestException
+from testcontainers.core.container import DockerContainer
+from testcontainers.core.network import Network
+
+import conformance
+from conformance.targets import docker_engine
+from conformance.targets.container import ContainerTarget
+from conformance.targets.container_settings import API_PORT
+
+RUNNER_IMAGE = os.environ.get("AIRFLOW_CONFORMANCE_RUNNER_IMAGE") or f"airflow-conformance/suite:{conformance.__version__}"
+AIRFLOW_VERSION = "3.3.2"  # of the Airflow image tox's container envs use
+ALIAS = "airflow"
+RUN_TIMEOUT = 900  # seconds for the whole suite in the runner: boot is done, one to three minutes is usual
+
+
+@pytest.fixture
+def run() -> Iterator[str]:
+    """This test's run id (the value of every label it sets); nothing so labelled may outlive it."""
+    run = secrets.token_hex(4)
+    yield run
+    assert left_by(run) == [], "the run left containers or networks behind"
+
+
+def left_by(run: str) -> list[str]:
+    client = docker_engine.docker_client().client
+    try:
+        labelled = {"label": f"{docker_engine.LABEL}={run}"}
+        return [c.name for c in client.containers.list(all=True, filters=labelled)] + [n.name for n in client.networks.list(filters=labelled)]
+    finally:
+        client.close()
+
+
+@pytest.fixture(scope="module", autouse=True)
+def images_are_built() -> None:
+    client = docker_engine.docker_client()
+    try:
+        docker_engine.ensure_image(client, RUNNER_IMAGE, "build it with `tools/container/build.sh suite`")
+        docker_engine.ensure_image(client, ContainerTarget(os.environ).settings.image, "build it with `tools/container/build.sh airflow`")
+    finally:
+        client.client.close()
+
+
+def run_runner(run: str, env: dict[str, str], reports: Path, network: Network | None = None, **kwargs: object) -> tuple[int, str]:
+    """The runner image's exit code and output, for one ``docker run`` of it; the container is removed."""
+    container = (
+        DockerContainer(RUNNER_IMAGE)
+        .with_name(f"airflow-conformance-{run}-runner")
+        .with_envs(**env)
+        .with_volume_mapping(str(reports), "/reports", "rw")
+        .with_kwargs(labels={docker_engine.LABEL: run}, **kwargs)
+    )
+    if network is not None:
+        container = container.with_network(network)
+    with container:
+        try:
+            code = container.get_wrapped_container().wait(timeout=RUN_TIMEOUT)["StatusCode"]
+        except RequestException:  # the engine's wait timed out
+            pytest.fail(f"the runner did not finish within {RUN_TIMEOUT} s; its output ends:\n{docker_engine.logs_of(container, 60)}")
+        return code, container.get_wrapped_container().logs().decode(errors="replace")
+
+
+def test_the_runner_image_passes_against_airflow_on_a_private_network(run, tmp_path):
+    reports = tmp_path / "reports"
+    reports.mkdir()
+    reports.chmod(0o777)  # for the image's own user (uid 10001), whoever runs this test
+    with Network(docker_network_kw={"labels": {docker_engine.LABEL: run}}) as network:
+        with ContainerTarget(os.environ).standalone(run, network, ALIAS) as airflow:
+            code, output = run_runner(run, {
+                "AIRFLOW_CONFORMANCE_URL": f"http://{ALIAS}:{API_PORT}",
+                "AIRFLOW_CONFORMANCE_USERNAME": "admin",
+                "AIRFLOW_CONFORMANCE_PASSWORD": docker_engine.read_password(airflow),
+                "AIRFLOW_CONFORMANCE_DB": "sqlite",
+            }, reports, network)
+    assert code == 0, output[-6000:]
+    assert f"Airflow DAG Result conformance: Airflow {AIRFLOW_VERSION} (external, sqlite)" in output, output[-6000:]
+    assert {"report.json", "report.html", "junit.xml"} <= {path.name for path in reports.iterdir()}
+    report = json.loads((reports / "report.json").read_text())
+    assert report["airflow"]["target"] == "external" and report["airflow"]["version"] == AIRFLOW_VERSION, report["airflow"]
+    assert report["airflow"]["description"] == f"http://{ALIAS}:{API_PORT}"
+    verdicts = {clause["id"]: clause["verdict"] for clause in report["clauses"]}
+    failed = {clause: verdict for clause, verdict in verdicts.items() if verdict in ("fail", "unexpected-pass")}
+    assert not failed, failed
+    assert report["summary"]["pass"] > 0, report["summary"]
+    print(f"runner image {RUNNER_IMAGE}: {report['summary']}")
+
+
+def test_a_reports_folder_it_cannot_write_to_ends_the_run_first(run, tmp_path):
+    reports = tmp_path / "read-only"
+    reports.mkdir()
+    reports.chmod(0o555)
+    code, output = run_runner(run, {"AIRFLOW_CONFORMANCE_URL": "http://nowhere.invalid:8080"}, reports)
+    assert code == 4, output
+    assert "the reports folder /reports is not writable by uid 10001" in output and '--user "$(id -u):$(id -g)"' in output, output
+
+
+def test_the_image_runs_as_a_user_and_holds_no_airflow(run, tmp_path):
+    code, output = run_runner(run, {}, tmp_path, entrypoint=["python", "-c", "import os; print(os.getuid()); import airflow"])
+    assert code == 1 and output.startswith("10001\n"), output
+    assert "No module named 'airflow'" in output, output
