@@ -1,9 +1,11 @@
 """The front door: ``python -m conformance VERB`` (or the ``conformance`` console script).
 
     python -m conformance run [--report DIR] [--airflow-target NAME] [--airflow-db {sqlite,postgres}]
-                              [--no-boot-cache] [--allow-absent-feature] [-- PYTEST_ARGS...]
+                              [--no-boot-cache] [--allow-absent-feature]
+                              [--clause ID|GLOB]... [--area NAME]... [--level LEVEL]... [-- PYTEST_ARGS...]
     python -m conformance record  ...    # re-record fixtures/streams (conformance.record)
     python -m conformance matrix  ...    # the clauses x versions matrix (conformance.matrix)
+    python -m conformance compare ...    # two runs' reports clause by clause, exit 1 on a regression (conformance.compare)
     python -m conformance bench   ...    # the suite's time against Airflow's own (conformance.bench)
     python -m conformance mutants ...    # the suite against broken /waits (conformance.mutants; a source checkout)
     python -m conformance soak    ...    # the suite N times in a row, counting false failures (conformance.soak)
@@ -12,6 +14,12 @@
 (:func:`suite_argv`): tox, CI, the bench, the mutant check and the livetests all come through
 this door, so the suite is run the same way everywhere. Anything after ``--`` goes to pytest
 unchanged (``-k mapped``, ``-n 2``, ``--conformance-report DIR``); it comes last, so it wins.
+
+``run --test NODEID`` (repeatable) runs just those suite tests, by the node id pytest reported
+(``test_request.py::test_x[p]``, with or without the folder it was anchored in) instead of the
+whole package; every failure's report entry gives such a command (:mod:`conformance.reproduce`).
+``run --keep-server`` leaves a local or container server up after the run and says how to reach
+and stop it (:mod:`conformance.targets.kept`).
 
 ``run`` calls ``pytest.main`` in this process rather than a pytest subprocess: signals (Ctrl-C,
 SIGTERM) and the exit code then reach pytest and the harness directly, with no process in
@@ -25,14 +33,17 @@ user can fix does.
 
 from __future__ import annotations
 
+import argparse
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import pytest
 
-from conformance import bench, matrix, mutants, record, soak
+from conformance import bench, compare, matrix, mutants, record, soak
 from conformance.arguments import USAGE_ERROR, Parser, split_at_double_dash
+from conformance.items import SUITE_DIR
+from conformance.reproduce import suite_test_id
 
 SUITE_PACKAGE = "conformance.suite"
 
@@ -44,10 +55,22 @@ def suite_argv(
     airflow_db: str | None = None,
     boot_cache: bool = True,
     allow_absent_feature: bool = False,
+    clauses: Sequence[str] = (),
+    areas: Sequence[str] = (),
+    levels: Sequence[str] = (),
+    tests: Sequence[str] = (),
+    keep_server: bool = False,
     extra: Sequence[str] = (),
 ) -> list[str]:
-    """pytest's arguments (without a program name) for one run of the conformance suite."""
-    argv = ["--pyargs", SUITE_PACKAGE, "-n", "auto", "-p", "no:cacheprovider", "-rfExX"]
+    """pytest's arguments (without a program name) for one run of the conformance suite.
+
+    ``clauses``, ``areas`` and ``levels`` select part of the catalog (:mod:`conformance.selection`).
+    ``tests`` (suite test ids, see :func:`suite_test_path`) run instead of the whole package.
+    """
+    collected = [suite_test_path(test) for test in tests] or ["--pyargs", SUITE_PACKAGE]
+    argv = [*collected, "-n", "auto", "-p", "no:cacheprovider", "-rfExX"]
+    if keep_server:
+        argv.append("--keep-server")
     if airflow_target is not None:
         argv += ["--airflow-target", airflow_target]
     if airflow_db is not None:
@@ -58,7 +81,27 @@ def suite_argv(
         argv.append("--allow-absent-feature")
     if report is not None:
         argv += ["--conformance-report", str(report)]
+    for option, values in (("--conformance-clause", clauses), ("--conformance-area", areas), ("--conformance-level", levels)):
+        for value in values:
+            argv += [option, value]
     return [*argv, *extra]
+
+
+def suite_test_path(test_id: str) -> str:
+    """A suite test's id (``test_request.py::test_x[p]``, any folder before the file ignored) as
+    the path pytest collects it by, wherever the package is installed; ValueError if no such file."""
+    file, sep, rest = suite_test_id(test_id).partition("::")
+    if not (file.startswith("test_") and file.endswith(".py") and (SUITE_DIR / file).is_file()):
+        raise ValueError(f"{test_id!r} names no test file of the suite (conformance/suite/test_*.py)")
+    return f"{SUITE_DIR / file}{sep}{rest}"
+
+
+def _test_id(text: str) -> str:
+    try:
+        suite_test_path(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"{exc}; give a node id as the report shows it") from None
+    return text
 
 
 def run_parser() -> Parser:
@@ -77,6 +120,22 @@ def run_parser() -> Parser:
         "--allow-absent-feature", action="store_true",
         help="exit 0 when every failure is a test the absent DAG Result feature could not run",
     )
+    parser.add_argument(
+        "--test", action="append", default=[], metavar="NODEID", type=_test_id,
+        help="run only this suite test, by its node id as the report shows it, e.g. "
+        "'test_request.py::test_unknown_ids_get_404[unknown-run]' (repeatable)",
+    )
+    parser.add_argument(
+        "--keep-server", action="store_true",
+        help="local, container: leave the server up after the run and print its URL, how to get a token and how to stop it",
+    )
+    selection = parser.add_argument_group(
+        "selection", "check part of the catalog; a clause must match every kind given (within one: any); "
+        "clauses outside it are reported not-selected, and only the fixture runs the chosen tests read are triggered",
+    )
+    selection.add_argument("--clause", action="append", default=[], metavar="ID", help="a clause id or glob, e.g. 'STREAM-*' (repeatable)")
+    selection.add_argument("--area", action="append", default=[], metavar="NAME", help="a feature area of clauses.yaml, e.g. mapping (repeatable)")
+    selection.add_argument("--level", action="append", default=[], metavar="LEVEL", help="MUST or OBSERVED (repeatable)")
     return parser
 
 
@@ -85,7 +144,9 @@ def run(argv: Sequence[str]) -> int:
     args = run_parser().parse_args(ours)
     return int(pytest.main(suite_argv(
         report=args.report, airflow_target=args.airflow_target, airflow_db=args.airflow_db,
-        boot_cache=not args.no_boot_cache, allow_absent_feature=args.allow_absent_feature, extra=extra,
+        boot_cache=not args.no_boot_cache, allow_absent_feature=args.allow_absent_feature,
+        clauses=args.clause, areas=args.area, levels=args.level, tests=args.test, keep_server=args.keep_server,
+        extra=extra,
     )))
 
 
@@ -96,6 +157,10 @@ def _record(argv: Sequence[str]) -> int:
 
 def _matrix(argv: Sequence[str]) -> int:
     return matrix.main(list(argv))
+
+
+def _compare(argv: Sequence[str]) -> int:
+    return compare.main(list(argv))
 
 
 def _bench(argv: Sequence[str]) -> int:
@@ -114,6 +179,7 @@ VERBS: dict[str, tuple[Callable[[Sequence[str]], int], str]] = {
     "run": (run, "run the conformance suite (options, then pytest's arguments after --)"),
     "record": (_record, "re-record fixtures/streams from a live Airflow and show the diff"),
     "matrix": (_matrix, "render the clauses x versions matrix from report.json files"),
+    "compare": (_compare, "compare two runs' report.json clause by clause; exit 1 if the candidate regressed"),
     "bench": (_bench, "compare the suite's wall time with Airflow's own boot and fixture runs"),
     "mutants": (_mutants, "run the suite against deliberately broken /waits (needs a source checkout)"),
     "soak": (_soak, "run the suite N times in a row and count the clauses that failed by chance"),

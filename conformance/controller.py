@@ -6,7 +6,14 @@ when the first worker reports collecting suite tests, before xdist hands out any
 way the prepared session (connection, Airflow version, one transcript per case) lands in one
 folder that every process reads (workers are told it as ``workerinput[FOLDER_KEY]``); only the
 controller stops the server, on any exit path: the end of the session, SIGTERM (turned into
-KeyboardInterrupt), and interpreter exit (atexit).
+KeyboardInterrupt), and interpreter exit (atexit). With ``--keep-server`` the target leaves
+it up instead once the session was prepared (:mod:`conformance.targets.kept`), and the summary
+ends with where it is and how to stop it.
+
+The server is asked only for the fixture runs the collected tests read
+(:mod:`conformance.needs`): without xdist, read off the controller's own items; under xdist,
+off the file the first worker wrote into the session folder (created when the first worker
+is configured, so that it is there to write into) before reporting its collection.
 
 The controller also hears every test report (xdist sends them over), so it alone sums clause
 verdicts, decides the exit status (``--allow-absent-feature``), writes the report with
@@ -32,15 +39,18 @@ from typing import Any
 import pytest
 
 import conformance
-from conformance import progress
+from conformance import progress, step_summary
 from conformance.cases import load_cases
 from conformance.catalog import load_clauses
 from conformance.client import AirflowAPIError
 from conformance.expectations import divergences_for
 from conformance.items import in_suite, invocation_names_suite
+from conformance.needs import cases_needed, cases_to_stream, read_needs
 from conformance.report import FEATURE_ABSENT, Collector, ReportError, Run, build, write
+from conformance.selection import Selection
 from conformance.session import SessionInfo, prepare
 from conformance.targets import TargetError, make_target
+from conformance.targets.kept import KEEP_VARIABLE, KeptServer, keep_requested
 from conformance.versions import describe
 
 FOLDER_KEY = "airflow_conformance_session"  # the session folder, in each xdist worker's workerinput
@@ -64,6 +74,9 @@ class Controller:
         self.report_error: str | None = None
         self.failures_besides_absent = 0
         self.absent_tolerated = False
+        self.keep_asked = False  # --keep-server (or its variable) was given
+        self.kept: KeptServer | None = None  # what the target will leave up when the stack closes
+        self.selection = Selection.from_config(config)
         atexit.register(self.stack.close)
 
     def display(self) -> progress.Display:
@@ -74,11 +87,12 @@ class Controller:
         rewrite = (lambda line: reporter.rewrite(line, erase=True)) if reporter.isatty() else None
         return progress.Display(reporter.write_line, rewrite, prefix="airflow-conformance: ")
 
-    def ensure_started(self) -> None:
+    def ensure_started(self, needed: set[str] | None = None) -> None:
+        """Start the server and prepare the session, streaming the ``needed`` cases (None: every one)."""
         if self.started:
             return
         self.started = True
-        self.folder.mkdir(mode=0o700)
+        self.folder.mkdir(mode=0o700, exist_ok=True)
         signal.signal(signal.SIGTERM, _interrupt)
         try:
             with progress.displayed(self.display(), verbose=self.config.option.verbose > 0):
@@ -87,11 +101,16 @@ class Controller:
                     environ["AIRFLOW_CONFORMANCE_DB"] = database
                 if self.config.getoption("no_boot_cache"):
                     environ["AIRFLOW_CONFORMANCE_BOOT_CACHE"] = "0"
+                if self.config.getoption("keep_server"):
+                    environ[KEEP_VARIABLE] = "1"
+                self.keep_asked = keep_requested(environ)
                 target = make_target(self.config.getoption("airflow_target"), environ)
                 progress.step(f"starting the {target.name} target")
                 connection = self.stack.enter_context(target.start())
-                self.info = prepare(connection, load_cases().values(), self.folder)
+                self.kept = getattr(connection, "kept", None)  # a stand-in target may yield less
+                self.info = prepare(connection, cases_to_stream(needed, load_cases()), self.folder)
         except (TargetError, AirflowAPIError) as exc:
+            self.kept = None  # a server that failed the session is removed, --keep-server or not
             try:  # through the target's context, so that it can add what it knows (its log)
                 self.stack.__exit__(type(exc), exc, exc.__traceback__)
             except (TargetError, AirflowAPIError) as told:
@@ -105,17 +124,18 @@ class Controller:
     def pytest_collection_finish(self, session: pytest.Session) -> None:
         if self.config.pluginmanager.get_plugin("dsession") or self.config.option.collectonly:
             return
-        if any(in_suite(item.path) for item in session.items):
-            self.ensure_started()
+        if suite_items := [item for item in session.items if in_suite(item.path)]:
+            self.ensure_started(cases_needed(suite_items))
 
     @pytest.hookimpl(optionalhook=True)
     def pytest_configure_node(self, node: Any) -> None:
+        self.folder.mkdir(mode=0o700, exist_ok=True)  # workers write their needs into it
         node.workerinput[FOLDER_KEY] = str(self.folder)
 
     @pytest.hookimpl(optionalhook=True)
     def pytest_xdist_node_collection_finished(self, node: Any, ids: list[str]) -> None:
         if ids and invocation_names_suite(self.config):
-            self.ensure_started()
+            self.ensure_started(read_needs(self.folder, node.workerinput["workerid"]))
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         self.collector.add(report)
@@ -134,7 +154,10 @@ class Controller:
             database=info.database, description=info.description, started=self.began,
             duration_s=time.monotonic() - self.began_clock,
         )
-        return build(run, self.collector.results(), load_clauses(), divergences_for(info.airflow_version, info.database))
+        return build(
+            run, self.collector.results(), load_clauses(), divergences_for(info.airflow_version, info.database),
+            selection=self.selection,
+        )
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
@@ -150,14 +173,18 @@ class Controller:
         directory = self.config.getoption("conformance_report")
         if not directory or info is None:
             return
+        report = self.report(info)
         try:
-            self.written = write(self.report(info), Path(directory))
+            self.written = write(report, Path(directory))
         except ReportError as exc:
             self.report_error = str(exc)
             session.exitstatus = pytest.ExitCode.INTERNAL_ERROR
+            return
+        step_summary.append_report(report, self.written)  # when GITHUB_STEP_SUMMARY names a file
 
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
         if (info := self.session()) is None:
+            self._say_what_is_kept(terminalreporter.write_line)
             return
         write_line = terminalreporter.write_line
         terminalreporter.section(f"Airflow DAG Result conformance: Airflow {describe(info.airflow_version)} ({info.target}, {info.database})")
@@ -166,7 +193,9 @@ class Controller:
         if not report["feature"]["present"]:
             write_line(f"DAG Result feature absent in Airflow {info.airflow_version}: {report['feature']['reason']}")
         write_line(f"{len(report['clauses'])} clauses: " + ", ".join(f"{n} {v}" for v, n in sorted(counts.items())))
-        listed_together = ("absent", "not-applicable")
+        if not self.selection.whole:
+            write_line(_selection_line(self.selection, len(report["clauses"]) - counts["not-selected"], len(report["clauses"]), info))
+        listed_together = ("absent", "not-applicable", "not-selected")
         for clause in report["clauses"]:
             if clause["verdict"] not in ("pass", *listed_together):
                 why = clause["divergence"] or (clause["verdict"] == "untested" and _skip_reason(clause))
@@ -174,7 +203,8 @@ class Controller:
                 write_line(f"  {clause['verdict']:<19} {clause['id']}{detail}")
         for verdict in listed_together:
             if ids := [clause["id"] for clause in report["clauses"] if clause["verdict"] == verdict]:
-                write_line(f"  {verdict:<19} " + ", ".join(ids))
+                long = verdict == "not-selected" and len(ids) > NOT_SELECTED_LISTED
+                write_line(f"  {verdict:<19} " + (f"{len(ids)} clauses outside the selection" if long else ", ".join(ids)))
         if self.absent_tolerated:
             write_line("exit status 0 (--allow-absent-feature): every failure is a test the absent feature could not run")
         for error in info.server_errors:
@@ -183,9 +213,28 @@ class Controller:
             write_line(f"report NOT written: {self.report_error}", red=True, bold=True)
         for path in self.written:
             write_line(f"report: {path}")
+        self._say_what_is_kept(write_line)
+
+    def _say_what_is_kept(self, write_line: Any) -> None:
+        """With --keep-server: where the server stays up, how to get its tokens, how to stop it."""
+        if self.kept is not None:
+            for line in self.kept.lines():
+                write_line(line)
+        elif self.keep_asked and self.info is not None:
+            write_line(f"--keep-server: the {self.info.target} target started no server of its own, so nothing is kept")
 
     def pytest_unconfigure(self, config: pytest.Config) -> None:
         self.stack.close()
+
+
+NOT_SELECTED_LISTED = 8  # more not-selected clauses than this are counted, not listed
+
+
+def _selection_line(selection: Selection, selected: int, total: int, info: SessionInfo) -> str:
+    """What part of the suite ran, and which fixture DAGs were triggered for it."""
+    dags = sorted(info.run_ids)
+    named = f": {', '.join(dags)}" if 0 < len(dags) <= 3 else ""
+    return f"selection {selection.describe()}: {selected} of {total} clauses; runs of {len(dags)} fixture DAGs triggered{named}"
 
 
 def _skip_reason(clause: dict[str, Any]) -> str | None:

@@ -35,11 +35,21 @@ def test_run_hands_its_options_and_what_follows_double_dash_to_pytest(monkeypatc
     ]]
 
 
+def test_run_passes_a_selection_to_pytest_as_the_plugins_options(monkeypatch):
+    seen = []
+    monkeypatch.setattr(pytest, "main", lambda argv: seen.append(argv) or pytest.ExitCode.OK)
+    assert cli.main(["run", "--clause", "STREAM-*", "--clause", "RESULT-MAPPED-1", "--area", "timing", "--level", "MUST", "--", "-q"]) == 0
+    assert seen == [[
+        *BASE, "--conformance-clause", "STREAM-*", "--conformance-clause", "RESULT-MAPPED-1",
+        "--conformance-area", "timing", "--conformance-level", "MUST", "-q",
+    ]]
+
+
 @pytest.mark.parametrize(
     ("argv", "sentence"),
     [
-        ([], "python -m conformance: name a verb (run, record, matrix, bench, mutants, soak); see python -m conformance --help."),
-        (["frob"], "python -m conformance: unknown verb 'frob'; choose one of run, record, matrix, bench, mutants, soak."),
+        ([], "python -m conformance: name a verb (run, record, matrix, compare, bench, mutants, soak); see python -m conformance --help."),
+        (["frob"], "python -m conformance: unknown verb 'frob'; choose one of run, record, matrix, compare, bench, mutants, soak."),
         (["run", "--bogus"], "python -m conformance run: unrecognized arguments: --bogus; see python -m conformance run --help."),
         (["run", "-k", "mapped"], "python -m conformance run: unrecognized arguments: -k mapped; see python -m conformance run --help."),
         (["matrix"], "python -m conformance matrix: the following arguments are required: reports, --out; see python -m conformance matrix --help."),
