@@ -77,8 +77,9 @@ def failing_curl_lines(report: dict) -> list[tuple[str, list[str]]]:
 
 
 def body_lines(output: str) -> list[str]:
-    """The /wait body of ``curl -i`` output: what follows the last header block."""
-    return [line for line in output.rsplit("\r\n\r\n", 1)[-1].splitlines() if line.strip()]
+    """The /wait body of ``curl -i`` output: what follows the last header block (read as text,
+    so its CRLFs arrive as plain newlines)."""
+    return [line for line in re.split(r"\r?\n\r?\n", output)[-1].splitlines() if line.strip()]
 
 
 def poll_lines_with_results(output: str) -> list[str]:
