@@ -14,7 +14,12 @@ from typing import Any
 
 import httpx
 
-ATTEMPTS = 4
+ATTEMPTS = 8
+# Seconds before retry N (1-based): sqlite standalone's write lock has been seen held ~26 s under a
+# busy CPU (every attempt a 500 "Database error"), so the attempts span about a minute.
+def backoff(attempt: int) -> float:
+    return float(min(2 * attempt, 10))
+
 
 
 class AirflowAPIError(Exception):
@@ -75,7 +80,7 @@ class AirflowClient:
                 self.server_errors.append(f"{method} {url} failed: {type(exc).__name__} (attempt {attempt})")
                 if attempt == ATTEMPTS:
                     raise AirflowAPIError(f"{method} {url} failed {ATTEMPTS} times, last with {type(exc).__name__}: {exc}") from exc
-                await asyncio.sleep(attempt)
+                await asyncio.sleep(backoff(attempt))
                 continue
             if response.status_code < 500:
                 if attempt > 1 and method == "POST" and response.status_code == 409:
@@ -83,7 +88,7 @@ class AirflowClient:
                 return _check(response, *expected)
             self.server_errors.append(f"{method} {url} answered {response.status_code} (attempt {attempt})")
             if attempt < ATTEMPTS:
-                await asyncio.sleep(attempt)
+                await asyncio.sleep(backoff(attempt))
         return _check(response, *expected)
 
     async def health(self) -> dict[str, Any]:

@@ -234,7 +234,8 @@ def _selection_line(selection: Selection, selected: int, total: int, info: Sessi
     """What part of the suite ran, and which fixture DAGs were triggered for it."""
     dags = sorted(info.run_ids)
     named = f": {', '.join(dags)}" if 0 < len(dags) <= 3 else ""
-    return f"selection {selection.describe()}: {selected} of {total} clauses; runs of {len(dags)} fixture DAGs triggered{named}"
+    runs = "a run of 1 fixture DAG" if len(dags) == 1 else f"runs of {len(dags)} fixture DAGs"
+    return f"selection {selection.describe()}: {selected} of {total} clauses; {runs} triggered{named}"
 
 
 def _skip_reason(clause: dict[str, Any]) -> str | None:

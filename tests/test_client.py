@@ -69,7 +69,7 @@ def test_a_timeout_is_retried_then_becomes_a_sentence():
                 errors.extend(client.server_errors)
 
     errors: list[str] = []
-    with pytest.raises(AirflowAPIError, match="failed 4 times, last with ReadTimeout"):
+    with pytest.raises(AirflowAPIError, match=f"failed {client_module.ATTEMPTS} times, last with ReadTimeout"):
         asyncio.run(main())
     assert len(errors) == client_module.ATTEMPTS
 

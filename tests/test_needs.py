@@ -195,4 +195,4 @@ def test_the_controller_prepares_only_the_cases_the_selected_tests_need(pytester
         monkeypatch.setattr(controller.signal, "signal", lambda *args: None)  # keep this process's SIGTERM handler
         result = pytester.runpytest(*args)
     assert json.loads((pytester.path / "prepared.json").read_text()) == ["mapped-expand"]
-    result.stdout.fnmatch_lines(["selection --clause RESULT-MAPPED-1: 1 of * clauses; runs of 1 fixture DAGs triggered: mapped_expand"])
+    result.stdout.fnmatch_lines(["selection --clause RESULT-MAPPED-1: 1 of * clauses; a run of 1 fixture DAG triggered: mapped_expand"])
