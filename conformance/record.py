@@ -31,6 +31,7 @@ from conformance.arguments import Parser
 from conformance.client import AirflowAPIError
 from conformance.expectations import divergences_for
 from conformance.recordings import diff, manifest_entry, streams_dir, to_fixture
+from conformance.schemas import schema_id
 from conformance.session import prepare
 from conformance.targets import TargetError, make_target
 from conformance.versions import release
@@ -90,7 +91,7 @@ def main(argv: list[str] | None = None) -> int:
     divergences = divergences_for(version, database)
     entries = {case_id: manifest_entry(all_cases[case_id], divergences, version) for case_id in recorded}
     manifest = {
-        "$schema": "../../schemas/stream-manifest.schema.json",
+        "$schema": schema_id("stream-manifest.schema.json"),
         "airflow_version": committed.get("airflow_version", version),
         "database": committed.get("database", database),
         "cases": [entries.get(case_id) or kept[case_id] for case_id in all_cases if case_id in entries or case_id in kept],

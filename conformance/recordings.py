@@ -1,7 +1,8 @@
 """Recorded /wait streams as reference fixtures: format, normalisation, loading.
 
-``fixtures/streams/<case>.json`` holds one response exactly as a real Airflow sent it (status,
-headers, body bytes as text, arrival times) with the request that produced it, and
+``fixtures/streams/<case>.json`` holds one response as a real Airflow sent it (status, headers,
+the decoded body as text, how it was encoded on the wire, arrival times) with the request that
+produced it, and
 ``fixtures/streams/manifest.json`` says, per case, which clauses it illustrates, what the
 conformance suite expects, and which of those expectations the recorded version is known to
 diverge from.
@@ -10,26 +11,37 @@ Normalisation, so that re-recording the same Airflow gives the same files where 
 
 - the run id in the request path is written ``{run_id}``;
 - the ``date`` response header is dropped;
+- the body is stored decoded, so the headers that describe its encoding on the wire
+  (``content-encoding``, ``transfer-encoding``, ``content-length``) move out of ``headers`` into
+  ``wire``: the status, ``headers`` and ``body`` then make a correct response as they stand, and
+  a replay that wants the original framing reads it from ``wire`` (:func:`received_headers`
+  gives the header list as it arrived);
 - arrival times are kept for reference but never compared;
 - poll lines (``queued``/``running``) are kept in the body but left out of comparisons: how
   many there are, and whether ``queued`` shows at all, depends on the scheduler's timing.
-  What is compared is the request, the status, the headers and the terminal line, byte for byte.
+  What is compared is the request, the status, the headers, the wire encoding and the terminal
+  line, byte for byte.
 """
 
 from __future__ import annotations
 
 import difflib
 import json
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
 from conformance.cases import Case
 from conformance.paths import fixtures_dir
+from conformance.schemas import schema_id
 from conformance.stream import TERMINAL_STATES, Transcript
 
 RUN_ID = "{run_id}"
 VOLATILE_HEADERS = frozenset({"date"})
+# Headers about the body's bytes on the wire rather than the decoded text stored, by the key
+# each gets in ``response.wire`` (stream-transcript.schema.json).
+WIRE_HEADERS = {"content-encoding": "content_encoding", "transfer-encoding": "transfer_encoding", "content-length": "content_length"}
+IDENTITY = "identity"
 
 
 def streams_dir() -> Path:
@@ -39,7 +51,7 @@ def streams_dir() -> Path:
 def to_fixture(transcript: Transcript, case: Case, run_id: str, airflow_version: str) -> dict[str, Any]:
     """The committed form of one recorded stream."""
     return {
-        "$schema": "../../schemas/stream-transcript.schema.json",
+        "$schema": schema_id("stream-transcript.schema.json"),
         "case": case.id,
         "airflow_version": airflow_version,
         "request": {
@@ -50,11 +62,42 @@ def to_fixture(transcript: Transcript, case: Case, run_id: str, airflow_version:
         },
         "response": {
             "status": transcript.status,
-            "headers": [[name.lower(), value] for name, value in transcript.headers if name.lower() not in VOLATILE_HEADERS],
+            **split_wire(transcript.headers),
             "body": transcript.body,
         },
         "arrivals": [round(line.at, 3) for line in transcript.lines],
     }
+
+
+def split_wire(received: Iterable[tuple[str, str]]) -> dict[str, Any]:
+    """Received headers as ``headers`` (names lower-cased, ``date`` dropped) and ``wire``.
+
+    ``wire`` always says ``content_encoding`` and ``transfer_encoding`` (lower-cased, ``identity``
+    when the header was absent) and, only when the response had one, ``content_length`` as an
+    integer.
+    """
+    headers, wire = [], {"content_encoding": IDENTITY, "transfer_encoding": IDENTITY}
+    for name, value in received:
+        name = name.lower()
+        if name in WIRE_HEADERS:
+            # coding names are case-insensitive (RFC 9110): lower-cased, so a reader compares with ==
+            wire[WIRE_HEADERS[name]] = int(value) if name == "content-length" else value.strip().lower()
+        elif name not in VOLATILE_HEADERS:
+            headers.append([name, value])
+    return {"headers": headers, "wire": wire}
+
+
+def received_headers(response: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """A stored response's headers as they arrived: ``headers``, then the ``wire`` ones that were sent.
+
+    The wire headers go last, which is where Airflow's server puts them; ``date`` stays dropped.
+    """
+    wire = response["wire"]
+    sent = [
+        (name, str(wire[key])) for name, key in WIRE_HEADERS.items()
+        if key in wire and wire[key] != IDENTITY
+    ]
+    return [(name, value) for name, value in response["headers"]] + sent
 
 
 def manifest_entry(case: Case, divergences: Mapping[str, str], airflow_version: str) -> dict[str, Any]:
@@ -83,6 +126,7 @@ def normalise(fixture: Mapping[str, Any]) -> dict[str, Any]:
         "request": fixture["request"],
         "status": fixture["response"]["status"],
         "headers": fixture["response"]["headers"],
+        "wire": fixture["response"]["wire"],
         "terminal lines": terminal,
         "poll lines": f"{len(lines) - len(terminal)} (not compared)",
     }

@@ -13,7 +13,7 @@ from conformance.catalog import load_clauses
 from conformance.checks import framing_problems, poll_line_problems, terminal_problems
 from conformance.evidence import Evidence
 from conformance.expectations import divergences_for
-from conformance.recordings import body_lines, load_fixture, load_manifest
+from conformance.recordings import body_lines, load_fixture, load_manifest, received_headers
 from conformance.report import Run, TestResult, build, declared_outcome
 from conformance.stream import Line, Transcript
 from conformance.suite import test_results, test_stream
@@ -33,7 +33,7 @@ def recorded_transcript(case_id: str) -> Transcript:
     request, response = fixture["request"], fixture["response"]
     return Transcript(
         case_id=case_id, path=request["path"], query=request["query"], request_headers=request["headers"],
-        sent_at=0.0, status=response["status"], headers=response["headers"],
+        sent_at=0.0, status=response["status"], headers=received_headers(response),
         lines=[Line(raw, at) for raw, at in zip(body_lines(fixture), fixture["arrivals"])],
     )
 

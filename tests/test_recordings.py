@@ -8,8 +8,11 @@ import pytest
 from conformance.cases import load_cases
 from conformance.checks import framing_problems, poll_line_problems, terminal_problems
 from conformance.reference_client import parse_stream
-from conformance.recordings import body_lines, diff, load_fixture, load_manifest, normalise
+from conformance.recordings import (
+    RUN_ID, body_lines, diff, load_fixture, load_manifest, normalise, received_headers, split_wire, streams_dir, to_fixture,
+)
 from conformance.schemas import validator
+from conformance.stream import Line, Transcript
 
 MANIFEST = load_manifest()
 CASES = load_cases()
@@ -76,3 +79,56 @@ def test_a_new_recording_diffs_against_nothing():
     lines = diff(None, fixture, "result-decorator.json")
     assert lines[0] == "--- committed/result-decorator.json" and any("compute" in line and "84" in line for line in lines)
     assert normalise(fixture)["terminal lines"] == ['{"state": "success", "results": {"compute": 84}}\n']
+
+
+def test_wire_headers_move_out_of_the_headers_of_a_decoded_body():
+    received = [("Server", "uvicorn"), ("date", "Mon, 01 Dec 2026 15:00:00 GMT"), ("Vary", "Accept-Encoding"),
+                ("Content-Encoding", "GZIP"), ("Transfer-Encoding", "chunked")]
+    assert split_wire(received) == {
+        "headers": [["server", "uvicorn"], ["vary", "Accept-Encoding"]],
+        "wire": {"content_encoding": "gzip", "transfer_encoding": "chunked"},
+    }
+    plain = split_wire([("content-type", "application/x-ndjson"), ("content-length", "21")])
+    assert plain == {
+        "headers": [["content-type", "application/x-ndjson"]],
+        "wire": {"content_encoding": "identity", "transfer_encoding": "identity", "content_length": 21},
+    }
+
+
+def test_received_headers_put_back_what_was_sent_and_nothing_else():
+    gzip = {"headers": [["server", "uvicorn"]], "wire": {"content_encoding": "gzip", "transfer_encoding": "chunked"}}
+    assert received_headers(gzip) == [("server", "uvicorn"), ("content-encoding", "gzip"), ("transfer-encoding", "chunked")]
+    plain = {"headers": [], "wire": {"content_encoding": "identity", "transfer_encoding": "identity", "content_length": 21}}
+    assert received_headers(plain) == [("content-length", "21")]
+    assert split_wire(received_headers(plain)) == plain
+
+
+def rerecorded(case_id: str) -> dict:
+    """A committed recording put through the recording code again, as a live session would have recorded it."""
+    fixture = load_fixture(case_id)
+    request, response = fixture["request"], fixture["response"]
+    transcript = Transcript(
+        case_id=case_id, path=request["path"].replace(RUN_ID, "manual__2026-12-01"), query=request["query"],
+        request_headers=request["headers"], sent_at=0.0, status=response["status"],
+        headers=[("date", "Mon, 01 Dec 2026 15:00:00 GMT"), *received_headers(response)],
+        lines=[Line(raw, at) for raw, at in zip(body_lines(fixture), fixture["arrivals"], strict=True)],
+    )
+    return to_fixture(transcript, CASES[case_id], "manual__2026-12-01", fixture["airflow_version"])
+
+
+@pytest.mark.parametrize("case_id", list(ENTRIES))
+def test_committed_transcript_is_exactly_what_recording_writes(case_id):
+    """record-check compares with these files, so they must be the recording code's own output."""
+    recorded = rerecorded(case_id)
+    assert recorded == load_fixture(case_id)
+    assert (streams_dir() / f"{case_id}.json").read_text() == json.dumps(recorded, indent=1) + "\n"
+    assert diff(load_fixture(case_id), recorded, f"{case_id}.json") == []
+
+
+def test_a_change_of_wire_encoding_is_a_difference():
+    fixture = load_fixture("slow-cadence-gzip")
+    identity = copy.deepcopy(fixture)
+    identity["response"]["wire"]["content_encoding"] = "identity"
+    changes = [line for line in diff(fixture, identity, "x.json") if line.startswith(("+", "-"))]
+    assert any('"content_encoding": "identity"' in line for line in changes), changes
+

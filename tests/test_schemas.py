@@ -7,13 +7,14 @@ import yaml
 from jsonschema import Draft202012Validator
 
 from conformance.paths import fixtures_dir, package_file, schemas_dir
-from conformance.schemas import BASE_URI, validator
+from conformance.schemas import BASE_URI, registry, validator, validator_for
 
 SCHEMA_FILES = sorted(schemas_dir().glob("*.schema.json"))
+EXAMPLE_FILES = sorted((fixtures_dir() / "schema-examples").glob("*.json"))
 
 
 def example_params():
-    for path in sorted((fixtures_dir() / "schema-examples").glob("*.json")):
+    for path in EXAMPLE_FILES:
         for group in json.loads(path.read_text()):
             for test in group["tests"]:
                 yield pytest.param(
@@ -25,23 +26,69 @@ def example_params():
 EXAMPLES = list(example_params())
 
 
+def schema_file(schema: dict) -> str:
+    """The file of schemas/ an example group's schema points into (it is {"$ref": "<$id>[#...]"})."""
+    return schema["$ref"].removeprefix(BASE_URI).partition("#")[0]
+
+
+# JSON-Schema-Test-Suite's layout (its test-schema.json), so that the suite's own runners read
+# these files unchanged: a list of cases {description, schema, tests[, comment, specification]},
+# each test {description, data, valid[, comment]}.
+TEST_SUITE_FORMAT = {
+    "type": "array",
+    "minItems": 1,
+    "items": {
+        "type": "object",
+        "required": ["description", "schema", "tests"],
+        "properties": {
+            "description": {"type": "string"},
+            "comment": {"type": "string"},
+            "schema": {},
+            "tests": {"type": "array", "minItems": 1, "items": {"$ref": "#/$defs/test"}},
+            "specification": {"type": "object", "minProperties": 1},
+        },
+        "additionalProperties": False,
+    },
+    "$defs": {
+        "test": {
+            "type": "object",
+            "required": ["description", "data", "valid"],
+            "properties": {"description": {"type": "string"}, "comment": {"type": "string"}, "data": {}, "valid": {"type": "boolean"}},
+            "additionalProperties": False,
+        },
+    },
+}
+
+
+@pytest.mark.parametrize("path", EXAMPLE_FILES, ids=lambda path: path.name)
+def test_example_file_is_in_the_test_suite_layout_with_schemas_by_id(path):
+    groups = json.loads(path.read_text())
+    assert [e.message for e in Draft202012Validator(TEST_SUITE_FORMAT).iter_errors(groups)] == []
+    for group in groups:
+        # the schema itself, pointing at ours by $id: a runner that registers schemas/ resolves it
+        assert set(group["schema"]) == {"$schema", "$ref"} and group["schema"]["$schema"] == Draft202012Validator.META_SCHEMA["$id"]
+        assert (schemas_dir() / schema_file(group["schema"])).is_file(), group["schema"]["$ref"]
+
+
 # Schemas of our own file formats are exemplified by the files themselves, which other tests
 # validate: fixtures/cases.json, fixtures/doc-examples.json, fixtures/streams/, reports (tests/test_report.py),
-# conformance/clauses.yaml, conformance/expectations.yaml and compare's --json output (tests/test_compare.py).
+# conformance/clauses.yaml, conformance/expectations.yaml and compare's --json output (tests/test_compare.py),
+# the replay index and the client runner's report and expected failures (tests/test_replay.py, tests/test_clients.py).
 FORMAT_SCHEMAS = {
     "cases.schema.json", "doc-examples.schema.json", "stream-manifest.schema.json", "stream-transcript.schema.json",
     "report.schema.json", "clauses.schema.json", "expectations.schema.json", "compare.schema.json",
+    "replay-index.schema.json", "clients-report.schema.json", "clients-expected-failures.schema.json",
 }
 
 
 def test_there_are_examples_for_every_schema_of_server_output():
-    covered = {param.values[0] for param in EXAMPLES}
-    assert covered == {path.name for path in SCHEMA_FILES} - FORMAT_SCHEMAS
+    covered = {schema_file(param.values[0]) for param in EXAMPLES}
+    assert {path.name for path in SCHEMA_FILES} - FORMAT_SCHEMAS <= covered
 
 
 @pytest.mark.parametrize(("schema", "data", "valid"), EXAMPLES)
-def test_example(schema: str, data, valid: bool):
-    assert validator(schema).is_valid(data) == valid
+def test_example(schema: dict, data, valid: bool):
+    assert Draft202012Validator(schema, registry=registry()).is_valid(data) == valid
 
 
 @pytest.mark.parametrize("path", SCHEMA_FILES, ids=lambda path: path.name)
@@ -89,3 +136,27 @@ def test_expectations_schema_wants_a_specifier_and_known_cases_and_databases():
     assert [e.split(": ", 1)[0] for e in _errors("expectations.schema.json", [broken])] == [
         "[0, 'versions']", "[0, 'databases', 0]", "[0, 'cases', 0]",
     ]
+
+
+def named_documents() -> list:
+    root = fixtures_dir()
+    documents = [(path, json.loads(path.read_text())) for path in sorted(root.rglob("*.json")) if not path.is_relative_to(root / "schema-examples")]
+    return [pytest.param(document, id=str(path.relative_to(root))) for path, document in documents if isinstance(document, dict) and "$schema" in document]
+
+
+@pytest.mark.parametrize("document", named_documents())
+def test_fixture_names_its_schema_by_id_and_matches_it(document):
+    assert document["$schema"].startswith(BASE_URI) and (schemas_dir() / document["$schema"].removeprefix(BASE_URI)).is_file()
+    assert [f"{list(e.absolute_path)}: {e.message}" for e in validator_for(document).iter_errors(document)] == []
+
+
+def test_every_kind_of_fixture_names_its_schema():
+    named = {param.values[0]["$schema"].removeprefix(BASE_URI) for param in named_documents()}
+    assert named == {"cases.schema.json", "doc-examples.schema.json", "negative-streams.schema.json", "stream-manifest.schema.json", "stream-transcript.schema.json"}
+
+
+@pytest.mark.parametrize("pointer", ["../schemas/cases.schema.json", "https://example.org/cases.schema.json", None])
+def test_a_schema_named_other_than_by_our_id_is_refused(pointer):
+    with pytest.raises(ValueError, match="expected the \\$id of one of the project's schemas"):
+        validator_for({"$schema": pointer} if pointer else {})
+
