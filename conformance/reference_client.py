@@ -1,29 +1,20 @@
 """A reference consumer of ``GET /api/v2/dags/{dag_id}/dagRuns/{run_id}/wait``.
 
-Meant to be read as a specification of how a robust client treats the stream, in any language.
+The rules it follows are CLIENTS.md at the repository root: language-neutral, numbered
+(``CLIENT-FRAMING-1`` ...), each with the fixture cases that exercise it. The checks below name
+the rule they apply; npm/src/ holds the same client in TypeScript.
 
-What it accepts, because a server or a proxy may legitimately produce it and the meaning stays
-unambiguous:
+In short, it accepts what a server or a proxy may legitimately produce while the meaning stays
+unambiguous (blank lines of spaces, tabs and carriage returns; ``\\r\\n`` framing; a complete
+last line without its newline), and rejects with :class:`StreamError` whatever would make it
+guess: a line that is not strict JSON or not a valid /wait line, ``results`` on a poll line,
+an error body inside a 200 stream, any line after the terminal line, a stream that ends before
+one, a byte order mark or bytes that are not UTF-8, a connection that breaks before the response
+has ended (even right after a terminal line), and an error status.
 
-- blank or whitespace-only lines (skipped; keep-alive padding, or a trailing blank line);
-- ``\\r\\n`` framing (a trailing ``\\r`` is stripped; proxies and some servers add it);
-- a complete last line without its trailing newline (the stream's end delimits it).
-
-What it rejects with :class:`StreamError`, because accepting it would mean guessing:
-
-- a line that is not JSON, including a last line cut off mid-object (a dropped connection
-  looks exactly like this), and JSON that parsers disagree on (``NaN``/``Infinity``,
-  duplicate keys);
-- a line that does not match ``schemas/wait-line.schema.json``: unknown states, extra keys,
-  non-objects, and ``results`` on a ``queued``/``running`` line (results exist only once the
-  run has finished; seeing them earlier means the client cannot tell which line is final);
-- an error body (``{"detail": ...}``) inside a 200 stream: the server failed after it had
-  already sent its status, so the run's outcome is unknown;
-- any line after the terminal (``success``/``failed``) line: the terminal line must be the
-  last word, or a client that stops reading at it would act on a different answer than one
-  that reads on;
-- a stream that ends before a terminal line: the run's outcome is unknown, however promising
-  the last poll looked.
+As a command, ``python -m conformance.reference_client URL`` waits on one whole /wait URL and
+prints its terminal line, or ``{"error": ...}`` with exit code 1: the contract of
+``python -m conformance clients``, which runs it on every replayed case (:func:`main`).
 
 Lines are framed on ``\\n`` only. Generic line splitters (``str.splitlines``, some readers) also
 break on ``\\r``, U+0085, U+2028 and U+2029, which JSON allows unescaped inside strings, so they
@@ -33,20 +24,24 @@ can cut a valid result value in two.
 from __future__ import annotations
 
 import json
+import os
+import sys
 import time
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 import attrs
 import httpx
 from jsonschema.exceptions import best_match
 
 from conformance import strict_json
+from conformance.arguments import Parser
 from conformance.schemas import validator
-from conformance.stream import TERMINAL_STATES, LineFramer
+from conformance.ndjson import TERMINAL_STATES, LineFramer
 
 POLL_STATES = frozenset({"queued", "running"})
+JSON_WHITESPACE = " \t\r"  # what may fill a blank line: JSON's whitespace, the newline being the frame
 
 
 class StreamError(Exception):
@@ -94,10 +89,12 @@ class _Reader:
     def feed(self, raw: str) -> None:
         self.number += 1
         n = self.number
-        text = raw.removesuffix("\n").removesuffix("\r")
-        if not text.strip():
+        text = raw.removesuffix("\n").removesuffix("\r")  # CLIENT-FRAMING-2
+        if not text.strip(JSON_WHITESPACE):  # CLIENT-BLANK-1; not str.strip(), which knows more spaces
             return
-        if self.terminal is not None:
+        if text.startswith("\ufeff"):  # a BOM: JSON sent over a network must not start with one (RFC 8259, 8.1)
+            raise StreamError(f"line {n}: starts with a byte order mark (U+FEFF), which no /wait line may: {_snippet(text)}")
+        if self.terminal is not None:  # CLIENT-TERMINAL-1
             raise StreamError(f"line {n}: a line after the terminal {self.terminal['state']!r} line ({_snippet(text)})")
         try:
             value = strict_json.loads(text)
@@ -107,11 +104,11 @@ class _Reader:
             raise StreamError(f"line {n}: not valid JSON ({exc}): {_snippet(text)}") from None
         if not isinstance(value, dict):
             raise StreamError(f"line {n}: not a JSON object: {_snippet(text)}")
-        if "detail" in value and "state" not in value:
+        if "detail" in value and "state" not in value:  # CLIENT-ERROR-1
             raise StreamError(f"line {n}: the server reported an error mid-stream: {_snippet(json.dumps(value['detail']), 200)}")
         if "state" not in value:
             raise StreamError(f"line {n}: no state: {_snippet(text)}")
-        if value["state"] in POLL_STATES and "results" in value:
+        if value["state"] in POLL_STATES and "results" in value:  # CLIENT-LINE-2
             raise StreamError(f"line {n}: results on a non-terminal line ({_snippet(text)})")
         error = best_match(validator("wait-line.schema.json").iter_errors(value))
         if error is not None:
@@ -207,10 +204,43 @@ def wait_for_result(
     if result is not None:
         params += [("result", task_id) for task_id in result] or [("result", "")]
     path = f"/api/v2/dags/{quote(dag_id, safe='')}/dagRuns/{quote(run_id, safe='')}/wait"
-    headers = {"Authorization": f"Bearer {token}"} if token is not None else {}
-    read_timeout = min(interval + 30.0, timeout)
     http = client if client is not None else httpx.Client(base_url=base_url)
     url = path if http.base_url != httpx.URL("") else base_url.rstrip("/") + path
+    try:
+        return _stream_wait(http, url, params, token=token, interval=interval, timeout=timeout)
+    finally:
+        if client is None:
+            http.close()
+
+
+def wait_for_url(url: str, *, token: str | None = None, timeout: float = 300.0, client: httpx.Client | None = None) -> WaitResult:
+    """:func:`wait_for_result` for a whole /wait URL, query included, requested exactly as given.
+
+    The read timeout comes from the URL's (last) ``interval``, 1 s when it has none.
+    """
+    intervals = [value for name, value in httpx.URL(url).params.multi_items() if name == "interval"]
+    try:
+        interval = float(intervals[-1]) if intervals else 1.0
+    except ValueError:
+        interval = 1.0
+    if not 0 < interval < float("inf"):
+        interval = 1.0
+    http = client if client is not None else httpx.Client()
+    try:
+        return _stream_wait(http, url, None, token=token, interval=interval, timeout=timeout)
+    finally:
+        if client is None:
+            http.close()
+
+
+def _stream_wait(
+    http: httpx.Client, url: str, params: Sequence[tuple[str, str]] | None, *,
+    token: str | None, interval: float, timeout: float,
+) -> WaitResult:
+    """One GET of /wait, judged line by line as it arrives (see :func:`wait_for_result`)."""
+    path = urlsplit(url).path
+    headers = {"Authorization": f"Bearer {token}"} if token is not None else {}
+    read_timeout = min(interval + 30.0, timeout)
     reader = _Reader()
     deadline = time.monotonic() + timeout
 
@@ -239,6 +269,31 @@ def wait_for_result(
     except httpx.TransportError as exc:
         where = f"after line {reader.number}" if reader.number else "before the first line"
         raise StreamError(f"the connection failed {where}: {type(exc).__name__}: {exc}") from exc
-    finally:
-        if client is None:
-            http.close()
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """``python -m conformance.reference_client URL``: the contract of ``python -m conformance clients``.
+
+    Prints the terminal line as received (keys in wire order) and exits 0, or prints
+    ``{"error": "<why>"}`` and exits 1 when the stream is rejected; bad usage exits 4.
+    """
+    parser = Parser(prog="python -m conformance.reference_client", description="Wait on one /wait URL and print its terminal line.")
+    parser.add_argument(
+        "url", nargs="?", default=os.environ.get("AIRFLOW_WAIT_URL"), help="the whole /wait URL, query included (default: $AIRFLOW_WAIT_URL)",
+    )
+    parser.add_argument("--token", default=os.environ.get("AIRFLOW_TOKEN"), help="a bearer token (default: $AIRFLOW_TOKEN)")
+    parser.add_argument("--timeout", type=float, default=300.0, help="seconds the whole call may take (default 300)")
+    args = parser.parse_args(argv)
+    if not args.url:
+        parser.error("give the /wait URL as the last argument or in AIRFLOW_WAIT_URL")
+    try:
+        result = wait_for_url(args.url, token=args.token, timeout=args.timeout)
+    except StreamError as exc:
+        print(json.dumps({"error": str(exc)}))
+        return 1
+    print(json.dumps(result.lines[-1]))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -23,39 +23,10 @@ import attrs
 import httpx
 
 from conformance.cases import Case
+from conformance.ndjson import TERMINAL_STATES, LineFramer  # noqa: F401 (also read from here)
 
-TERMINAL_STATES = frozenset({"success", "failed"})
 SEND_TIMEOUT = 30.0  # seconds to get a pooled connection, connect and send the request
 STREAM_DEADLINE = 240.0  # seconds a case's whole stream may take
-
-
-class LineFramer:
-    """Cuts a byte stream into lines on ``\\n`` only, terminators kept, in linear time.
-
-    Only the newly fed bytes are searched, so a 1 MB line arriving in many chunks costs one
-    pass, not one pass per chunk. ``\\n`` never occurs inside a multi-byte UTF-8 character,
-    so each complete line can be decoded on its own.
-    """
-
-    def __init__(self) -> None:
-        self._pending = bytearray()
-
-    def feed(self, chunk: bytes) -> list[bytes]:
-        """The lines this chunk completes."""
-        start = len(self._pending)
-        self._pending += chunk
-        lines = []
-        while (end := self._pending.find(b"\n", start)) >= 0:
-            lines.append(bytes(self._pending[: end + 1]))
-            del self._pending[: end + 1]
-            start = 0
-        return lines
-
-    def rest(self) -> bytes:
-        """What followed the last newline (an unterminated last line), emptying the framer."""
-        rest = bytes(self._pending)
-        self._pending.clear()
-        return rest
 
 
 @attrs.frozen

@@ -9,7 +9,9 @@ import httpx
 import pytest
 
 from conformance.paths import fixtures_dir
-from conformance.reference_client import StreamError, WaitResult, WaitTimeout, parse_stream, wait_for_result
+from conformance.reference_client import StreamError, WaitResult, WaitTimeout, main, parse_stream, wait_for_result, wait_for_url
+from conformance.replay import ReplayServer
+from conformance.replay_cases import load_replay_cases
 from conformance.schemas import validator
 
 BASE_URL = "http://airflow.test"
@@ -17,6 +19,10 @@ RUNNING = b'{"state": "running"}\n'
 
 CORPUS = json.loads((fixtures_dir() / "negative-streams.json").read_text())
 CASES = json.loads((fixtures_dir() / "cases.json").read_text())["cases"]
+# Cases about bytes or HTTP framing: their body text alone does not decide them (or there is
+# none), so they are judged over HTTP, by the replay server, further down.
+OVER_HTTP_ONLY = ("body_base64", "status", "content_encoding", "cut")
+BODY_CASES = [case for case in CORPUS["cases"] if not any(key in case for key in OVER_HTTP_ONLY)]
 
 
 def ndjson_lines(body: str) -> list[str]:
@@ -47,7 +53,7 @@ def test_corpus_ids_are_unique_and_cover_the_required_kinds():
     } <= set(ids)
 
 
-@pytest.mark.parametrize("case", CORPUS["cases"], ids=lambda case: case["id"])
+@pytest.mark.parametrize("case", BODY_CASES, ids=lambda case: case["id"])
 def test_corpus_case(case):
     if case["verdict"] == "reject":
         with pytest.raises(StreamError) as raised:
@@ -58,6 +64,7 @@ def test_corpus_case(case):
         result = parse_stream(ndjson_lines(case["body"]))
         assert (result.state, result.results) == (case["expect"]["state"], case["expect"].get("results"))
         assert result.lines[-1] == case["expect"]
+        assert json.dumps(result.lines[-1]) == json.dumps(case["expect"])  # keys in wire order, at every depth
 
 
 @pytest.mark.parametrize(
@@ -100,7 +107,7 @@ def test_parse_stream_is_lazy_and_reads_to_the_end():
 def test_generic_line_splitting_misreads_exactly_the_framing_cases():
     """Why clients must frame on newline only: str.splitlines flips these two verdicts."""
     flipped = []
-    for case in CORPUS["cases"]:
+    for case in BODY_CASES:
         try:
             parse_stream(case["body"].splitlines(keepends=True))
             verdict = "accept"
@@ -258,3 +265,85 @@ def test_without_a_client_one_is_made_and_an_unreachable_server_is_one_sentence(
         port = sock.getsockname()[1]
     with pytest.raises(StreamError, match="^the connection failed before the first line: ConnectError"):
         wait_for_result(f"http://127.0.0.1:{port}", "d", "r", timeout=5)
+
+
+# --- every replayed case, over real loopback HTTP ------------------------------------------------
+
+REPLAYED = load_replay_cases()
+
+
+@pytest.fixture(scope="module")
+def replay():
+    with ReplayServer(REPLAYED, speed=0) as server:
+        yield server
+
+
+def test_the_corpus_has_byte_level_and_http_cases():
+    kinds = {key for case in CORPUS["cases"] for key in OVER_HTTP_ONLY + ("chunk_sizes",) if key in case}
+    assert kinds == {"body_base64", "status", "content_encoding", "cut", "chunk_sizes"}
+    assert {case.get("status", 200) for case in CORPUS["cases"]} >= {200, 401, 403, 404, 422}
+
+
+@pytest.mark.parametrize("case_id", REPLAYED, ids=str)
+def test_every_replayed_case_gets_its_label(case_id, replay):
+    label = REPLAYED[case_id].label
+    if label.verdict == "reject":
+        with pytest.raises(StreamError):
+            wait_for_url(replay.case_url(case_id), timeout=10)
+    else:
+        result = wait_for_url(replay.case_url(case_id), timeout=10)
+        assert result.lines[-1]["state"] == label.expect["state"]
+        if "string_digests" not in label.expect:
+            assert json.dumps(result.lines[-1]) == json.dumps(dict(label.expect))  # keys in wire order, at every depth
+
+
+@pytest.mark.parametrize(
+    ("case_id", "message"),
+    [
+        ("utf8-bom", "line 1: starts with a byte order mark (U+FEFF)"),
+        ("invalid-utf8-in-value", "line 2: not valid UTF-8"),
+        ("gzip-cut-mid-line", "line 2: the stream ended inside this line"),
+        ("cut-mid-line", "the connection failed after line 2: RemoteProtocolError"),
+        ("cut-mid-chunk", "the connection failed after line 2: RemoteProtocolError"),
+        ("cut-after-terminal-line", "the connection failed after line 2: RemoteProtocolError"),
+        ("http-404-unknown-run", "GET /negative/http-404-unknown-run/api/v2/dags/negative_streams/dagRuns/replay/wait answered 404 Not Found: The DagRun"),
+        ("http-422-interval-missing", "GET /negative/http-422-interval-missing/api/v2/dags/negative_streams/dagRuns/replay/wait answered 422 Unprocessable Entity: query.interval: Field required"),
+    ],
+)
+def test_byte_level_rejections_say_what(case_id, message, replay):
+    with pytest.raises(StreamError, match="^" + re.escape(message)):
+        wait_for_url(replay.case_url(case_id), timeout=10)
+
+
+def test_wait_for_url_sends_the_query_as_given_and_reads_its_interval():
+    seen = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append((request.url.path, request.url.params.multi_items(), request.headers.get("authorization")))
+        return httpx.Response(200, content=b'{"state": "success"}\n')
+
+    with serve(handler) as client:
+        assert wait_for_url("/api/v2/dags/d/dagRuns/r/wait?interval=7&result=a&result=", token="t", client=client).state == "success"
+    assert seen == [("/api/v2/dags/d/dagRuns/r/wait", [("interval", "7"), ("result", "a"), ("result", "")], "Bearer t")]
+
+
+def test_the_command_prints_the_terminal_line_or_the_error(replay, capsys):
+    assert main([replay.case_url("two-results")]) == 0
+    assert capsys.readouterr().out == '{"state": "success", "results": {"alpha": "a", "zulu": "z"}}\n'
+    assert main([replay.case_url("line-after-terminal")]) == 1
+    out = capsys.readouterr().out
+    assert json.loads(out) == {"error": "line 3: a line after the terminal 'success' line ({\"state\": \"running\"})"}
+
+
+def test_the_command_takes_the_url_from_the_environment_or_says_it_needs_one(replay, capsys, monkeypatch):
+    monkeypatch.setenv("AIRFLOW_WAIT_URL", replay.case_url("terminal-only"))
+    assert main([]) == 0
+    assert capsys.readouterr().out == '{"state": "failed"}\n'
+    monkeypatch.delenv("AIRFLOW_WAIT_URL")
+    with pytest.raises(SystemExit) as exited:
+        main([])
+    assert exited.value.code == 4
+    assert capsys.readouterr().err == (
+        "python -m conformance.reference_client: give the /wait URL as the last argument or in AIRFLOW_WAIT_URL; "
+        "see python -m conformance.reference_client --help.\n"
+    )
