@@ -9,6 +9,8 @@
     python -m conformance bench   ...    # the suite's time against Airflow's own (conformance.bench)
     python -m conformance mutants ...    # the suite against broken /waits (conformance.mutants; a source checkout)
     python -m conformance soak    ...    # the suite N times in a row, counting false failures (conformance.soak)
+    python -m conformance replay  ...    # every recorded and negative stream over loopback HTTP (conformance.replay)
+    python -m conformance clients ... -- CMD...  # a /wait client on every replayed case (conformance.clients)
 
 ``run`` is the conformance suite. Its pytest command line is built here and nowhere else
 (:func:`suite_argv`): tox, CI, the bench, the mutant check and the livetests all come through
@@ -40,7 +42,7 @@ from pathlib import Path
 
 import pytest
 
-from conformance import bench, compare, matrix, mutants, record, soak
+from conformance import bench, clients, compare, matrix, mutants, record, replay, soak
 from conformance.arguments import USAGE_ERROR, Parser, split_at_double_dash
 from conformance.items import SUITE_DIR
 from conformance.reproduce import suite_test_id
@@ -175,6 +177,14 @@ def _soak(argv: Sequence[str]) -> int:
     return soak.main(list(argv))
 
 
+def _replay(argv: Sequence[str]) -> int:
+    return replay.main(list(argv))
+
+
+def _clients(argv: Sequence[str]) -> int:
+    return clients.main(list(argv))
+
+
 VERBS: dict[str, tuple[Callable[[Sequence[str]], int], str]] = {
     "run": (run, "run the conformance suite (options, then pytest's arguments after --)"),
     "record": (_record, "re-record fixtures/streams from a live Airflow and show the diff"),
@@ -183,6 +193,8 @@ VERBS: dict[str, tuple[Callable[[Sequence[str]], int], str]] = {
     "bench": (_bench, "compare the suite's wall time with Airflow's own boot and fixture runs"),
     "mutants": (_mutants, "run the suite against deliberately broken /waits (needs a source checkout)"),
     "soak": (_soak, "run the suite N times in a row and count the clauses that failed by chance"),
+    "replay": (_replay, "serve every recorded stream and negative case over HTTP on loopback, for client authors"),
+    "clients": (_clients, "run a /wait client (the command after --) on every replayed case; a verdict per case"),
 }
 
 

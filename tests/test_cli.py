@@ -48,8 +48,8 @@ def test_run_passes_a_selection_to_pytest_as_the_plugins_options(monkeypatch):
 @pytest.mark.parametrize(
     ("argv", "sentence"),
     [
-        ([], "python -m conformance: name a verb (run, record, matrix, compare, bench, mutants, soak); see python -m conformance --help."),
-        (["frob"], "python -m conformance: unknown verb 'frob'; choose one of run, record, matrix, compare, bench, mutants, soak."),
+        ([], "python -m conformance: name a verb (run, record, matrix, compare, bench, mutants, soak, replay, clients); see python -m conformance --help."),
+        (["frob"], "python -m conformance: unknown verb 'frob'; choose one of run, record, matrix, compare, bench, mutants, soak, replay, clients."),
         (["run", "--bogus"], "python -m conformance run: unrecognized arguments: --bogus; see python -m conformance run --help."),
         (["run", "-k", "mapped"], "python -m conformance run: unrecognized arguments: -k mapped; see python -m conformance run --help."),
         (["matrix"], "python -m conformance matrix: the following arguments are required: reports, --out; see python -m conformance matrix --help."),
