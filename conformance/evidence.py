@@ -118,19 +118,19 @@ class Evidence:
         response's elapsed time. Request headers are not copied (they hold the bearer token);
         pass ``sent_headers`` to show the ones that matter. ``sender`` overrides the one the
         request was tagged with (:func:`tag_sender`)."""
-        request = response.request
         at = response.elapsed.total_seconds() if _has_elapsed(response) else None
         self._add(
             label,
-            request={
-                "method": request.method, "url": request.url.raw_path.decode(), "headers": dict(sent_headers or {}),
-                "sender": sender or _sender_of(request, sent_headers or {}),
-                "gzip": "gzip" in request.headers.get("accept-encoding", "").lower(),
-            },
+            request=_request(response.request, sent_headers or {}, sender),
             status=response.status_code,
             lines=[_line(at, text) for text in response.text.splitlines(keepends=True)[:MAX_LINES]],
         )
         return response
+
+    def request(self, request: httpx.Request, label: str | None = None) -> None:
+        """Record a request whose answer another reader consumes (a streaming client's): an
+        httpx request hook, so that a failure of that client still has its curl line."""
+        self._add(label or f"{request.method} {request.url.path}", request=_request(request, {}, None))
 
     def measurement(self, **fields: Any) -> None:
         """Mark the latest item (a timing test's stream) with how its measurement was judged;
@@ -150,6 +150,15 @@ class Evidence:
         elif label and not last["label"]:
             last["label"] = label
         last.update(compared=True, expected=expected, actual=actual)
+
+
+def _request(request: httpx.Request, shown: Mapping[str, str], sender: str | None) -> dict[str, Any]:
+    """A live request as evidence: never its token, only who sent it."""
+    return {
+        "method": request.method, "url": request.url.raw_path.decode(), "headers": dict(shown),
+        "sender": sender or _sender_of(request, shown),
+        "gzip": "gzip" in request.headers.get("accept-encoding", "").lower(),
+    }
 
 
 def _sender_of(request: httpx.Request, shown: Mapping[str, str]) -> str:

@@ -188,6 +188,23 @@ def test_the_evidence_says_who_sent_a_live_request_and_whether_it_asked_for_gzip
         tag_sender("root")
 
 
+def test_a_streaming_clients_requests_are_kept_by_a_request_hook_and_get_a_curl_line():
+    def answer(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, text='{"state": "success"}\n')
+
+    evidence = Evidence()
+    hooks = {"request": [tag_sender("admin"), evidence.request]}
+    with httpx.Client(base_url=BASE, transport=httpx.MockTransport(answer), event_hooks=hooks, headers={"Authorization": "Bearer s3cret"}) as client:
+        with client.stream("GET", "/api/v2/dags/d/dagRuns/r/wait", params=[("interval", "1"), ("result", "")]) as response:
+            response.read()
+    [item] = evidence.items
+    assert item["request"] == {
+        "method": "GET", "url": "/api/v2/dags/d/dagRuns/r/wait?interval=1&result=", "headers": {}, "sender": "admin", "gzip": True,
+    }
+    [line] = reproduce.curl_lines(evidence.items, BASE)
+    assert "$AIRFLOW_TOKEN" in line and "s3cret" not in line and "interval=1&result=" in line
+
+
 def test_the_terminal_text_says_what_to_export():
     text = reproduce.as_text({"curl": [reproduce.curl(live("restricted")["request"], "URL")], "pytest": "python -m conformance run"})
     assert text.splitlines()[0] == "the requests (with AIRFLOW_RESTRICTED_TOKEN exported):"
