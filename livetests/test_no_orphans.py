@@ -20,7 +20,10 @@ from suite_output import wait_for_line
 
 from conformance.targets.processes import processes_working_in
 
-SUITE = [sys.executable, "-m", "conformance", "run", "--", "-n", "2", "-q"]
+# The mapped-task clauses: five fixture DAGs, with mapped, failing and skipped task processes,
+# every one of them streamed; what is cleaned up is the same for 28 DAGs, so CI's 30 minutes
+# are not spent running all of them again (the airflow-* envs do that).
+SUITE = [sys.executable, "-m", "conformance", "run", "--clause", "RESULT-MAPPED-*", "--", "-n", "2", "-q"]
 
 
 def left_working_in(folder: Path) -> list[str]:
