@@ -46,6 +46,7 @@ from conformance.client import AirflowAPIError
 from conformance.expectations import divergences_for
 from conformance.items import in_suite, invocation_names_suite
 from conformance.needs import cases_needed, cases_to_stream, read_needs
+from conformance.pacing import runs_in_flight
 from conformance.report import FEATURE_ABSENT, Collector, ReportError, Run, build, write
 from conformance.selection import Selection
 from conformance.session import SessionInfo, prepare
@@ -104,6 +105,7 @@ class Controller:
                 if self.config.getoption("keep_server"):
                     environ[KEEP_VARIABLE] = "1"
                 self.keep_asked = keep_requested(environ)
+                runs_in_flight(environ.get("AIRFLOW_CONFORMANCE_DB", ""), environ)  # a bad value is said before any boot
                 target = make_target(self.config.getoption("airflow_target"), environ)
                 progress.step(f"starting the {target.name} target")
                 connection = self.stack.enter_context(target.start())

@@ -30,6 +30,7 @@ from packaging.version import Version
 from conformance import progress
 from conformance.cases import Case, applicable_cases, dag_ids_of
 from conformance.client import AirflowAPIError, AirflowClient
+from conformance.pacing import runs_in_flight, until_fewer_than
 from conformance.probe import Health, Sample, watch
 from conformance.stream import Transcript, record_case
 from conformance.targets.base import Connection, TargetError
@@ -133,27 +134,34 @@ async def _prepare(connection: Connection, cases: list[Case], folder: Path) -> S
 
         run_id = new_run_id()
         dag_ids = timed_last(dag_ids, cases)
+        limit = runs_in_flight(connection.database)
         started = time.monotonic()
         streams: list[asyncio.Task[Transcript]] = []
+        streams_of_run: dict[str, list[asyncio.Task[Transcript]]] = {}
         samples: list[Sample] = []  # the probe's, over the whole burst (conformance.timing reads them)
         probe: asyncio.Task[None] | None = None
+        watchdog = asyncio.create_task(_watch_health(client))
         for number, dag_id in enumerate(dag_ids, start=1):  # one at a time: sqlite standalone does not survive a burst of inserts
+            await until_fewer_than(limit, streams_of_run, also=(watchdog,))
+            if watchdog.done():
+                break
             progress.status(f"triggering runs: {number} of {len(dag_ids)} ({dag_id})")
             await client.trigger(dag_id, run_id)
             if probe is None:
                 probe = asyncio.create_task(watch(client.http, f"/api/v2/dags/{dag_id}/dagRuns/{run_id}", samples))
             for case in (c for c in cases if c.dag_id == dag_id):
-                streams.append(asyncio.create_task(record_case(client.http, case, run_id)))
-        progress.step(f"triggered {len(dag_ids)} runs ({run_id}); streaming {len(streams)} /wait responses")
+                streams.append(task := asyncio.create_task(record_case(client.http, case, run_id)))
+                streams_of_run.setdefault(dag_id, []).append(task)
+        paced = f", at most {limit} in flight" if limit else ""
+        progress.step(f"triggered {len(dag_ids)} runs ({run_id}{paced}); streaming {len(streams)} /wait responses")
         board = RunBoard(dag_ids, {case.id: case.dag_id for case in cases}, started)
         progress.status(board.line())
 
-        watchdog = asyncio.create_task(_watch_health(client))
         pending: set[asyncio.Task] = set(streams)
         while pending:
             # woken at least every second, so that the status's clock ticks while a slow run goes on
             done, pending = await asyncio.wait(pending | {watchdog}, timeout=1.0, return_when=asyncio.FIRST_COMPLETED)
-            if watchdog in done:
+            if watchdog.done():
                 for task in streams:
                     task.cancel()
                 raise TargetError(f"{watchdog.result()} while runs were in flight, so they cannot finish")

@@ -1,0 +1,61 @@
+"""How many fixture runs the session keeps in flight at once: all of them, except on sqlite.
+
+Why sqlite is paced: on a plain ``airflow standalone`` (3.3.2, sqlite, LocalExecutor with
+``parallelism`` 32) triggering all 28 fixture runs within two seconds makes the executor start
+about 30 tasks together, whose task processes all call the execution API's ``PATCH
+/execution/task-instances/{id}/run`` in the same second. The api-server then served nothing for
+90 s (every request in flight, ``/wait`` streams included, ended at the same instant), and the
+scheduler, whose write of ``dag_run`` waited sqlite's 5 s for the lock meanwhile, exited on
+"database is locked" (docs/airflow-findings.md, OBSERVED-SQLITE-LOCK-1). Fewer runs in flight
+means fewer tasks starting together; PostgreSQL takes the whole burst.
+
+``AIRFLOW_CONFORMANCE_RUNS_IN_FLIGHT`` sets the number (``0``: no limit) for any database; an
+external target is paced when ``AIRFLOW_CONFORMANCE_DB=sqlite`` says it runs on sqlite.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from collections.abc import Collection, Mapping
+
+from conformance.targets.base import TargetError
+
+VARIABLE = "AIRFLOW_CONFORMANCE_RUNS_IN_FLIGHT"
+SQLITE_RUNS_IN_FLIGHT = 6
+
+
+class PacingError(TargetError):
+    """The variable is not a whole number of runs: said before any server starts."""
+
+
+def runs_in_flight(database: str, environ: Mapping[str, str] = os.environ) -> int | None:
+    """The most runs to keep unfinished at once on ``database``; None for no limit."""
+    raw = environ.get(VARIABLE, "").strip()
+    if raw:
+        try:
+            limit = int(raw)
+        except ValueError:
+            limit = -1
+        if limit < 0:
+            raise PacingError(f"{VARIABLE} must be a whole number of runs (0 for no limit), not {raw!r}.")
+        return limit or None
+    return SQLITE_RUNS_IN_FLIGHT if database == "sqlite" else None
+
+
+async def until_fewer_than(
+    limit: int | None, streams_of_run: Mapping[str, Collection[asyncio.Task]], also: Collection[asyncio.Task] = (),
+) -> None:
+    """Returns once fewer than ``limit`` runs have a stream still open, or once a task of ``also`` ended.
+
+    A run counts as in flight while any of its streams is open: its terminal line comes when it
+    has finished. ``also`` is what must not be waited past (the health watchdog).
+    """
+    if limit is None:
+        return
+    while True:
+        open_streams = [{t for t in tasks if not t.done()} for tasks in streams_of_run.values()]
+        open_streams = [tasks for tasks in open_streams if tasks]
+        if len(open_streams) < limit or any(task.done() for task in also):
+            return
+        await asyncio.wait(set().union(*open_streams) | set(also), return_when=asyncio.FIRST_COMPLETED)
