@@ -6,6 +6,10 @@ the divergence with its reason, and a divergence that disappears fails the run.
 
 A divergence may be limited to some cases (``cases``): then only tests run on those cases'
 streams are expected to fail, as when one kind of stream breaks a rule every stream must keep.
+
+A divergence may also pin how it fails (``failure``, a regular expression the failed
+assertion's message must contain): a test of it that fails some other way is a failure, not
+the divergence, so a server that swaps one wrong behaviour for another is not waved through.
 """
 
 from __future__ import annotations
@@ -13,6 +17,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from functools import cache
 from typing import Final
+
+import re
 
 import attrs
 import yaml
@@ -29,6 +35,7 @@ class Divergence:
     reason: str
     databases: tuple[str, ...] | None = attrs.field(default=None, converter=lambda d: None if d is None else tuple(d))
     cases: tuple[str, ...] | None = attrs.field(default=None, converter=lambda c: None if c is None else tuple(c))
+    failure: str | None = None  # a regex the failed assertion's message must contain (re.search)
 
     def applies_to(self, version: Version, database: str, case: str | None | object = None) -> bool:
         in_range = self.versions.contains(version, prereleases=True)
@@ -59,3 +66,22 @@ def divergences_for(
         if d.applies_to(parsed, database, case):
             reasons.setdefault(d.clause, []).append(d.reason if d.cases is None else f"{d.reason} (cases: {', '.join(d.cases)})")
     return {clause: " ".join(texts) for clause, texts in reasons.items()}
+
+
+def failure_patterns_for(version: str, database: str = "unknown", case: str | None | object = ANY_CASE) -> dict[str, tuple[str | None, ...]]:
+    """The pinned failures by clause for a test: None in a tuple stands for an entry that pins none."""
+    parsed = Version(version)
+    patterns: dict[str, list[str | None]] = {}
+    for d in load_divergences():
+        if d.applies_to(parsed, database, case):
+            patterns.setdefault(d.clause, []).append(d.failure)
+    return {clause: tuple(found) for clause, found in patterns.items()}
+
+
+def failed_as_declared(message: str, patterns: Iterable[str | None]) -> bool:
+    """Whether a failure with ``message`` is one the divergences (their pinned patterns) declare.
+
+    Any entry that pins no failure accepts every failure; otherwise one pattern must match.
+    """
+    patterns = list(patterns)
+    return any(pattern is None or re.search(pattern, message) for pattern in patterns)

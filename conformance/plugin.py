@@ -43,7 +43,7 @@ from conformance import fixtures
 from conformance.cases import applicable_cases, load_cases
 from conformance.catalog import coverage_problems, load_clauses, why_not_applicable
 from conformance.controller import FOLDER_KEY, Controller
-from conformance.expectations import divergences_for
+from conformance.expectations import divergences_for, failed_as_declared, failure_patterns_for
 from conformance.fixtures import doc_example, folder_key, session_info
 from conformance.items import SUITE_DIR, case_of, clause_ids, in_suite
 from conformance.needs import cases_needed, unknown_cases, write_needs
@@ -192,12 +192,27 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
     if diverging := [clause for clause in ids if clause in reasons]:
         reason = "; ".join(f"{clause}: {reasons[clause]}" for clause in diverging)
         item.add_marker(pytest.mark.xfail(reason=f"known divergence of Airflow {version}: {reason}", strict=True, raises=AssertionError))
+        patterns = failure_patterns_for(version, info.database, case=case_of(item))
+        item.stash[pinned_failures_key] = [pattern for clause in diverging for pattern in patterns[clause]]
+
+
+pinned_failures_key = pytest.StashKey[list]()  # an item's declared failures, None for an unpinned one
 
 
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> pytest.TestReport:
-    """Turn a FeatureAbsent (a case whose DAG cannot load here) into a one-line failure."""
+    """A declared divergence that failed otherwise than pinned becomes a failure; a
+    FeatureAbsent (a case whose DAG cannot load here) a one-line failure."""
     report = yield
+    if call.when == "call" and hasattr(report, "wasxfail") and report.skipped and call.excinfo is not None:
+        message = str(call.excinfo.value)
+        if not failed_as_declared(message, item.stash.get(pinned_failures_key, [None])):
+            # not the declared divergence: some other wrong behaviour, judged as the failure it is
+            del report.wasxfail
+            report.outcome = "failed"
+            pinned = " or ".join(repr(p) for p in item.stash[pinned_failures_key] if p)
+            first = message.strip().split("\n")[0][:300]
+            report.longrepr = f"fails otherwise than its declared divergence (a failure matching {pinned}): {first}"
     if call.excinfo is not None and call.excinfo.errisinstance(FeatureAbsent) and report.failed:
         info = session_info(item.config)
         report.longrepr = f"DAG Result feature absent in Airflow {info.airflow_version}: {call.excinfo.value} ({info.feature_absent})"

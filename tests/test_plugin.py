@@ -37,7 +37,11 @@ import pytest
 
 @pytest.mark.clause("WAIT-INTERVAL-OPTIONAL-1")
 def test_diverging_and_failing():
-    assert False
+    assert False, '422: {"detail":[{"type":"missing","loc":["query","interval"],"msg":"Field required"}]}'
+
+@pytest.mark.clause("WAIT-INTERVAL-OPTIONAL-1")
+def test_diverging_but_failing_otherwise():
+    assert False, '500: {"detail":"Internal Server Error"}'
 
 @pytest.mark.clause("STREAM-CONTENT-TYPE-1")
 def test_diverging_but_passing():
@@ -64,6 +68,7 @@ def test_declared_divergences_become_strict_xfails(pytester):
     reports = reports_by_test(recorder)
     assert {name: phase_outcome(report) for name, report in reports.items()} == {
         "test_diverging_and_failing": "expected-divergence",
+        "test_diverging_but_failing_otherwise": "failed",
         "test_diverging_but_passing": "unexpected-pass",
         "test_diverging_with_server_trouble": "failed",
         "test_conforming": "passed",
@@ -72,6 +77,8 @@ def test_declared_divergences_become_strict_xfails(pytester):
     assert reports["test_diverging_and_failing"].wasxfail.startswith(
         "known divergence of Airflow 3.3.2: WAIT-INTERVAL-OPTIONAL-1: interval is a required query parameter"
     )
+    otherwise = str(reports["test_diverging_but_failing_otherwise"].longrepr)
+    assert otherwise.startswith("fails otherwise than its declared divergence") and "500: " in otherwise
     assert reports["test_unknown_clause"].when == "setup"
     assert "names clauses missing from clauses.yaml: NO-SUCH-CLAUSE-1" in str(reports["test_unknown_clause"].longrepr)
 
@@ -102,7 +109,7 @@ def test_run_of_a_dag_that_cannot_load(airflow_session):
 
 @pytest.mark.clause("WAIT-INTERVAL-OPTIONAL-1")
 def test_declared_divergence_of_3_2():
-    assert False
+    assert False, '422: {"detail":[{"type":"missing","loc":["query","interval"]}]}'
 """
 
 
