@@ -145,6 +145,18 @@ def _ndjson_content_type(route_module):
     route_module.StreamingResponse = labelled
 
 
+def _json_content_type(route_module):
+    """The stream is labelled application/json: the declared divergence (no Content-Type at
+    all) swapped for another wrong label, which its pinned failure must not absorb."""
+    real = route_module.StreamingResponse
+
+    def labelled(content, *args, **kwargs):
+        kwargs.setdefault("media_type", "application/json")
+        return real(content, *args, **kwargs)
+
+    route_module.StreamingResponse = labelled
+
+
 def _reverse_mapped(results):
     return {task: list(reversed(v)) if isinstance(v, list) else v for task, v in results.items()}
 
@@ -228,6 +240,56 @@ def _error_mid_stream(waiter_cls):
     waiter_cls._serialize_xcoms = serialize_xcoms
 
 
+def _xcoms_of_earlier_runs(waiter_module):
+    """Isolation between runs: the waiter's XCom query also matches the DAG's earlier runs
+    (``include_prior_dates``), so a task's value from an older run joins this run's."""
+    real = waiter_module.XComModel
+
+    class EarlierRunsToo:
+        def __getattr__(self, name):
+            return getattr(real, name)
+
+        @staticmethod
+        def get_many(**kwargs):
+            return real.get_many(**{**kwargs, "include_prior_dates": True})
+
+    waiter_module.XComModel = EarlierRunsToo()
+
+
+def _drop_group_results(results):
+    """Authoring variant: a result task inside a task group (its id has a dot) is left out."""
+    return {task: value for task, value in results.items() if "." not in task}
+
+
+def _gzip_without_flush(gzip_module):
+    """Transport: gzip output is no longer flushed per chunk, so a compressed stream's lines
+    reach the client only when the compressor's buffer fills or the stream ends."""
+    def compress(self, body, more_body):
+        return self.compressor.compress(body) if more_body else self.compressor.compress(body) + self.compressor.flush()
+
+    gzip_module.GZipResponder._compress_body = compress
+
+
+def _split_comma_joined(route_module):
+    """Request parsing: a comma inside one result value is taken to separate task ids. The
+    route's endpoint is swapped before the router is included into the app, which copies it."""
+    import functools
+
+    from fastapi.routing import APIRoute
+
+    for route in route_module.dag_run_router.routes:
+        if isinstance(route, APIRoute) and route.path.endswith("/wait"):
+            original = route.endpoint
+
+            @functools.wraps(original)  # FastAPI reads the parameters through __wrapped__
+            def split(*args, _original=original, **kwargs):
+                if ids := kwargs.get("result_task_ids"):
+                    kwargs["result_task_ids"] = [part for value in ids for part in value.split(",")]
+                return _original(*args, **kwargs)
+
+            route.endpoint = route.dependant.call = split
+
+
 def _on_waiter(patch):
     return WAITER_MODULE, lambda module: patch(module.DagRunWaiter)
 
@@ -246,7 +308,12 @@ MUTANTS = {
     "error-mid-stream": _on_waiter(_error_mid_stream),
     "stalls-now-and-then": _on_waiter(_stall_now_and_then),
     "fixes-content-type": (ROUTE_MODULE, _ndjson_content_type),
+    "content-type-json": (ROUTE_MODULE, _json_content_type),
     "ignores-xcom-permission": (ROUTE_MODULE, _ignore_xcom_permission),
+    "results-of-earlier-runs": (WAITER_MODULE, _xcoms_of_earlier_runs),
+    "group-result-dropped": _on_waiter(_wrap_xcoms(_drop_group_results)),
+    "gzip-not-flushed": ("starlette.middleware.gzip", _gzip_without_flush),
+    "comma-splits-result": (ROUTE_MODULE, _split_comma_joined),
     "loop-task-collected": _on_waiter(_collect_loop_tasks),
     "loop-result-dropped": _on_waiter(_drop_results_after_loops),
 }
