@@ -137,6 +137,17 @@ def test_the_key_changes_with_the_database_the_auth_manager_the_settings_and_pyt
     assert len(keys) == 5
 
 
+def test_the_key_is_the_same_in_every_virtualenv_of_one_build(site):
+    """Console scripts sit outside the distribution's folder and name their virtualenv's python."""
+    record = site / "apache_airflow_core-3.3.2.dist-info" / "RECORD"
+    record.write_text(CORE_RECORD + "../../../bin/airflow,sha256=venvone,326\n")
+    in_one = key_of(site)
+    record.write_text(CORE_RECORD + "../../../bin/airflow,sha256=venvtwo,320\n")
+    assert key_of(site) == in_one
+    record.write_text(CORE_RECORD.replace("bbb", "ccc") + "../../../bin/airflow,sha256=venvtwo,320\n")
+    assert key_of(site) != in_one
+
+
 def test_the_key_ignores_distributions_that_create_no_tables(site):
     before = key_of(site)
     (site / "requests-2.32.0.dist-info" / "RECORD").write_text("changed\n")

@@ -160,10 +160,18 @@ def distribution_parts(path: Sequence[str]) -> list[Part]:
         record = distribution.read_text("RECORD")
         if record is None:
             raise Uncacheable(f"{name} {distribution.version} has no RECORD to tell its build by")
-        parts.append((f"distribution {normalized(name)} {distribution.version}", record.encode()))
+        parts.append((f"distribution {normalized(name)} {distribution.version}", installed_files(record).encode()))
     if not any(label.split()[1] in AIRFLOW_DISTRIBUTIONS[:2] for label, _ in parts):
         raise Uncacheable("no apache-airflow distribution was found on Airflow's sys.path")
     return sorted(parts)
+
+
+def installed_files(record: str) -> str:
+    """A RECORD without the files installed outside the distribution's folder (``../../../bin/airflow``):
+    console scripts, whose shebang names the environment's interpreter. With them, every virtualenv
+    of one Airflow build had a key of its own (each tox env missed the cache); without them, the
+    key is still every file of the build that a migration can run."""
+    return "".join(line for line in record.splitlines(keepends=True) if not line.startswith("../"))
 
 
 def cache_key(parts: Iterable[Part]) -> str:
