@@ -93,3 +93,14 @@ def test_pinned_messages_are_what_the_tests_say_on_3_3_2():
     }
     for clause, message in measured.items():
         assert failed_as_declared(message, patterns[clause]), clause
+
+
+def test_the_3_2_empty_results_divergence_is_recognised_in_both_wordings():
+    """Measured on 3.2.2: the terminal-line check and the reference client word the same {} differently."""
+    patterns = failure_patterns_for("3.2.2", "sqlite")["PARAM-EMPTY-1"]
+    assert failed_as_declared("results are {}, expected no results key", patterns)
+    assert failed_as_declared(
+        'the reference client rejected the stream: line 1: not a valid /wait line ({} should be non-empty): '
+        '{"state": "success", "results": {}}', patterns,
+    )
+    assert not failed_as_declared("results are {'compute': 84}, expected no results key", patterns)
