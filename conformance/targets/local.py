@@ -66,10 +66,14 @@ SQLITE_FILE = "airflow.db"  # in AIRFLOW_HOME: where Airflow's default sqlite UR
 SQLITE_ELSEWHERE = frozenset(
     f"AIRFLOW__DATABASE__SQL_ALCHEMY_CONN{variant}" for variant in ("", "_CMD", "_SECRET", "_ASYNC")
 )
-# settings that differ every session and that a migration does not write into the database
+# settings that differ every session (or every installed copy of the suite) and that a
+# migration does not write into the database
 PER_SESSION_SETTINGS = frozenset({
     "AIRFLOW__API__PORT", "AIRFLOW__API_AUTH__JWT_SECRET", "AIRFLOW__CORE__EXECUTION_API_SERVER_URL",
     "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN",  # the target's own PostgreSQL, on a port of the session's
+    # dags/ inside each installed copy (every tox env has one); a migrated 3.3.2 database holds
+    # no path of it (dag_bundle is empty), so one entry serves every copy
+    "AIRFLOW__CORE__DAGS_FOLDER",
 })
 
 
