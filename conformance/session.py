@@ -152,6 +152,8 @@ async def _prepare(connection: Connection, cases: list[Case], folder: Path) -> S
             for case in (c for c in cases if c.dag_id == dag_id):
                 streams.append(task := asyncio.create_task(record_case(client.http, case, run_id)))
                 streams_of_run.setdefault(dag_id, []).append(task)
+            if number == 1:  # a paced trigger loop lasts most of the session: say the streams run meanwhile
+                progress.step(f"streaming each run's /wait responses as it is triggered{f' (at most {limit} runs in flight)' if limit else ''}")
         paced = f", at most {limit} in flight" if limit else ""
         progress.step(f"triggered {len(dag_ids)} runs ({run_id}{paced}); streaming {len(streams)} /wait responses")
         board = RunBoard(dag_ids, {case.id: case.dag_id for case in cases}, started)
