@@ -14,11 +14,10 @@ the divergence, so a server that swaps one wrong behaviour for another is not wa
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import re
+from collections.abc import Iterable, Iterator
 from functools import cache
 from typing import Final
-
-import re
 
 import attrs
 import yaml
@@ -60,21 +59,24 @@ def divergences_for(
     ``case`` is the case a test runs on (None: no case); a divergence limited to other cases
     then does not apply. By default every divergence counts, for summaries of a whole run.
     """
-    parsed = Version(version)
     reasons: dict[str, list[str]] = {}
-    for d in load_divergences() if divergences is None else divergences:
-        if d.applies_to(parsed, database, case):
-            reasons.setdefault(d.clause, []).append(d.reason if d.cases is None else f"{d.reason} (cases: {', '.join(d.cases)})")
+    for d in _applying(version, database, case, divergences):
+        reasons.setdefault(d.clause, []).append(d.reason if d.cases is None else f"{d.reason} (cases: {', '.join(d.cases)})")
     return {clause: " ".join(texts) for clause, texts in reasons.items()}
+
+
+def _applying(
+    version: str, database: str, case: str | None | object, divergences: Iterable[Divergence] | None = None,
+) -> Iterator[Divergence]:
+    parsed = Version(version)
+    return (d for d in (load_divergences() if divergences is None else divergences) if d.applies_to(parsed, database, case))
 
 
 def failure_patterns_for(version: str, database: str = "unknown", case: str | None | object = ANY_CASE) -> dict[str, tuple[str | None, ...]]:
     """The pinned failures by clause for a test: None in a tuple stands for an entry that pins none."""
-    parsed = Version(version)
     patterns: dict[str, list[str | None]] = {}
-    for d in load_divergences():
-        if d.applies_to(parsed, database, case):
-            patterns.setdefault(d.clause, []).append(d.failure)
+    for d in _applying(version, database, case):
+        patterns.setdefault(d.clause, []).append(d.failure)
     return {clause: tuple(found) for clause, found in patterns.items()}
 
 
@@ -83,5 +85,4 @@ def failed_as_declared(message: str, patterns: Iterable[str | None]) -> bool:
 
     Any entry that pins no failure accepts every failure; otherwise one pattern must match.
     """
-    patterns = list(patterns)
     return any(pattern is None or re.search(pattern, message) for pattern in patterns)

@@ -6,7 +6,7 @@ about 30 tasks together, whose task processes all call the execution API's ``PAT
 /execution/task-instances/{id}/run`` in the same second. The api-server then served nothing for
 90 s (every request in flight, ``/wait`` streams included, ended at the same instant), and the
 scheduler, whose write of ``dag_run`` waited sqlite's 5 s for the lock meanwhile, exited on
-"database is locked" (docs/airflow-findings.md, OBSERVED-SQLITE-LOCK-1). Fewer runs in flight
+"database is locked" (docs/airflow-findings.md, "the sqlite standalone scheduler exits"). Fewer runs in flight
 means fewer tasks starting together; PostgreSQL takes the whole burst.
 
 ``AIRFLOW_CONFORMANCE_RUNS_IN_FLIGHT`` sets the number (``0``: no limit) for any database; an
