@@ -18,7 +18,7 @@ import docker
 import pytest
 from suite_output import wait_for_line
 
-from conformance.targets.engine import LABEL
+from conformance.targets.docker_engine import LABEL, labelled_names
 
 SUITE = [sys.executable, "-m", "conformance", "run", "--", "-n", "2", "-q"]
 
@@ -55,9 +55,10 @@ def _popen(**env: str) -> subprocess.Popen[str]:
 
 def ours() -> list[str]:
     client = docker.from_env()
-    containers = [c.name for c in client.containers.list(all=True, filters={"label": LABEL})]
-    networks = [n.name for n in client.networks.list(filters={"label": LABEL})]
-    return containers + networks
+    try:
+        return labelled_names(client, LABEL)
+    finally:
+        client.close()
 
 
 @pytest.fixture(autouse=True)

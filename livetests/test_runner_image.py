@@ -48,8 +48,7 @@ def run() -> Iterator[str]:
 def left_by(run: str) -> list[str]:
     client = docker_engine.docker_client().client
     try:
-        labelled = {"label": f"{docker_engine.LABEL}={run}"}
-        return [c.name for c in client.containers.list(all=True, filters=labelled)] + [n.name for n in client.networks.list(filters=labelled)]
+        return docker_engine.labelled_names(client, f"{docker_engine.LABEL}={run}")
     finally:
         client.close()
 

@@ -15,6 +15,7 @@ import socket
 import time
 from collections.abc import Mapping, Sequence
 
+import docker
 import httpx
 from docker.errors import DockerException, ImageNotFound
 from testcontainers.core.config import testcontainers_config
@@ -61,6 +62,17 @@ def ensure_image(client: DockerClient, image: str, hint: str) -> None:
         client.client.images.pull(image)
     except DockerException as exc:
         raise TargetError(f"The image {image} is not on this Docker engine and could not be pulled ({one_line(exc)}); {hint}.") from exc
+
+
+def labelled_names(client: docker.DockerClient, label: str) -> list[str]:
+    """Names of the containers and networks carrying ``label`` (``key`` or ``key=value``).
+
+    Read from the engine's list endpoints alone: docker-py's ``containers.list`` inspects each
+    container it lists, and one removed in between (a teardown running meanwhile) raises NotFound.
+    """
+    filters = {"label": label}
+    containers = [name.lstrip("/") for entry in client.api.containers(all=True, filters=filters) for name in entry["Names"][:1]]
+    return containers + [entry["Name"] for entry in client.api.networks(filters=filters)]
 
 
 def reaper_enabled() -> bool:
