@@ -27,6 +27,7 @@ from conformance.targets.boot_cache import (
     distribution_parts,
     probe,
 )
+from conformance.targets.fab_password import password_hash
 from conformance.targets.local import LocalTarget, unknown_database
 from conformance.targets.postgres import pg_binary, temporary_postgres
 from conformance.targets.processes import ProcessGroup
@@ -195,14 +196,20 @@ def test_a_database_the_target_does_not_choose_turns_the_cache_off(tmp_path):
 # --- entries: miss, store, hit ---
 
 
+HASHES = {"admin": "scrypt:32768:8:1$new$aa", "no-xcom-reader": "scrypt:32768:8:1$new$bb"}
+
+
 def migrated(path: Path, revision: str = "abc123", *, keep_open: bool = False) -> sqlite3.Connection | None:
-    """A sqlite file as a migration leaves it, in WAL mode as Airflow puts it; with ``keep_open``
-    its rows stay in the write-ahead log (a connection still open), not yet in the main file."""
+    """A sqlite file as a migration and the users script leave it, in WAL mode as Airflow puts
+    it; with ``keep_open`` its rows stay in the write-ahead log (a connection still open), not
+    yet in the main file."""
     connection = sqlite3.connect(path)
     connection.execute("PRAGMA journal_mode=WAL")
     connection.execute("PRAGMA wal_autocheckpoint=0")
     connection.execute("CREATE TABLE alembic_version (version_num TEXT)")
     connection.execute("INSERT INTO alembic_version VALUES (?)", (revision,))
+    connection.execute("CREATE TABLE ab_user (username TEXT, password TEXT)")
+    connection.executemany("INSERT INTO ab_user VALUES (?, 'old')", [(user,) for user in HASHES])
     connection.commit()
     if keep_open:
         return connection
@@ -215,31 +222,76 @@ def revision_of(path: Path) -> str:
         return connection.execute("SELECT version_num FROM alembic_version").fetchone()[0]
 
 
+def passwords_of(path: Path) -> dict[str, str]:
+    with closing(sqlite3.connect(path)) as connection:
+        return dict(connection.execute("SELECT username, password FROM ab_user"))
+
+
+def home_with_config(home: Path) -> Path:
+    home.mkdir(parents=True)
+    (home / "airflow.cfg").write_text(f"[core]\ndags_folder = {home}/dags\nfernet_key = k1\n")
+    return home
+
+
 def test_a_miss_then_a_store_then_a_hit(tmp_path):
     cache = BootCache(tmp_path / "cache", "1a2b3c4d" * 8, ".sqlite")
-    first, second = SqliteFile(tmp_path / "first.db"), SqliteFile(tmp_path / "second.db")
-    assert cache.restore(second) is False
+    cold, warm = home_with_config(tmp_path / "cold"), tmp_path / "warm"
+    warm.mkdir()
+    first, second = SqliteFile(cold / "airflow.db"), SqliteFile(warm / "airflow.db")
+    assert cache.restore(second, warm, HASHES) is False
     assert not second.path.exists()
     still_open = migrated(first.path, keep_open=True)
     try:
-        cache.store(first)
+        cache.store(first, cold)
     finally:
         still_open.close()
-    assert cache.entry.is_file()
+    assert cache.entry.is_file() and cache.config.read_text() == f"[core]\ndags_folder = {boot_cache.HOME_MARK}/dags\nfernet_key = k1\n"
     assert cache.short == "1a2b3c4d…"
-    assert cache.restore(second) is True
+    assert cache.restore(second, warm, HASHES) is True
     assert revision_of(second.path) == "abc123"  # what was still in the write-ahead log is in the entry
+    assert passwords_of(second.path) == HASHES  # this session's, not the stored session's
+    assert (warm / "airflow.cfg").read_text() == f"[core]\ndags_folder = {warm}/dags\nfernet_key = k1\n"
+
+
+def test_an_entry_without_its_airflow_cfg_is_a_miss(tmp_path):
+    cache = BootCache(tmp_path / "cache", "2" * 64, ".sqlite")
+    cold = home_with_config(tmp_path / "cold")
+    migrated(cold / "airflow.db")
+    cache.store(SqliteFile(cold / "airflow.db"), cold)
+    cache.config.unlink()
+    assert cache.restore(SqliteFile(tmp_path / "warm.db"), tmp_path, HASHES) is False
 
 
 def test_an_entry_that_is_no_migrated_database_is_dropped(tmp_path):
     cache = BootCache(tmp_path, "f" * 64, ".sqlite")
     cache.entry.write_bytes(b"not a database")
+    cache.config.write_text("[core]\n")
     target = SqliteFile(tmp_path / "home" / "airflow.db")
     target.path.parent.mkdir()
     with pytest.raises(CacheError, match="is not a migrated database"):
-        cache.restore(target)
-    assert not cache.entry.exists()
+        cache.restore(target, target.path.parent, HASHES)
+    assert not cache.entry.exists() and not cache.config.exists()
     assert list(target.path.parent.iterdir()) == []  # nothing half-restored for the migration to trip on
+
+
+def test_an_entry_without_the_users_is_dropped(tmp_path):
+    cache = BootCache(tmp_path / "cache", "3" * 64, ".sqlite")
+    cold = home_with_config(tmp_path / "cold")
+    migrated(cold / "airflow.db")
+    with closing(sqlite3.connect(cold / "airflow.db")) as connection, connection:
+        connection.execute("DELETE FROM ab_user WHERE username = 'no-xcom-reader'")
+    cache.store(SqliteFile(cold / "airflow.db"), cold)
+    warm = tmp_path / "warm"
+    warm.mkdir()
+    with pytest.raises(CacheError, match="the entry has no user no-xcom-reader"):
+        cache.restore(SqliteFile(warm / "airflow.db"), warm, HASHES)
+    assert not cache.entry.exists() and not cache.config.exists()
+
+
+def test_a_store_without_airflow_cfg_is_a_cache_error(tmp_path):
+    migrated(tmp_path / "airflow.db")
+    with pytest.raises(CacheError, match="no airflow.cfg"):
+        BootCache(tmp_path / "cache", "4" * 64, ".sqlite").store(SqliteFile(tmp_path / "airflow.db"), tmp_path)
 
 
 def test_a_store_writes_beside_the_entry_then_replaces_it_whole(tmp_path):
@@ -282,13 +334,17 @@ def test_pruning_keeps_the_most_recently_used_entries(tmp_path):
     for age in range(5):
         entry = tmp_path / f"{age}.sqlite"
         entry.write_bytes(b"")
+        entry.with_suffix(boot_cache.CONFIG_SUFFIX).write_text("[core]\n")
         os.utime(entry, (now - age * 60, now - age * 60))
+    orphan = tmp_path / f"dead{boot_cache.CONFIG_SUFFIX}"  # a store died before writing its database
+    orphan.write_text("[core]\n")
+    os.utime(orphan, (now - 2 * boot_cache.STALE_TEMPORARY_S, now - 2 * boot_cache.STALE_TEMPORARY_S))
     stale, fresh = tmp_path / f"{boot_cache.TEMPORARY_PREFIX}dead.sqlite", tmp_path / f"{boot_cache.TEMPORARY_PREFIX}live.sqlite"
     stale.write_bytes(b"")
     fresh.write_bytes(b"")
     os.utime(stale, (now - 2 * boot_cache.STALE_TEMPORARY_S, now - 2 * boot_cache.STALE_TEMPORARY_S))
     BootCache(tmp_path, "0" * 64, ".sqlite").prune(keep=2)
-    assert sorted(path.name for path in tmp_path.iterdir()) == sorted(["0.sqlite", "1.sqlite", fresh.name])
+    assert sorted(path.name for path in tmp_path.iterdir()) == sorted(["0.sqlite", "0.cfg", "1.sqlite", "1.cfg", fresh.name])
 
 
 # --- the local target's boot ---
@@ -306,22 +362,25 @@ connection.execute("CREATE TABLE alembic_version (version_num TEXT)")
 connection.execute("INSERT INTO alembic_version VALUES ('head')")
 connection.commit()
 """
-FAKE_CONFIGURATION = """import os
-def write_default_airflow_configuration_if_needed():
-    open(os.path.join(os.environ["AIRFLOW_HOME"], "airflow.cfg"), "w").write("[core]\\n")
+FAKE_USERS = """import json, os, sqlite3, sys
+users = json.load(open(sys.argv[1]))
+connection = sqlite3.connect(os.path.join(os.environ["AIRFLOW_HOME"], "airflow.db"))
+connection.execute("CREATE TABLE IF NOT EXISTS ab_user (username TEXT, password TEXT)")
+connection.executemany("INSERT INTO ab_user VALUES (?, ?)", [(name, "made:" + user["password"]) for name, user in users.items()])
+connection.commit()
 """
+USERS = {"admin": {"role": "Admin", "password": "pw1"}, "no-xcom-reader": {"role": "ConformanceNoXCom", "password": "pw2"}}
 
 
 def test_the_local_target_migrates_once_then_copies_the_migrated_database(tmp_path, monkeypatch, caplog):
-    """A fake ``airflow db migrate`` and a fake Airflow package: the first boot migrates and
-    stores, the next copies the entry and has Airflow write airflow.cfg, a switched-off one migrates."""
+    """A fake ``airflow db migrate`` and a fake users script: the first boot migrates, makes the
+    users and stores; the next copies the entry, airflow.cfg and users with this session's
+    passwords, running neither; a switched-off one migrates."""
     for name in ("AIRFLOW_CONFIG", *(name for name in os.environ if name.startswith("AIRFLOW__"))):
         monkeypatch.delenv(name, raising=False)
     site = tmp_path / "site"
     install(site, "apache-airflow-core", "3.3.2", CORE_RECORD)
-    (site / "airflow").mkdir()
-    (site / "airflow" / "__init__.py").write_text("")
-    (site / "airflow" / "configuration.py").write_text(FAKE_CONFIGURATION)
+    (site / "conformance_users.py").write_text(FAKE_USERS)
     airflow = tmp_path / "bin" / "airflow"
     airflow.parent.mkdir()
     airflow.write_text(FAKE_MIGRATE.format(python=sys.executable))
@@ -329,25 +388,31 @@ def test_the_local_target_migrates_once_then_copies_the_migrated_database(tmp_pa
     migrations = tmp_path / "migrations.log"
     caplog.set_level("INFO", logger="conformance.progress")
 
-    def boot(name: str, **environ: str) -> tuple[Path, list[str]]:
+    def boot(name: str, users=USERS, **environ: str) -> tuple[Path, list[str]]:
         caplog.clear()
         home = tmp_path / name
         home.mkdir()
         env = {**os.environ, "AIRFLOW_HOME": str(home), "PYTHONPATH": str(site), "MIGRATIONS_LOG": str(migrations)}
         target = LocalTarget({"XDG_CACHE_HOME": str(tmp_path / "cache"), **environ})
-        target._metadata_database(ProcessGroup(home, env), airflow, Path(sys.executable), env, home, time.monotonic() + 60)
+        target._metadata_database(ProcessGroup(home, env), airflow, Path(sys.executable), env, home, time.monotonic() + 60, users)
         return home, [message for message in caplog.messages if message.startswith("boot cache: ")]
 
     cold, said = boot("cold")
     assert [message.split(" (key")[0] for message in said] == ["boot cache: miss, stored"]
-    warm, said = boot("warm")
+    assert passwords_of(cold / "airflow.db") == {"admin": "made:pw1", "no-xcom-reader": "made:pw2"}
+    warm, said = boot("warm", users={name: {**user, "password": "fresh"} for name, user in USERS.items()})
     assert [message.split(" (key")[0] for message in said] == ["boot cache: hit"]
     assert migrations.read_text().splitlines() == [str(cold)]
     assert revision_of(warm / "airflow.db") == "head"
     assert (warm / "airflow.cfg").read_text() == "[core]\n"
+    assert {name: check_scrypt(value, "fresh") for name, value in passwords_of(warm / "airflow.db").items()} == dict.fromkeys(USERS, True)
     off, said = boot("off", AIRFLOW_CONFORMANCE_BOOT_CACHE="0")
     assert said == ["boot cache: off (--no-boot-cache or AIRFLOW_CONFORMANCE_BOOT_CACHE=0)"]
     assert migrations.read_text().splitlines() == [str(cold), str(off)]
+
+
+def check_scrypt(stored: str, password: str) -> bool:
+    return password_hash(password, salt=stored.split("$")[1]) == stored
 
 
 # --- PostgreSQL ---
@@ -363,15 +428,18 @@ def test_a_postgres_entry_is_dumped_and_restored_in_one_transaction(tmp_path, mo
     monkeypatch.setenv("PATH", str(tmp_path))
     fake_program(tmp_path, "pg_dump", f'echo "$@" > {tmp_path}/dump-args; for a; do case $a in --file=*) echo dump > "${{a#--file=}}";; esac; done')
     fake_program(tmp_path, "pg_restore", f'echo "$@" > {tmp_path}/restore-args')
+    fake_program(tmp_path, "psql", f'echo "$@" > {tmp_path}/psql-args; echo admin; echo no-xcom-reader')
     database = PostgresDatabase("postgresql+psycopg2://airflow@127.0.0.1:5999/airflow")
     cache = BootCache(tmp_path / "cache", "b" * 64, database.suffix)
-    cache.store(database)
+    home = home_with_config(tmp_path / "home")
+    cache.store(database, home)
     assert cache.entry.read_text() == "dump\n"
     assert "--dbname=postgresql://airflow@127.0.0.1:5999/airflow" in (tmp_path / "dump-args").read_text()
-    assert cache.restore(database) is True
+    assert cache.restore(database, home, HASHES) is True
     restore_args = (tmp_path / "restore-args").read_text().split()
     assert {"--exit-on-error", "--single-transaction"} <= set(restore_args)
     assert restore_args[-1] == str(cache.entry)
+    assert "UPDATE ab_user SET password = CASE username WHEN 'admin' THEN 'scrypt:32768:8:1$new$aa'" in (tmp_path / "psql-args").read_text()
 
 
 def test_a_failed_postgres_restore_is_a_cache_error_with_its_reason(tmp_path, monkeypatch):
@@ -380,8 +448,9 @@ def test_a_failed_postgres_restore_is_a_cache_error_with_its_reason(tmp_path, mo
     database = PostgresDatabase("postgresql://airflow@127.0.0.1:5999/airflow")
     cache = BootCache(tmp_path, "a" * 64, database.suffix)
     cache.entry.write_text("dump")
+    cache.config.write_text("[core]\n")
     with pytest.raises(CacheError, match=r"pg_restore failed with exit code 1: pg_restore: error: could not execute query"):
-        cache.restore(database)
+        cache.restore(database, tmp_path, HASHES)
 
 
 def postgres_installed() -> bool:
@@ -411,6 +480,8 @@ CREATE TABLE slot_pool (id integer GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY,
 INSERT INTO slot_pool (pool, slots) VALUES ('default_pool', 128);
 CREATE TABLE alembic_version (version_num varchar(32) PRIMARY KEY);
 INSERT INTO alembic_version VALUES ('abc123');
+CREATE TABLE ab_user (id serial PRIMARY KEY, username varchar(512) UNIQUE, password varchar(256));
+INSERT INTO ab_user (username, password) VALUES ('admin', 'old'), ('no-xcom-reader', 'old'), ('someone''s', 'old');
 """
 
 
@@ -422,16 +493,20 @@ def test_a_restored_postgres_database_is_the_one_dumped(tmp_path):
         migrated_db = PostgresDatabase(url)
         psql(migrated_db.libpq_url, MIGRATED)
         cache = BootCache(tmp_path, "9" * 64, migrated_db.suffix)
-        cache.store(migrated_db)
+        home = home_with_config(tmp_path / "home")
+        cache.store(migrated_db, home)
         fresh = PostgresDatabase(url.rsplit("/", 1)[0] + "/fresh")
         psql(migrated_db.libpq_url, "CREATE DATABASE fresh")
-        assert cache.restore(fresh) is True
+        assert cache.restore(fresh, home, {**HASHES, "someone's": "quoted"}) is True
         assert schema_of(fresh.libpq_url) == schema_of(migrated_db.libpq_url)
         assert psql(fresh.libpq_url, "SELECT pool, slots FROM slot_pool; SELECT version_num FROM alembic_version") == "default_pool|128\nabc123\n"
+        assert psql(fresh.libpq_url, "SELECT username, password FROM ab_user ORDER BY id") == (
+            "admin|scrypt:32768:8:1$new$aa\nno-xcom-reader|scrypt:32768:8:1$new$bb\nsomeone's|quoted\n"
+        )
         assert psql(fresh.libpq_url, "INSERT INTO slot_pool (pool, slots) VALUES ('more', 1) RETURNING id") == "2\n"
         psql(migrated_db.libpq_url, "CREATE DATABASE half")
         half = PostgresDatabase(url.rsplit("/", 1)[0] + "/half")
         psql(half.libpq_url, "CREATE TABLE dag_run (id integer)")  # the restore will collide with it
         with pytest.raises(CacheError, match="pg_restore failed"):
-            cache.restore(half)
+            cache.restore(half, home, HASHES)
         assert psql(half.libpq_url, "SELECT string_agg(tablename, ',') FROM pg_tables WHERE schemaname = 'public'") == "dag_run\n"

@@ -157,6 +157,18 @@ def test_a_one_shot_member_past_the_deadline_says_the_boot_sentence(tmp_path):
         group.stop(grace=5)
 
 
+def test_a_member_started_nicer_runs_at_that_lower_priority(tmp_path):
+    """The dag-processor's niceness (local.NICENESS), inherited by what it starts."""
+    group = ProcessGroup(tmp_path, {})
+    try:
+        group.start("leader", sleeper(60))
+        nicer = group.start("dag-processor", [sys.executable, "-c", "import os; print(os.nice(0))"], niceness=10)
+        nicer.wait(timeout=30)
+        assert int(read_log(group.log("dag-processor"))) == os.nice(0) + 10
+    finally:
+        group.stop(grace=5)
+
+
 def test_stopping_the_group_ends_and_reaps_every_member_at_once(tmp_path):
     """Members that already exited are reaped as the group stops, so it does not wait out its grace."""
     group = ProcessGroup(tmp_path, {})

@@ -13,9 +13,10 @@ All components share one process group, so teardown ends every process it starte
 Readiness is ``/api/v2/monitor/health`` reporting every component healthy
 (:func:`~conformance.targets.health.wait_until_healthy`), shown as the boot goes.
 
-The migrated database is cached between boots (:mod:`~conformance.targets.boot_cache`, keyed by
-the Airflow build, the database kind and the auth manager): a boot whose key is cached copies it
-in place of ``airflow db migrate``; ``--no-boot-cache`` or ``AIRFLOW_CONFORMANCE_BOOT_CACHE=0``
+The migrated database with the users in it is cached between boots
+(:mod:`~conformance.targets.boot_cache`, keyed by the Airflow build, the database kind and the
+auth manager): a boot whose key is cached copies it in place of ``airflow db migrate`` and the
+users script, sets this session's passwords, and starts every component at once; ``--no-boot-cache`` or ``AIRFLOW_CONFORMANCE_BOOT_CACHE=0``
 migrates every time. Which way it went is shown as ``boot cache: ...``.
 
 With ``--keep-server`` (:mod:`~conformance.targets.kept`) the components, their AIRFLOW_HOME
@@ -50,6 +51,7 @@ from conformance.client import AirflowAPIError, fetch_token
 from conformance.paths import dags_dir
 from conformance.targets import boot_cache
 from conformance.targets.base import DATABASES, Connection, TargetError, free_port
+from conformance.targets.fab_password import password_hash
 from conformance.targets.boot_cache import BootCache, CacheError, MetadataDatabase, PostgresDatabase, SqliteFile, Uncacheable
 from conformance.targets.health import HEALTH_PATH, BootProgress, wait_until_healthy
 from conformance.targets.kept import KeptServer, StopPlan, keep_requested, write_token
@@ -58,7 +60,14 @@ from conformance.targets.processes import ProcessGroup, stop_strays
 
 AIRFLOW_SITE = Path(__file__).resolve().parent / "airflow_site"
 COMPONENTS = ("scheduler", "dag-processor", "triggerer", "api-server")  # in the order they start
+# The dag-processor yields the CPU to the others: at boot the api-server's start-up (13 s alone,
+# 2 cores) is what health waits for, and the DAG files parsed meanwhile are not; measured on
+# 3.3.2, a warm boot took 15-17 s so against 22 s without. During the suite it re-parses every
+# 30 s, which then cannot delay a /wait stream's polls either.
+NICENESS = {"dag-processor": 10}
 FAB_AUTH_MANAGER = "airflow.providers.fab.auth_manager.fab_auth_manager.FabAuthManager"
+FAB_DISTRIBUTION = "apache-airflow-providers-fab"
+USERS_FILE = "conformance-users.json"  # in AIRFLOW_HOME, for airflow_site/conformance_users.py: the users, their roles and passwords
 ADMIN, RESTRICTED = "admin", "no-xcom-reader"
 NO_XCOM_ROLE = "ConformanceNoXCom"  # airflow_site/conformance_users.py creates it
 SQLITE_FILE = "airflow.db"  # in AIRFLOW_HOME: where Airflow's default sqlite URL puts it
@@ -101,8 +110,11 @@ def airflow_python(airflow: Path) -> Path:
 
 
 def has_fab_provider(python: Path) -> bool:
+    """Whether the FAB provider is installed for ``python``: by its distribution's metadata, which
+    takes milliseconds where importing it (all of Airflow) took 6 s; an install that is there but
+    broken stops the api-server, whose log the boot error then shows."""
     probe = subprocess.run(
-        [str(python), "-c", "import airflow.providers.fab.auth_manager.fab_auth_manager"],
+        [str(python), "-c", f"import importlib.metadata as m; m.distribution({FAB_DISTRIBUTION!r})"],
         capture_output=True, timeout=120,
     )
     return probe.returncode == 0
@@ -159,7 +171,7 @@ class LocalTarget:
         python = airflow_python(airflow)
         if not has_fab_provider(python):
             raise TargetError(
-                f"The local target needs the FAB auth manager beside Airflow ({python} cannot import it); "
+                f"The local target needs the FAB auth manager beside Airflow ({FAB_DISTRIBUTION} is not installed for {python}); "
                 "install it with `pip install apache-airflow-providers-fab`, or run through tox, which does."
             )
         keep = StopPlan() if self.keep_server else None
@@ -172,33 +184,38 @@ class LocalTarget:
 
     def _metadata_database(
         self, group: ProcessGroup, airflow: Path, python: Path, env: Mapping[str, str], home: Path, deadline: float,
+        users: Mapping[str, Mapping[str, str]],
     ) -> None:
-        """A freshly migrated metadata database: restored from the boot cache, else migrated (and
-        then stored there, before anything else touches it)."""
+        """A freshly migrated metadata database holding ``users``: restored from the boot cache
+        with their passwords set, else migrated and the users made (and then stored there, before
+        anything else touches it)."""
         started = time.monotonic()
+        users_file = home / USERS_FILE
+        users_file.write_text(json.dumps(users))
         database: MetadataDatabase = (
             PostgresDatabase(env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"]) if self.database == "postgres" else SqliteFile(home / SQLITE_FILE)
         )
         cache = self._boot_cache(python, env, database)
-        if cache is not None and self._restore(cache, database):
-            # what the migration's first step would have left too, for every component to share
-            group.run_to_end("airflow-config", [str(python), "-c", boot_cache.WRITE_CONFIG], deadline, late=(
-                f"The local Airflow was not healthy after {self.boot_timeout:.0f} s: writing airflow.cfg had not finished "
-                "(raise AIRFLOW_CONFORMANCE_BOOT_TIMEOUT if the machine is slow)"
-            ))
-            progress.step(f"database restored from the boot cache after {time.monotonic() - started:.1f} s; starting {', '.join(COMPONENTS)}")
+        if cache is not None and self._restore(cache, database, home, users):
+            progress.step(f"database and users restored from the boot cache after {time.monotonic() - started:.1f} s")
             return
         group.run_to_end("db-migrate", [str(airflow), "db", "migrate"], deadline, late=(
             f"The local Airflow was not healthy after {self.boot_timeout:.0f} s: `airflow db migrate` had not "
             "finished (raise AIRFLOW_CONFORMANCE_BOOT_TIMEOUT if the machine is slow)"
         ))
+        # before any component starts: the api-server syncs FAB's permission tables at start-up
+        # too, and together they collide (a UNIQUE constraint error killed the api-server, 3.4.0b2)
+        group.run_to_end("users", [str(python), "-m", "conformance_users", str(users_file)], deadline, late=(
+            f"The local Airflow was not healthy after {self.boot_timeout:.0f} s: its users were not made yet "
+            "(raise AIRFLOW_CONFORMANCE_BOOT_TIMEOUT if the machine is slow)"
+        ))
         if cache is not None:
             try:
-                cache.store(database)
+                cache.store(database, home)
                 self._cache_state(f"boot cache: miss, stored (key {cache.short})")
             except CacheError as exc:
                 self._cache_state(f"boot cache: miss, not stored ({exc})")
-        progress.step(f"database migrated after {time.monotonic() - started:.1f} s; starting {', '.join(COMPONENTS)}")
+        progress.step(f"database migrated and users made after {time.monotonic() - started:.1f} s")
 
     def _boot_cache(self, python: Path, env: Mapping[str, str], database: MetadataDatabase) -> BootCache | None:
         """This boot's cache entry, or None (saying why) where the cache is off or cannot be trusted."""
@@ -224,9 +241,9 @@ class LocalTarget:
         self.cache_state = sentence.removeprefix("boot cache: ")
         progress.step(sentence)
 
-    def _restore(self, cache: BootCache, database: MetadataDatabase) -> bool:
+    def _restore(self, cache: BootCache, database: MetadataDatabase, home: Path, users: Mapping[str, Mapping[str, str]]) -> bool:
         try:
-            hit = cache.restore(database)
+            hit = cache.restore(database, home, {name: password_hash(user["password"]) for name, user in users.items()})
         except CacheError as exc:
             self._cache_state(f"boot cache: entry unusable ({exc}); migrating instead")
             return False
@@ -265,27 +282,14 @@ class LocalTarget:
         try:
             started = time.monotonic()
             deadline = started + self.boot_timeout
-            self._metadata_database(group, airflow, python, env, home, deadline)
-            users_file = home / "conformance-users.json"
-            users_file.write_text(json.dumps({
+            self._metadata_database(group, airflow, python, env, home, deadline, users={
                 ADMIN: {"role": "Admin", "password": passwords[ADMIN]},
                 RESTRICTED: {"role": NO_XCOM_ROLE, "password": passwords[RESTRICTED]},
-            }))
-            # The users are made while the scheduler, dag-processor and triggerer boot, but
-            # before the api-server starts: both sync FAB's permission tables at start-up, and
-            # together they collide (a UNIQUE constraint error killed the api-server, 3.4.0b2).
-            # The users script is what the api-server waits for, so it starts beside the scheduler
-            # alone; the dag-processor and triggerer start with the api-server. On 2 cores, four
-            # Airflow imports at once held the users script (and so the api-server) back.
-            group.start("scheduler", [str(airflow), "scheduler"])  # lasting, so it leads the group
-            users = group.start("users", [str(python), "-m", "conformance_users", str(users_file)], lasting=False)
-            group.wait_for("users", users, deadline, late=(
-                f"The local Airflow was not healthy after {self.boot_timeout:.0f} s: its users were not made yet "
-                "(raise AIRFLOW_CONFORMANCE_BOOT_TIMEOUT if the machine is slow)"
-            ))
-            group.start("api-server", [str(airflow), "api-server"])
-            for component in ("dag-processor", "triggerer"):
-                group.start(component, [str(airflow), component])
+            })
+            progress.step(f"starting {', '.join(COMPONENTS)}")
+            group.start(COMPONENTS[0], [str(airflow), COMPONENTS[0]])  # lasting, so it leads the group
+            for component in COMPONENTS[1:]:
+                group.start(component, [str(airflow), component], niceness=NICENESS.get(component, 0))
             wait_until_healthy(
                 f"{base_url}{HEALTH_PATH}", deadline, check=group.check_running, on_progress=BootProgress(started),
                 late=lambda: (

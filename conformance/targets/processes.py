@@ -40,19 +40,21 @@ class ProcessGroup:
     def log(self, name: str) -> Path:
         return self.home / f"{name}.log"
 
-    def _spawn(self, name: str, argv: list[str], process_group: int) -> subprocess.Popen[bytes]:
+    def _spawn(self, name: str, argv: list[str], process_group: int, niceness: int = 0) -> subprocess.Popen[bytes]:
         with self.log(name).open("wb") as log:
             process = subprocess.Popen(
                 argv, cwd=self.home, env=self.env, stdout=log, stderr=subprocess.STDOUT,
                 stdin=subprocess.DEVNULL, process_group=process_group,
+                preexec_fn=(lambda: os.nice(niceness)) if niceness else None,
             )
         self.processes[name] = process
         return process
 
-    def start(self, name: str, argv: list[str], *, lasting: bool = True) -> subprocess.Popen[bytes]:
+    def start(self, name: str, argv: list[str], *, lasting: bool = True, niceness: int = 0) -> subprocess.Popen[bytes]:
         """Start a process in the shared group (the first one started leads it, so make it a
-        lasting one); ``lasting=False`` for one meant to end, awaited with :meth:`wait_for`."""
-        process = self._spawn(name, argv, 0 if self.leader is None else self.leader.pid)
+        lasting one); ``lasting=False`` for one meant to end, awaited with :meth:`wait_for`;
+        ``niceness`` lowers its CPU priority (and its children's) by that much."""
+        process = self._spawn(name, argv, 0 if self.leader is None else self.leader.pid, niceness)
         self.leader = self.leader or process
         if lasting:
             self.long_lived.append(name)

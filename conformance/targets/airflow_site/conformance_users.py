@@ -1,7 +1,8 @@
 """The suite's users in the FAB auth manager: an admin, and one who may read DAG runs but not XCom.
 
 Run by the local target with Airflow's own interpreter (``python -m conformance_users FILE``)
-after ``airflow db migrate``; it is not imported by the suite. ``FILE`` is JSON mapping each
+after ``airflow db migrate`` and before any component starts; the boot cache then keeps the
+users with the database. It is not imported by the suite. ``FILE`` is JSON mapping each
 user name to ``{"role": ..., "password": ...}``. One process for every user and the role,
 because each ``airflow users create`` pays Airflow's whole start-up (about 8 s on 2 cores).
 
@@ -29,7 +30,8 @@ def create(users: dict[str, dict[str, str]]) -> None:
         for action, resource in NO_XCOM_PERMISSIONS:
             security.add_permission_to_role(role, security.create_permission(action, resource))
         for name, spec in users.items():
-            if security.find_user(username=name):
+            if existing := security.find_user(username=name):  # a database restored earlier in this boot
+                security.reset_password(existing.id, spec["password"])
                 continue
             granted = security.find_role(spec["role"])
             if granted is None or not security.add_user(
