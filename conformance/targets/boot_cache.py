@@ -70,6 +70,7 @@ SCHEMA_LIBRARIES = ("sqlalchemy", "alembic", "flask-sqlalchemy", "flask-appbuild
 KEEP = 8  # entries kept: one per Airflow build and database a contributor switches between
 TEMPORARY_PREFIX = ".storing-"
 STALE_TEMPORARY_S = 3600.0  # a temporary file this old was left by a store that died
+CONFIG_FILE = "airflow.cfg"  # in AIRFLOW_HOME, written by the first airflow command (the migration)
 CONFIG_SUFFIX = ".cfg"  # an entry's airflow.cfg, beside its database
 HOME_MARK = "@@AIRFLOW_HOME@@"  # where the entry's airflow.cfg named the AIRFLOW_HOME it was made in
 PROBE = "import json, sqlite3, sys; print(json.dumps([sys.path, sys.version, sqlite3.sqlite_version]))"
@@ -353,7 +354,7 @@ class BootCache:
             config = self.config.read_text().replace(HOME_MARK, str(home))
             database.restore(entry)
             database.set_passwords(hashes)
-            (home / "airflow.cfg").write_text(config)
+            (home / CONFIG_FILE).write_text(config)
         except CacheError:
             self.drop()
             raise
@@ -370,7 +371,7 @@ class BootCache:
         """Keep the database as it is now (migrated, the users made, nothing else done to it) and
         ``home``'s airflow.cfg; the database last, as it is what makes the entry whole."""
         try:
-            config = (home / "airflow.cfg").read_text().replace(str(home), HOME_MARK)
+            config = (home / CONFIG_FILE).read_text().replace(str(home), HOME_MARK)
         except OSError as exc:
             raise CacheError(f"the migration left no airflow.cfg to keep ({exc})") from exc
         self.write_atomically(lambda to: to.write_text(config), self.config)

@@ -16,8 +16,8 @@ Readiness is ``/api/v2/monitor/health`` reporting every component healthy
 The migrated database with the users in it is cached between boots
 (:mod:`~conformance.targets.boot_cache`, keyed by the Airflow build, the database kind and the
 auth manager): a boot whose key is cached copies it in place of ``airflow db migrate`` and the
-users script, sets this session's passwords, and starts every component at once; ``--no-boot-cache`` or ``AIRFLOW_CONFORMANCE_BOOT_CACHE=0``
-migrates every time. Which way it went is shown as ``boot cache: ...``.
+users script, sets this session's passwords, and starts every component at once;
+``--no-boot-cache`` or ``AIRFLOW_CONFORMANCE_BOOT_CACHE=0`` migrates every time. Which way it went is shown as ``boot cache: ...``.
 
 With ``--keep-server`` (:mod:`~conformance.targets.kept`) the components, their AIRFLOW_HOME
 and a PostgreSQL of the target's own stay after the run; the tokens of both users are written
@@ -51,8 +51,8 @@ from conformance.client import AirflowAPIError, fetch_token
 from conformance.paths import dags_dir
 from conformance.targets import boot_cache
 from conformance.targets.base import DATABASES, Connection, TargetError, free_port
-from conformance.targets.fab_password import password_hash
 from conformance.targets.boot_cache import BootCache, CacheError, MetadataDatabase, PostgresDatabase, SqliteFile, Uncacheable
+from conformance.targets.fab_password import password_hash
 from conformance.targets.health import HEALTH_PATH, BootProgress, wait_until_healthy
 from conformance.targets.kept import KeptServer, StopPlan, keep_requested, write_token
 from conformance.targets.postgres import temporary_postgres
@@ -288,8 +288,7 @@ class LocalTarget:
                 RESTRICTED: {"role": NO_XCOM_ROLE, "password": passwords[RESTRICTED]},
             })
             progress.step(f"starting {', '.join(COMPONENTS)}")
-            group.start(COMPONENTS[0], [str(airflow), COMPONENTS[0]])  # lasting, so it leads the group
-            for component in COMPONENTS[1:]:
+            for component in COMPONENTS:
                 group.start(component, [str(airflow), component], niceness=NICENESS.get(component, 0))
             wait_until_healthy(
                 f"{base_url}{HEALTH_PATH}", deadline, check=group.check_running, on_progress=BootProgress(started),

@@ -50,14 +50,12 @@ class ProcessGroup:
         self.processes[name] = process
         return process
 
-    def start(self, name: str, argv: list[str], *, lasting: bool = True, niceness: int = 0) -> subprocess.Popen[bytes]:
-        """Start a process in the shared group (the first one started leads it, so make it a
-        lasting one); ``lasting=False`` for one meant to end, awaited with :meth:`wait_for`;
+    def start(self, name: str, argv: list[str], *, niceness: int = 0) -> subprocess.Popen[bytes]:
+        """Start a long-lived process in the shared group (the first one started leads it);
         ``niceness`` lowers its CPU priority (and its children's) by that much."""
         process = self._spawn(name, argv, 0 if self.leader is None else self.leader.pid, niceness)
         self.leader = self.leader or process
-        if lasting:
-            self.long_lived.append(name)
+        self.long_lived.append(name)
         return process
 
     def run_to_end(self, name: str, argv: list[str], deadline: float, late: str | None = None) -> None:
@@ -75,17 +73,6 @@ class ProcessGroup:
             raise TargetError(f"{said}; its log ends:\n{self.tail(name)}") from None
         if process.returncode != 0:
             raise TargetError(f"`{' '.join(argv[1:])}` failed with exit code {process.returncode}; its log ends:\n{self.tail(name)}")
-
-    def wait_for(self, name: str, process: subprocess.Popen[bytes], deadline: float, late: str | None = None) -> None:
-        """Wait for a process of the group that is meant to end (e.g. user creation) to succeed
-        (``late``, if given, is the sentence for the deadline, before the process's log)."""
-        try:
-            code = process.wait(timeout=max(deadline - time.monotonic(), 0.1))
-        except subprocess.TimeoutExpired:
-            said = late or f"{name} did not finish within the boot timeout"
-            raise TargetError(f"{said}; its log ends:\n{self.tail(name)}") from None
-        if code != 0:
-            raise TargetError(f"{name} failed with exit code {code}; its log ends:\n{self.tail(name)}")
 
     def check_running(self) -> None:
         """A TargetError naming the first long-lived process that has exited, with its log."""
