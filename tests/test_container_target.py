@@ -1,12 +1,15 @@
 """The container target's settings and the sentences it ends a run with, without Docker."""
 
 import importlib
+import posixpath
 import sys
 
 import pytest
 
 from conformance.targets import TargetError, make_target
-from conformance.targets.container import ContainerSettings, ContainerTarget, airflow_environment
+from conformance.targets.base import AIRFLOW_SITE, sqlite_env
+from conformance.targets.container import ContainerSettings, ContainerTarget
+from conformance.targets.container_settings import SITE_FOLDER, airflow_environment, standalone_environment
 
 
 def test_defaults_are_the_official_image_on_sqlite():
@@ -74,6 +77,16 @@ def test_airflow_settings_match_the_local_target():
     assert env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"].startswith("postgresql+psycopg2://")
     assert "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN" not in airflow_environment("localhost")
 
+
+
+def test_the_sqlite_standalone_gets_the_local_targets_lock_patience():
+    """The module the connect arguments name is the one copied to the folder PYTHONPATH names."""
+    env = standalone_environment()
+    assert env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONNECT_ARGS"] == sqlite_env()["AIRFLOW__DATABASE__SQL_ALCHEMY_CONNECT_ARGS"]
+    module, _, attribute = env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONNECT_ARGS"].rpartition(".")
+    assert (AIRFLOW_SITE / f"{module}.py").is_file() and attribute == "CONNECT_ARGS"
+    assert env["PYTHONPATH"] == SITE_FOLDER and posixpath.basename(SITE_FOLDER) == AIRFLOW_SITE.name
+    assert env["AIRFLOW__CORE__EXECUTION_API_SERVER_URL"] == airflow_environment("localhost")["AIRFLOW__CORE__EXECUTION_API_SERVER_URL"]
 
 def test_docker_errors_read_as_one_short_line():
     pytest.importorskip("testcontainers")

@@ -7,7 +7,8 @@ unreachable, wrong credentials, a server that never gets healthy) is raised as
 :class:`TargetError` carrying one sentence that says what failed and how to fix it.
 
 Also here, because more than one target needs them and they need nothing else: the metadata
-databases a target can give Airflow (:data:`DATABASES`), a free loopback port, and a log's tail
+databases a target can give Airflow (:data:`DATABASES`), the modules Airflow imports from us
+(:data:`AIRFLOW_SITE`, :func:`sqlite_env`), a free loopback port, and a log's tail
 for an error sentence. Process groups are :mod:`~conformance.targets.processes`, waiting for
 "every component healthy" is :mod:`~conformance.targets.health`.
 """
@@ -16,6 +17,7 @@ from __future__ import annotations
 
 import socket
 from contextlib import AbstractContextManager
+from pathlib import Path
 from typing import Protocol
 
 import attrs
@@ -23,6 +25,12 @@ import attrs
 from conformance.targets.kept import KeptServer
 
 DATABASES = ("sqlite", "postgres")  # what AIRFLOW_CONFORMANCE_DB may name, for the local and container targets
+AIRFLOW_SITE = Path(__file__).resolve().parent / "airflow_site"  # modules Airflow itself imports, put on its PYTHONPATH
+
+
+def sqlite_env() -> dict[str, str]:
+    """Per-component sqlite lock patience, for every sqlite Airflow a target starts (airflow_site/conformance_sqlite.py says why)."""
+    return {"AIRFLOW__DATABASE__SQL_ALCHEMY_CONNECT_ARGS": "conformance_sqlite.CONNECT_ARGS"}
 
 
 class TargetError(Exception):

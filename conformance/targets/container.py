@@ -45,7 +45,7 @@ import attrs
 
 from conformance.targets.base import Connection, TargetError
 from conformance.targets.kept import KeptServer, StopPlan, keep_requested, write_token
-from conformance.targets.container_settings import API_PORT, ContainerSettings, airflow_environment
+from conformance.targets.container_settings import API_PORT, ContainerSettings, standalone_environment
 
 try:  # testcontainers (and docker) come with the `container` extra
     from conformance.targets import docker_engine, docker_topology
@@ -132,7 +132,7 @@ class ContainerTarget:
         """
         name = standalone_name(run)
         container = docker_engine.airflow_container(
-            self.settings.image, name, run, ["standalone"], airflow_environment("localhost")
+            self.settings.image, name, run, ["standalone"], standalone_environment()
         ).with_exposed_ports(API_PORT)
         if network is not None:
             container = container.with_network(network).with_network_aliases(alias)

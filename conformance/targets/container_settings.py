@@ -14,12 +14,13 @@ from collections.abc import Mapping
 
 import attrs
 
-from conformance.targets.base import DATABASES, TargetError
+from conformance.targets.base import DATABASES, TargetError, sqlite_env
 
 DEFAULT_IMAGE = "apache/airflow:3.3.2"
 DEFAULT_POSTGRES_IMAGE = "postgres:16"
 API_PORT = 8080
 DAGS_FOLDER = "/opt/airflow-conformance/dags"  # where docker_engine.airflow_container copies dags/
+SITE_FOLDER = "/opt/airflow-conformance/airflow_site"  # and where it copies targets/airflow_site/
 PASSWORDS_FILE = "/tmp/airflow-conformance-passwords.json"
 
 
@@ -63,3 +64,10 @@ def airflow_environment(api_host: str, database_url: str | None = None) -> dict[
     if database_url:
         env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"] = database_url
     return env
+
+
+def standalone_environment() -> dict[str, str]:
+    """`airflow standalone` on sqlite in one container: the local target's per-component lock
+    patience too, without which its scheduler now and then exits on "database is locked" mid-run
+    (CI, 2026-12-02; airflow_site/conformance_sqlite.py says why)."""
+    return {**airflow_environment("localhost"), **sqlite_env(), "PYTHONPATH": SITE_FOLDER}

@@ -25,8 +25,8 @@ from testcontainers.core.waiting_utils import WaitStrategy
 
 from conformance.client import AirflowAPIError, fetch_token
 from conformance.paths import dags_dir
-from conformance.targets.base import TargetError, log_tail
-from conformance.targets.container_settings import API_PORT, DAGS_FOLDER, PASSWORDS_FILE
+from conformance.targets.base import AIRFLOW_SITE, TargetError, log_tail
+from conformance.targets.container_settings import API_PORT, DAGS_FOLDER, PASSWORDS_FILE, SITE_FOLDER
 from conformance.targets.health import HEALTH_PATH, wait_until_healthy
 
 LABEL = "airflow-conformance"  # on every container this target makes, valued with the run's id
@@ -172,13 +172,14 @@ class AirflowHealthy(WaitStrategy):
 
 
 def airflow_container(image: str, name: str, run: str, command: Sequence[str], env: Mapping[str, str]) -> DockerContainer:
-    """An Airflow container, not yet started, with the fixture DAGs copied in and the run's label."""
+    """An Airflow container, not yet started, with the fixture DAGs and our Airflow-side modules copied in, and the run's label."""
     return (
         DockerContainer(image)
         .with_name(name)
         .with_command(list(command))
         .with_envs(**env)
         .with_copy_into_container(dags_dir(), posixpath.dirname(DAGS_FOLDER))
+        .with_copy_into_container(AIRFLOW_SITE, posixpath.dirname(SITE_FOLDER))
         .with_kwargs(labels={LABEL: run})
     )
 

@@ -50,7 +50,7 @@ from conformance import progress
 from conformance.client import AirflowAPIError, fetch_token
 from conformance.paths import dags_dir
 from conformance.targets import boot_cache
-from conformance.targets.base import DATABASES, Connection, TargetError, free_port
+from conformance.targets.base import AIRFLOW_SITE, DATABASES, Connection, TargetError, free_port, sqlite_env
 from conformance.targets.boot_cache import BootCache, CacheError, MetadataDatabase, PostgresDatabase, SqliteFile, Uncacheable
 from conformance.targets.fab_password import password_hash
 from conformance.targets.health import HEALTH_PATH, BootProgress, wait_until_healthy
@@ -58,7 +58,6 @@ from conformance.targets.kept import KeptServer, StopPlan, keep_requested, write
 from conformance.targets.postgres import temporary_postgres
 from conformance.targets.processes import ProcessGroup, stop_strays
 
-AIRFLOW_SITE = Path(__file__).resolve().parent / "airflow_site"
 COMPONENTS = ("scheduler", "dag-processor", "triggerer", "api-server")  # in the order they start
 # The dag-processor yields the CPU to the others: at boot the api-server's start-up (13 s alone,
 # 2 cores) is what health waits for, and the DAG files parsed meanwhile are not; measured on
@@ -118,11 +117,6 @@ def has_fab_provider(python: Path) -> bool:
         capture_output=True, timeout=120,
     )
     return probe.returncode == 0
-
-
-def sqlite_env() -> dict[str, str]:
-    """Per-component sqlite lock patience (see airflow_site/conformance_sqlite.py for why)."""
-    return {"AIRFLOW__DATABASE__SQL_ALCHEMY_CONNECT_ARGS": "conformance_sqlite.CONNECT_ARGS"}
 
 
 def unknown_database(env: Mapping[str, str], database: MetadataDatabase) -> str | None:
