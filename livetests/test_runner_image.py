@@ -94,7 +94,8 @@ def test_the_runner_image_passes_against_airflow_on_a_private_network(run, tmp_p
                 "AIRFLOW_CONFORMANCE_PASSWORD": docker_engine.read_password(airflow),
                 "AIRFLOW_CONFORMANCE_DB": "sqlite",
             }, reports, network)
-    assert code == 0, output[-6000:]
+            airflow_said = docker_engine.standalone_logs(airflow) if code != 0 else ""
+    assert code == 0, f"{output[-6000:]}\n`airflow standalone`, by component:\n{airflow_said}"
     assert f"Airflow DAG Result conformance: Airflow {AIRFLOW_VERSION} (external, sqlite)" in output, output[-6000:]
     assert {"report.json", "report.html", "junit.xml"} <= {path.name for path in reports.iterdir()}
     report = json.loads((reports / "report.json").read_text())
