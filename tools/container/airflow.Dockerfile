@@ -9,8 +9,9 @@
 # Build arguments:
 #   BASE_IMAGE       a Debian 12 image: the debootstrapped airflow-conformance/debian:bookworm
 #                    (tools/container/debian-base.sh), or debian:bookworm-slim where a registry is reachable
-#   AIRFLOW_VERSION  the released Airflow to install, with its postgres extra
-#   AIRFLOW_SPEC     instead: any requirement uv accepts, e.g. "apache-airflow[postgres]==3.3.1"
+#   AIRFLOW_VERSION  the released Airflow to install, with its postgres and celery extras (the
+#                    Celery topology's executor and workers)
+#   AIRFLOW_SPEC     instead: any requirement uv accepts, e.g. "apache-airflow[postgres,celery]==3.3.1"
 #   wheels/*.whl     in the context: installed as they are (a build of Airflow from source), each
 #                    as a direct requirement so that dev versions need no pre-release flag; an
 #                    apache_airflow-*.whl among them stands for AIRFLOW_VERSION
@@ -43,12 +44,12 @@ RUN set -eu; \
     for wheel in /tmp/wheels/*.whl; do \
       [ -e "$wheel" ] || continue; \
       case "${wheel##*/}" in \
-        apache_airflow-[0-9]*) meta=1; set -- "$@" "apache-airflow[postgres] @ file://$wheel" ;; \
+        apache_airflow-[0-9]*) meta=1; set -- "$@" "apache-airflow[postgres,celery] @ file://$wheel" ;; \
         *) set -- "$@" "$wheel" ;; \
       esac; \
     done; \
     if [ -n "$AIRFLOW_SPEC" ]; then set -- "$@" "$AIRFLOW_SPEC"; \
-    elif [ -z "$meta" ]; then set -- "$@" "apache-airflow[postgres]==${AIRFLOW_VERSION}"; fi; \
+    elif [ -z "$meta" ]; then set -- "$@" "apache-airflow[postgres,celery]==${AIRFLOW_VERSION}"; fi; \
     echo "installing: $*"; \
     python3 -m venv /tmp/uv \
     && /tmp/uv/bin/pip install --quiet --disable-pip-version-check "uv==${UV_VERSION}" \

@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Build the container target's images with no container registry: the Debian base
-# (debootstrap + docker import, once), the Airflow image and the PostgreSQL image; and the
+# (debootstrap + docker import, once), the Airflow image, the PostgreSQL image, and the Redis
+# and nginx images of the Celery topology; and the
 # runner image of the suite itself (`suite`, not part of `all`: it tests no image, it is one).
 #
-#   tools/container/build.sh [all|base|airflow|postgres|suite] [options]
+#   tools/container/build.sh [all|base|airflow|postgres|redis|nginx|suite] [options]
 #
 #   suite                 airflow-conformance/suite:<the suite's version> and :latest, from a
 #                         wheel of this checkout (tools/container/suite.Dockerfile; no Airflow inside)
@@ -13,8 +14,8 @@
 #                         apache_airflow-*.whl with the apache_airflow_core / task_sdk wheels you
 #                         built; what they need beyond them comes from PyPI); the image's version
 #                         tag comes from the apache_airflow wheel's name. With no such wheel, add
-#                         --airflow-spec, e.g. 'apache-airflow[postgres]==3.3.2' beside a core wheel.
-#   --airflow-spec SPEC   any requirement uv accepts, e.g. 'apache-airflow[postgres]==3.3.1'
+#                         --airflow-spec, e.g. 'apache-airflow[postgres,celery]==3.3.2' beside a core wheel.
+#   --airflow-spec SPEC   any requirement uv accepts, e.g. 'apache-airflow[postgres,celery]==3.3.1'
 #   --tag TAG             the Airflow image's tag (default airflow-conformance/airflow:VERSION,
 #                         or airflow-conformance/airflow:wheels for wheels with no apache_airflow one)
 #
@@ -30,7 +31,7 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 
 what=all
-case "${1:-}" in all|base|airflow|postgres|suite) what=$1; shift ;; esac
+case "${1:-}" in all|base|airflow|postgres|redis|nginx|suite) what=$1; shift ;; esac
 version=3.3.2 wheels= spec= tag=
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -44,6 +45,8 @@ done
 
 base=${BASE_IMAGE:-airflow-conformance/debian:bookworm}
 postgres_tag=airflow-conformance/postgres:15
+redis_tag=airflow-conformance/redis:7
+nginx_tag=airflow-conformance/nginx:1.22
 suite_repository=airflow-conformance/suite
 export DOCKER_BUILDKIT=0  # the classic builder: Debian's docker.io has no buildx
 
@@ -85,7 +88,7 @@ build_airflow() {
     if [ -n "$meta" ]; then
       version=$(echo "$meta" | cut -d- -f2)
     elif [ -z "$spec" ]; then
-      echo "build: no apache_airflow-*.whl in $wheels; add --airflow-spec 'apache-airflow[postgres]==VERSION'" >&2; exit 2
+      echo "build: no apache_airflow-*.whl in $wheels; add --airflow-spec 'apache-airflow[postgres,celery]==VERSION'" >&2; exit 2
     else
       tag=${tag:-airflow-conformance/airflow:wheels}
     fi
@@ -129,10 +132,20 @@ build_postgres() {
     -f "$here/postgres.Dockerfile" "$here"
 }
 
+build_redis() {
+  timed_build "Redis ($redis_tag)" -t "$redis_tag" --build-arg "BASE_IMAGE=$base" -f "$here/redis.Dockerfile" "$here"
+}
+
+build_nginx() {
+  timed_build "nginx ($nginx_tag)" -t "$nginx_tag" --build-arg "BASE_IMAGE=$base" -f "$here/nginx.Dockerfile" "$here"
+}
+
 build_base
 case "$what" in
   airflow) build_airflow ;;
   postgres) build_postgres ;;
+  redis) build_redis ;;
+  nginx) build_nginx ;;
   suite) build_suite ;;
-  all) build_airflow; build_postgres ;;
+  all) build_airflow; build_postgres; build_redis; build_nginx ;;
 esac
