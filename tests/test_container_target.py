@@ -28,7 +28,18 @@ def test_settings_come_from_the_environment():
         "AIRFLOW_CONFORMANCE_POSTGRES_IMAGE": "airflow-conformance/postgres:15",
         "AIRFLOW_CONFORMANCE_BOOT_TIMEOUT": "300",
     }).settings
-    assert settings == ContainerSettings("airflow-conformance/airflow:3.3.2", "postgres", "airflow-conformance/postgres:15", 300.0)
+    assert settings == ContainerSettings("airflow-conformance/airflow:3.3.2", "postgres", "airflow-conformance/postgres:15", 300.0, "postgres")
+
+
+def test_the_celery_topology_runs_on_postgres_with_its_own_images_and_a_longer_boot():
+    settings = ContainerSettings.from_environ({
+        "AIRFLOW_CONFORMANCE_TOPOLOGY": "celery",
+        "AIRFLOW_CONFORMANCE_REDIS_IMAGE": "airflow-conformance/redis:7",
+        "AIRFLOW_CONFORMANCE_NGINX_IMAGE": "airflow-conformance/nginx:1.22",
+    })
+    assert (settings.topology, settings.database, settings.boot_timeout) == ("celery", "postgres", 300.0)
+    assert (settings.redis_image, settings.nginx_image) == ("airflow-conformance/redis:7", "airflow-conformance/nginx:1.22")
+    assert ContainerSettings.from_environ({"AIRFLOW_CONFORMANCE_TOPOLOGY": "celery", "AIRFLOW_CONFORMANCE_DB": "postgres"}).database == "postgres"
 
 
 @pytest.mark.parametrize(
@@ -36,6 +47,15 @@ def test_settings_come_from_the_environment():
     [
         ({"AIRFLOW_CONFORMANCE_DB": "mysql"}, r"^Unknown database 'mysql' for the container target; choose one of: sqlite, postgres\.$"),
         ({"AIRFLOW_CONFORMANCE_BOOT_TIMEOUT": "soon"}, r"^AIRFLOW_CONFORMANCE_BOOT_TIMEOUT must be a number of seconds\.$"),
+        ({"AIRFLOW_CONFORMANCE_TOPOLOGY": "k8s"}, r"^Unknown topology 'k8s' for the container target; choose one of: standalone, postgres, celery\.$"),
+        (
+            {"AIRFLOW_CONFORMANCE_TOPOLOGY": "celery", "AIRFLOW_CONFORMANCE_DB": "sqlite"},
+            r"^The celery topology runs on postgres, not sqlite; set AIRFLOW_CONFORMANCE_DB=postgres or leave it unset\.$",
+        ),
+        (
+            {"AIRFLOW_CONFORMANCE_TOPOLOGY": "standalone", "AIRFLOW_CONFORMANCE_DB": "postgres"},
+            r"^The standalone topology runs on sqlite, not postgres; set AIRFLOW_CONFORMANCE_DB=sqlite or leave it unset\.$",
+        ),
     ],
 )
 def test_bad_settings_are_one_sentence(environ, sentence):

@@ -5,8 +5,12 @@ Configured from the environment::
     AIRFLOW_CONFORMANCE_IMAGE           the Airflow image (default apache/airflow:3.3.2)
     AIRFLOW_CONFORMANCE_DB              sqlite (default): one container running `airflow standalone`;
                                         postgres: the production-like topology of docker_topology.py
-    AIRFLOW_CONFORMANCE_POSTGRES_IMAGE  postgres only (default postgres:16)
-    AIRFLOW_CONFORMANCE_BOOT_TIMEOUT    seconds until every component must be healthy (default 180)
+    AIRFLOW_CONFORMANCE_TOPOLOGY        standalone, postgres (what the database alone chooses), or
+                                        celery: the distributed topology of docker_celery.py (postgres)
+    AIRFLOW_CONFORMANCE_POSTGRES_IMAGE  postgres and celery (default postgres:16)
+    AIRFLOW_CONFORMANCE_REDIS_IMAGE     celery only: the broker (default redis:7)
+    AIRFLOW_CONFORMANCE_NGINX_IMAGE     celery only: the load balancer (default nginx:1.27)
+    AIRFLOW_CONFORMANCE_BOOT_TIMEOUT    seconds until every component must be healthy (default 180; celery 300)
     TESTCONTAINERS_RYUK_DISABLED        true where testcontainers' reaper image cannot be pulled;
                                         this target removes its containers itself either way
 
@@ -48,9 +52,9 @@ from conformance.targets.kept import KeptServer, StopPlan, keep_requested, write
 from conformance.targets.container_settings import API_PORT, ContainerSettings, standalone_environment
 
 try:  # testcontainers (and docker) come with the `container` extra
-    from conformance.targets import docker_engine, docker_topology
+    from conformance.targets import docker_celery, docker_engine, docker_topology
 except ImportError:
-    docker_engine = docker_topology = None  # type: ignore[assignment]
+    docker_engine = docker_topology = docker_celery = None  # type: ignore[assignment]
 
 if TYPE_CHECKING:
     from testcontainers.core.container import DockerContainer
@@ -82,7 +86,10 @@ class ContainerTarget:
             )
         self._check_engine()
         run = secrets.token_hex(4)
-        if self.settings.database == "postgres":
+        if self.settings.topology == "celery":
+            with docker_celery.celery_topology(self.settings, run, keep=self.keep_server) as (connection, _):
+                yield self._kept(connection, docker_celery.container_names(run), docker_topology.network_name(run))
+        elif self.settings.topology == "postgres":
             with docker_topology.postgres_topology(self.settings, run, keep=self.keep_server) as connection:
                 yield self._kept(connection, docker_topology.container_names(run), docker_topology.network_name(run))
         else:
@@ -120,6 +127,11 @@ class ContainerTarget:
                     client, self.settings.postgres_image,
                     "build one with `tools/container/build.sh postgres` and set AIRFLOW_CONFORMANCE_POSTGRES_IMAGE to its tag",
                 )
+            if self.settings.topology == "celery":
+                for image, what in ((self.settings.redis_image, "redis"), (self.settings.nginx_image, "nginx")):
+                    docker_engine.ensure_image(
+                        client, image, f"build one with `tools/container/build.sh {what}` and set AIRFLOW_CONFORMANCE_{what.upper()}_IMAGE to its tag",
+                    )
         finally:
             client.client.close()
 

@@ -18,6 +18,11 @@ from conformance.targets.base import DATABASES, TargetError, sqlite_env
 
 DEFAULT_IMAGE = "apache/airflow:3.3.2"
 DEFAULT_POSTGRES_IMAGE = "postgres:16"
+DEFAULT_REDIS_IMAGE = "redis:7"
+DEFAULT_NGINX_IMAGE = "nginx:1.27"
+# what AIRFLOW_CONFORMANCE_TOPOLOGY may name, and the database each runs on (sqlite and postgres
+# are also what AIRFLOW_CONFORMANCE_DB alone chooses)
+TOPOLOGY_DATABASE = {"standalone": "sqlite", "postgres": "postgres", "celery": "postgres"}
 API_PORT = 8080
 DAGS_FOLDER = "/opt/airflow-conformance/dags"  # where docker_engine.airflow_container copies dags/
 SITE_FOLDER = "/opt/airflow-conformance/airflow_site"  # and where it copies targets/airflow_site/
@@ -30,14 +35,23 @@ class ContainerSettings:
     database: str = "sqlite"
     postgres_image: str = DEFAULT_POSTGRES_IMAGE
     boot_timeout: float = 180.0
+    topology: str = "standalone"
+    redis_image: str = DEFAULT_REDIS_IMAGE
+    nginx_image: str = DEFAULT_NGINX_IMAGE
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str]) -> ContainerSettings:
-        database = environ.get("AIRFLOW_CONFORMANCE_DB") or "sqlite"
-        if database not in DATABASES:
-            raise TargetError(f"Unknown database {database!r} for the container target; choose one of: {', '.join(DATABASES)}.")
+        named = environ.get("AIRFLOW_CONFORMANCE_DB")
+        if named and named not in DATABASES:
+            raise TargetError(f"Unknown database {named!r} for the container target; choose one of: {', '.join(DATABASES)}.")
+        topology = environ.get("AIRFLOW_CONFORMANCE_TOPOLOGY") or ("postgres" if named == "postgres" else "standalone")
+        if topology not in TOPOLOGY_DATABASE:
+            raise TargetError(f"Unknown topology {topology!r} for the container target; choose one of: {', '.join(TOPOLOGY_DATABASE)}.")
+        database = TOPOLOGY_DATABASE[topology]
+        if named and named != database:
+            raise TargetError(f"The {topology} topology runs on {database}, not {named}; set AIRFLOW_CONFORMANCE_DB={database} or leave it unset.")
         try:
-            boot_timeout = float(environ.get("AIRFLOW_CONFORMANCE_BOOT_TIMEOUT") or 180)
+            boot_timeout = float(environ.get("AIRFLOW_CONFORMANCE_BOOT_TIMEOUT") or (300 if topology == "celery" else 180))
         except ValueError:
             raise TargetError("AIRFLOW_CONFORMANCE_BOOT_TIMEOUT must be a number of seconds.") from None
         return cls(
@@ -45,6 +59,9 @@ class ContainerSettings:
             database=database,
             postgres_image=environ.get("AIRFLOW_CONFORMANCE_POSTGRES_IMAGE") or DEFAULT_POSTGRES_IMAGE,
             boot_timeout=boot_timeout,
+            topology=topology,
+            redis_image=environ.get("AIRFLOW_CONFORMANCE_REDIS_IMAGE") or DEFAULT_REDIS_IMAGE,
+            nginx_image=environ.get("AIRFLOW_CONFORMANCE_NGINX_IMAGE") or DEFAULT_NGINX_IMAGE,
         )
 
 

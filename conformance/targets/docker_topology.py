@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import secrets
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 
 from requests.exceptions import RequestException
@@ -31,7 +31,7 @@ DATABASE_URL = "postgresql+psycopg2://airflow@postgres:5432/airflow"
 COMPONENTS = ("scheduler", "dag-processor", "triggerer")
 
 
-def _remaining(deadline: float) -> float:
+def remaining(deadline: float) -> float:
     return max(deadline - time.monotonic(), 1.0)
 
 
@@ -63,7 +63,7 @@ def postgres_topology(settings: ContainerSettings, run: str, keep: bool = False)
                 ),
             )
         except TargetError as exc:  # trouble while in use: the components' logs say why
-            raise TargetError(f"{exc}; the containers' logs end:\n{_logs({'api-server': api, **watched})}") from exc
+            raise TargetError(f"{exc}; the containers' logs end:\n{logs({'api-server': api, **watched})}") from exc
         if keep:
             stack.pop_all()
 
@@ -71,9 +71,7 @@ def postgres_topology(settings: ContainerSettings, run: str, keep: bool = False)
 def _boot(stack: ExitStack, settings: ContainerSettings, run: str) -> tuple[DockerContainer, dict[str, DockerContainer]]:
     """PostgreSQL, then the migration, then the components: the api-server and the others, once all are healthy."""
     deadline = time.monotonic() + settings.boot_timeout
-    network = Network(docker_network_kw={"labels": {docker_engine.LABEL: run}})
-    network.name = network_name(run)  # rather than a uuid: a name --keep-server's stop line can give
-    stack.enter_context(network)
+    network = private_network(stack, run)
     env = {
         **airflow_environment("api-server", DATABASE_URL),
         "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
@@ -85,6 +83,32 @@ def _boot(stack: ExitStack, settings: ContainerSettings, run: str) -> tuple[Dock
         name = f"airflow-conformance-{run}-{role}"
         return docker_engine.airflow_container(settings.image, name, run, command, env).with_network(network).with_network_aliases(role)
 
+    postgres = start_postgres(stack, settings, run, network, deadline)
+    migrate(stack, airflow, settings, deadline)
+
+    components = {role: stack.enter_context(airflow(role, role)) for role in COMPONENTS}
+    api = stack.enter_context(airflow("api-server", "api-server").with_exposed_ports(API_PORT))
+    watched = {"postgres": postgres, **components}
+    try:
+        docker_engine.AirflowHealthy(API_PORT, watched).with_startup_timeout(remaining(deadline)).wait_until_ready(api)
+    except (TargetError, docker_engine.ContainerExited) as exc:
+        raise TargetError(
+            f"The Airflow topology in {settings.image} was not healthy within {settings.boot_timeout:.0f} s ({exc}; raise "
+            f"AIRFLOW_CONFORMANCE_BOOT_TIMEOUT if the machine is slow); its containers' logs end:\n"
+            f"{logs({'api-server': api, **watched})}"
+        ) from exc
+    return api, watched
+
+
+def private_network(stack: ExitStack, run: str) -> Network:
+    """The topology's own Docker network, labelled with ``run``, removed with ``stack``."""
+    network = Network(docker_network_kw={"labels": {docker_engine.LABEL: run}})
+    network.name = network_name(run)  # rather than a uuid: a name --keep-server's stop line can give
+    return stack.enter_context(network)
+
+
+def start_postgres(stack: ExitStack, settings: ContainerSettings, run: str, network: Network, deadline: float) -> DockerContainer:
+    """PostgreSQL on ``network`` as ``postgres``, accepting connections."""
     postgres = stack.enter_context(
         DockerContainer(settings.postgres_image)
         .with_name(f"airflow-conformance-{run}-postgres")
@@ -96,34 +120,25 @@ def _boot(stack: ExitStack, settings: ContainerSettings, run: str) -> tuple[Dock
     try:
         ExecWaitStrategy(["pg_isready", "-h", "127.0.0.1", "-U", "airflow", "-d", "airflow"]).with_poll_interval(
             0.5
-        ).with_startup_timeout(min(_remaining(deadline), 60)).wait_until_ready(postgres)
+        ).with_startup_timeout(min(remaining(deadline), 60)).wait_until_ready(postgres)
     except TimeoutError as exc:
         raise TargetError(f"PostgreSQL ({settings.postgres_image}) did not accept connections; its log ends:\n{docker_engine.logs_of(postgres)}") from exc
+    return postgres
 
-    migrate = stack.enter_context(airflow("migrate", "db", "migrate"))
+
+def migrate(stack: ExitStack, airflow: Callable[..., DockerContainer], settings: ContainerSettings, deadline: float) -> None:
+    """``airflow db migrate`` in a container of its own (``airflow("migrate", ...)``), to its end, which must be 0."""
+    migration = stack.enter_context(airflow("migrate", "db", "migrate"))
     try:
-        code = migrate.get_wrapped_container().wait(timeout=_remaining(deadline))["StatusCode"]
+        code = migration.get_wrapped_container().wait(timeout=remaining(deadline))["StatusCode"]
     except RequestException as exc:  # the engine's wait timed out
         raise TargetError(
             f"`airflow db migrate` in {settings.image} did not finish in time (raise AIRFLOW_CONFORMANCE_BOOT_TIMEOUT "
-            f"if the machine is slow); its log ends:\n{docker_engine.logs_of(migrate)}"
+            f"if the machine is slow); its log ends:\n{docker_engine.logs_of(migration)}"
         ) from exc
     if code != 0:
-        raise TargetError(f"`airflow db migrate` in {settings.image} exited with code {code}; its log ends:\n{docker_engine.logs_of(migrate)}")
-
-    components = {role: stack.enter_context(airflow(role, role)) for role in COMPONENTS}
-    api = stack.enter_context(airflow("api-server", "api-server").with_exposed_ports(API_PORT))
-    watched = {"postgres": postgres, **components}
-    try:
-        docker_engine.AirflowHealthy(API_PORT, watched).with_startup_timeout(_remaining(deadline)).wait_until_ready(api)
-    except (TargetError, docker_engine.ContainerExited) as exc:
-        raise TargetError(
-            f"The Airflow topology in {settings.image} was not healthy within {settings.boot_timeout:.0f} s ({exc}; raise "
-            f"AIRFLOW_CONFORMANCE_BOOT_TIMEOUT if the machine is slow); its containers' logs end:\n"
-            f"{_logs({'api-server': api, **watched})}"
-        ) from exc
-    return api, watched
+        raise TargetError(f"`airflow db migrate` in {settings.image} exited with code {code}; its log ends:\n{docker_engine.logs_of(migration)}")
 
 
-def _logs(containers: dict[str, DockerContainer], lines: int = 15) -> str:
+def logs(containers: dict[str, DockerContainer], lines: int = 15) -> str:
     return "\n".join(f"  {role}:\n{docker_engine.logs_of(container, lines)}" for role, container in containers.items())
