@@ -130,3 +130,30 @@ def test_standalone_log_tails_are_per_component():
     assert "    scheduler | sqlite3.OperationalError: database is locked" in tails.splitlines()
     assert tails.count("dag-processor |") == 3
     assert "    plain line" in tails.splitlines()
+
+
+def test_nginx_balances_both_replicas_and_serves_wait_unbuffered():
+    pytest.importorskip("testcontainers")
+    from conformance.targets.docker_celery import NGINX_CONF, REPLICAS, SINGLE_PORT
+
+    assert "upstream airflow { server api-server-1:8080; server api-server-2:8080; }" in NGINX_CONF
+    assert REPLICAS == ("api-server-1", "api-server-2") and f"listen {SINGLE_PORT};" in NGINX_CONF
+    wait_blocks = NGINX_CONF.split("location ~ ")[1:]
+    assert len(wait_blocks) == 2 and all("proxy_buffering off;" in block and "proxy_read_timeout 600s;" in block for block in wait_blocks)
+
+
+def test_what_each_replica_served_is_read_from_nginx_log_lines():
+    pytest.importorskip("testcontainers")
+    from conformance.targets.docker_celery import WAIT_PATH, count_upstreams
+
+    log = "\n".join([
+        '172.26.0.1 "GET /api/v2/dags/a/dagRuns/r1/wait?interval=1 HTTP/1.1" 200 upstream=172.26.0.9:8080 time=3.101',
+        '172.26.0.1 "GET /api/v2/dags/a/dagRuns/r1 HTTP/1.1" 200 upstream=172.26.0.9:8080 time=0.012',
+        '172.26.0.1 "GET /api/v2/dags/a/dagRuns/r2/wait HTTP/1.1" 422 upstream=172.26.0.10:8080 time=0.020',
+        # retried on the other replica after a refused connection: the last address answered
+        '172.26.0.1 "GET /api/v2/dags/a/dagRuns/r2/wait?interval=1 HTTP/1.1" 200 upstream=172.26.0.10:8080, 172.26.0.9:8080 time=3.000',
+        "2026/12/02 01:30:00 [error] 7#7: *9 connect() failed (111: Connection refused) while connecting to upstream",
+    ])
+    assert count_upstreams(log) == {"172.26.0.9:8080": 2, "172.26.0.10:8080": 1}
+    assert count_upstreams(log, r"/dagRuns/[^/]+$") == {"172.26.0.9:8080": 1}
+    assert WAIT_PATH.startswith("^") and WAIT_PATH.endswith("$")
