@@ -3,8 +3,9 @@
 As a platform team would run it against a deployment: `airflow standalone` from the Airflow
 image is booted by the container target's own code, on a private Docker network made for this
 run, where it is ``http://airflow:8080``; the runner image runs on that network with nothing but
-AIRFLOW_CONFORMANCE_* variables (URL, the admin's credentials, the database) and a host folder
-mounted at /reports. Its exit code must be the suite's, 0, with the report in that folder; and no
+AIRFLOW_CONFORMANCE_* variables (URL, the admin's credentials, the database, the clauses to
+run) and a host folder mounted at /reports. Its exit code must be the suite's, 0, with the
+report in that folder, judging the selected clauses and no other; and no
 container or network of the run may be left. Everything is labelled as the container target
 labels its containers (``airflow-conformance=<run>``, and testcontainers' own labels, which
 .ci/run's leftover check looks for).
@@ -15,6 +16,7 @@ Needs Docker and the images of tools/container/build.sh (``all`` and ``suite``):
 
 from __future__ import annotations
 
+import fnmatch
 import json
 import os
 import secrets
@@ -34,6 +36,10 @@ from conformance.targets.container_settings import API_PORT
 RUNNER_IMAGE = os.environ.get("AIRFLOW_CONFORMANCE_RUNNER_IMAGE") or f"airflow-conformance/suite:{conformance.__version__}"
 AIRFLOW_VERSION = "3.3.2"  # of the Airflow image tox's container envs use
 ALIAS = "airflow"
+# The mapped-task clauses (five fixture DAGs, with mapped, failing and skipped tasks): what the
+# image must show is that it reaches Airflow, runs the selected suite and writes its report;
+# the whole suite runs in CI on the local target and through the Celery topology's nginx.
+RUNNER_CLAUSES = "RESULT-MAPPED-*"
 RUN_TIMEOUT = 900  # seconds for the whole suite in the runner: boot is done, one to three minutes is usual
 
 
@@ -93,6 +99,7 @@ def test_the_runner_image_passes_against_airflow_on_a_private_network(run, tmp_p
                 "AIRFLOW_CONFORMANCE_USERNAME": "admin",
                 "AIRFLOW_CONFORMANCE_PASSWORD": docker_engine.read_password(airflow),
                 "AIRFLOW_CONFORMANCE_DB": "sqlite",
+                "AIRFLOW_CONFORMANCE_CLAUSE": RUNNER_CLAUSES,
             }, reports, network)
             airflow_said = docker_engine.standalone_logs(airflow) if code != 0 else ""
     assert code == 0, f"{output[-6000:]}\n`airflow standalone`, by component:\n{airflow_said}"
@@ -104,6 +111,8 @@ def test_the_runner_image_passes_against_airflow_on_a_private_network(run, tmp_p
     verdicts = {clause["id"]: clause["verdict"] for clause in report["clauses"]}
     failed = {clause: verdict for clause, verdict in verdicts.items() if verdict in ("fail", "unexpected-pass")}
     assert not failed, failed
+    judged = {clause for clause, verdict in verdicts.items() if verdict != "not-selected"}
+    assert judged and all(fnmatch.fnmatch(clause, RUNNER_CLAUSES) for clause in judged), judged
     assert report["summary"]["pass"] > 0, report["summary"]
     print(f"runner image {RUNNER_IMAGE}: {report['summary']}")
 
