@@ -236,10 +236,14 @@ def lateness_figures(base_url: str, deployment: Deployment, runs: int) -> tuple[
 
 
 def test_load_spread_over_both_replicas(deployment):
-    """LOAD_STREAMS streams through the round robin, then the same through api-server-1 alone."""
+    """LOAD_STREAMS streams through the round robin; with AIRFLOW_CONFORMANCE_LOAD_SINGLE=1, then
+    the same through api-server-1 alone, for figures to set beside them (docs/faults.md has both)."""
     single = deployment.base_url.rsplit(":", 1)[0] + f":{int(deployment.topology.nginx.get_exposed_port(SINGLE_PORT))}"
+    routes = [("both replicas", deployment.base_url)]
+    if os.environ.get("AIRFLOW_CONFORMANCE_LOAD_SINGLE") == "1":
+        routes.append(("api-server-1 alone", single))
     figures = {}
-    for label, base_url in (("both replicas", deployment.base_url), ("api-server-1 alone", single)):
+    for label, base_url in routes:
         memory_before = {role: memory_mib(replica) for role, replica in deployment.topology.replicas.items()}
         served_before = deployment.topology.streams_by_replica()
         lateness, wrong = lateness_figures(base_url, deployment, max(1, LOAD_STREAMS // 10))
@@ -255,11 +259,12 @@ def test_load_spread_over_both_replicas(deployment):
     for label, (lateness, wrong, served) in figures.items():
         assert wrong == 0 and len(lateness) == LOAD_STREAMS // max(1, LOAD_STREAMS // 10) * max(1, LOAD_STREAMS // 10), (label, wrong)
     assert set(figures["both replicas"][2]) == set(deployment.topology.replicas), figures["both replicas"][2]
-    assert set(figures["api-server-1 alone"][2]) == {"api-server-1"}, figures["api-server-1 alone"][2]
+    if "api-server-1 alone" in figures:
+        assert set(figures["api-server-1 alone"][2]) == {"api-server-1"}, figures["api-server-1 alone"][2]
 
 
 def test_a_killed_replica_cuts_its_streams_cleanly_and_a_retry_gets_the_answer_from_the_other(deployment):
-    run_id = deployment.trigger(seconds=25)
+    run_id = deployment.trigger(seconds=12)
     deployment.until("the task running", lambda: deployment.task(run_id)["state"] == "running")
     ended: list[float] = []
     threads, outcomes = in_threads([lambda: deployment.wait(run_id) for _ in range(6)], ended)
