@@ -39,8 +39,11 @@ from conformance.session import new_run_id, ready_fixture_dags
 from conformance.stream import epoch
 from conformance.targets import docker_engine
 from conformance.targets.base import Connection
-from conformance.targets.container_settings import API_PORT, ContainerSettings
-from conformance.targets.docker_celery import SINGLE_PORT, CeleryTopology, celery_topology
+from conformance.targets.container_settings import ContainerSettings
+from conformance.targets.docker_celery import (
+    SINGLE_PORT, CeleryTopology, celery_topology, wait_until_replica_serves, wait_until_worker_ready,
+)
+from conformance.targets.health import HEALTH_PATH
 
 TIMED, TIMED_TASK, TIMED_RESULT = "timed_run", "sleep_then_answer", {"sleep_then_answer": "done"}
 LOAD_STREAMS = int(os.environ.get("AIRFLOW_CONFORMANCE_LOAD_STREAMS", "50"))
@@ -77,8 +80,15 @@ class Deployment:
 
     def trigger(self, dag_id: str = TIMED, **conf: Any) -> str:
         run_id = new_run_id()
-        self.api("POST", f"/api/v2/dags/{dag_id}/dagRuns", json={"dag_run_id": run_id, "logical_date": None, "conf": conf})
+        asyncio.run(self._call(lambda client: client.trigger(dag_id, run_id, conf)))
         return run_id
+
+    def dag_run(self, dag_id: str, run_id: str, base_url: str | None = None) -> dict[str, Any]:
+        return asyncio.run(self._call(lambda client: client.dag_run(dag_id, run_id), base_url))
+
+    async def _call(self, call: Callable[[AirflowClient], Any], base_url: str | None = None) -> Any:
+        async with AirflowClient(base_url or self.base_url, self.connection.token) as client:
+            return await call(client)
 
     def task(self, run_id: str, dag_id: str = TIMED, task_id: str = TIMED_TASK) -> dict[str, Any]:
         return self.api("GET", f"/api/v2/dags/{dag_id}/dagRuns/{run_id}/taskInstances/{task_id}").json()
@@ -96,29 +106,24 @@ class Deployment:
     def healthy(self, role: str, timeout: float = 120) -> float:
         """Seconds until the container of ``role`` (a replica, or a worker) serves again."""
         started = time.monotonic()
-        container = self.topology.every()[role]
+        deadline = started + timeout
         if role in self.topology.replicas:
-            probe = ["python", "-c", f"import urllib.request as u; u.urlopen('http://localhost:{API_PORT}/api/v2/monitor/health', timeout=5)"]
-            self.until(f"{role} healthy", lambda: container.exec(probe)[0] == 0, timeout)
+            wait_until_replica_serves(self.topology.replicas[role], deadline)
         else:
-            since = int(time.time()) - 1
-            self.until(f"{role} ready", lambda: f"{role}@".encode() in container.get_wrapped_container().logs(since=since) and
-                       b" ready." in container.get_wrapped_container().logs(since=since), timeout)
+            wait_until_worker_ready(self.topology.workers[role], role, deadline, since=int(time.time()) - 1)
         return time.monotonic() - started
-
 
     def in_rotation(self, role: str, timeout: float = 60) -> float:
         """Seconds until nginx sends requests to the replica ``role`` again: after a failed
         connection it leaves a server out for ``fail_timeout`` (10 s), so a rolling restart that
         moved on as soon as the replica was healthy would find no live upstream for a while."""
         started = time.monotonic()
-        health = "/api/v2/monitor/health"
 
         def served() -> bool:
-            before = self.topology.requests_by_replica(health)[role]
+            before = self.topology.requests_by_replica(HEALTH_PATH)[role]
             for _ in range(4):  # round robin: two requests reach each server in rotation
-                httpx.get(self.base_url + health, timeout=10)
-            return self.topology.requests_by_replica(health)[role] > before
+                httpx.get(self.base_url + HEALTH_PATH, timeout=10)
+            return self.topology.requests_by_replica(HEALTH_PATH)[role] > before
 
         self.until(f"{role} back in nginx's rotation", served, timeout)
         return time.monotonic() - started
@@ -131,18 +136,14 @@ def deployment() -> Iterator[Deployment]:
     started = time.monotonic()
     with celery_topology(settings, run, extra_env=FAULT_ENV) as (connection, topology):
         print(f"\nCelery topology ready after {time.monotonic() - started:.1f} s: {connection.description}")
-        asyncio.run(unpaused(connection, [TIMED, LOAD_DAG]))
-        yield Deployment(connection, topology)
+        deployment = Deployment(connection, topology)
+        asyncio.run(deployment._call(lambda client: ready_fixture_dags(client, [TIMED, LOAD_DAG], connection.base_url)))
+        yield deployment
     client = docker_engine.docker_client().client
     try:
         assert docker_engine.labelled_names(client, f"{docker_engine.LABEL}={run}") == [], "the topology left containers or networks"
     finally:
         client.close()
-
-
-async def unpaused(connection: Connection, dag_ids: list[str]) -> None:
-    async with AirflowClient(connection.base_url, connection.token) as client:
-        await ready_fixture_dags(client, dag_ids, connection.base_url)
 
 
 def outcome_of(call: Callable[[], WaitResult]) -> WaitResult | BaseException:
@@ -222,10 +223,7 @@ def lateness_figures(base_url: str, deployment: Deployment, runs: int) -> tuple[
     threads, outcomes = in_threads([one(run_id) for run_id in run_ids for _ in range(per_run)])
     for thread in threads:
         thread.join(timeout=330)
-    ends = {
-        run_id: httpx.get(f"{base_url}/api/v2/dags/{LOAD_DAG}/dagRuns/{run_id}", headers=deployment.connection.headers, timeout=30).json()["end_date"]
-        for run_id in run_ids
-    }
+    ends = {run_id: deployment.dag_run(LOAD_DAG, run_id, base_url)["end_date"] for run_id in run_ids}
     lateness, wrong = [], 0
     for index, outcome in enumerate(outcomes):
         if not (isinstance(outcome, tuple) and (outcome[0].state, outcome[0].results) == ("success", LOAD_RESULT)):

@@ -32,6 +32,7 @@ from conformance.client import AirflowAPIError, fetch_token
 from conformance.targets import docker_engine
 from conformance.targets.base import Connection, TargetError
 from conformance.targets.container_settings import API_PORT, PASSWORDS_FILE, ContainerSettings, airflow_environment
+from conformance.targets.health import HEALTH_PATH
 from conformance.targets.docker_topology import DATABASE_URL, logs, migrate, private_network, remaining, start_postgres
 
 REPLICAS = ("api-server-1", "api-server-2")
@@ -185,10 +186,10 @@ def _boot(stack: ExitStack, settings: ContainerSettings, run: str, extra_env: Ma
     watched = {role: each for role, each in topology.every().items() if role != "nginx"}
     try:
         docker_engine.AirflowHealthy(API_PORT, watched).with_startup_timeout(remaining(deadline)).wait_until_ready(nginx)
-        for role, replica in replicas.items():
-            _wait_for_exec(replica, ["python", "-c", f"import urllib.request as u; u.urlopen('http://localhost:{API_PORT}/api/v2/monitor/health', timeout=5)"], deadline)
+        for replica in replicas.values():
+            wait_until_replica_serves(replica, deadline)
         for role, worker in workers.items():
-            _wait_for_log(worker, f"{role}@", " ready.", deadline=deadline)
+            wait_until_worker_ready(worker, role, deadline)
     except (TargetError, TimeoutError, docker_engine.ContainerExited) as exc:
         raise TargetError(
             f"The Celery topology in {settings.image} was not ready within {settings.boot_timeout:.0f} s ({exc}; raise "
@@ -197,21 +198,26 @@ def _boot(stack: ExitStack, settings: ContainerSettings, run: str, extra_env: Ma
     return topology, password
 
 
-def _wait_for_exec(container: DockerContainer, command: list[str], deadline: float) -> None:
-    ExecWaitStrategy(command).with_poll_interval(0.5).with_startup_timeout(remaining(deadline)).wait_until_ready(container)
+def wait_until_replica_serves(replica: DockerContainer, deadline: float) -> None:
+    """Until the replica answers its health endpoint itself, asked from inside its container
+    (nginx's answer may come from the other one); a TimeoutError at ``deadline``."""
+    probe = ["python", "-c", f"import urllib.request as u; u.urlopen('http://localhost:{API_PORT}{HEALTH_PATH}', timeout=5)"]
+    ExecWaitStrategy(probe).with_poll_interval(0.5).with_startup_timeout(remaining(deadline)).wait_until_ready(replica)
 
 
-def _wait_for_log(container: DockerContainer, *parts: str, deadline: float) -> None:
-    """Until one line of the container's log holds every one of ``parts`` (Celery's "<name>@<host> ready.")."""
+def wait_until_worker_ready(worker: DockerContainer, role: str, deadline: float, since: int | None = None) -> None:
+    """Until the worker's Celery logs "<role>@<host> ready." (only lines after the epoch second
+    ``since``, for a worker started again); a TargetError if it exits, a TimeoutError at ``deadline``."""
+    name = worker.get_wrapped_container().name
     while True:
-        text = container.get_wrapped_container().logs().decode(errors="replace")
-        if any(all(part in line for part in parts) for line in text.splitlines()):
+        text = worker.get_wrapped_container().logs(since=since).decode(errors="replace")
+        if any(f"{role}@" in line and " ready." in line for line in text.splitlines()):
             return
-        container.reload()
-        if container.status in ("exited", "dead"):
-            raise TargetError(f"{container.get_wrapped_container().name} exited before Celery said it was ready")
+        worker.reload()
+        if worker.status in ("exited", "dead"):
+            raise TargetError(f"{name} exited before Celery said it was ready")
         if time.monotonic() > deadline:
-            raise TimeoutError(f"{container.get_wrapped_container().name}'s Celery did not say it was ready")
+            raise TimeoutError(f"{name}'s Celery did not say it was ready")
         time.sleep(0.5)
 
 
