@@ -138,6 +138,7 @@ def test_nginx_balances_both_replicas_and_serves_wait_unbuffered():
 
     assert "upstream airflow { server api-server-1:8080; server api-server-2:8080; }" in NGINX_CONF
     assert REPLICAS == ("api-server-1", "api-server-2") and f"listen {SINGLE_PORT};" in NGINX_CONF
+    assert NGINX_CONF.count("proxy_connect_timeout 2s;") == 2  # a dead replica is given up on, not waited for
     wait_blocks = NGINX_CONF.split("location ~ ")[1:]
     assert len(wait_blocks) == 2 and all("proxy_buffering off;" in block and "proxy_read_timeout 600s;" in block for block in wait_blocks)
 

@@ -44,10 +44,16 @@ API_WORKERS = 1  # uvicorn workers per replica: the replicas are the point here,
 ACCESS_LINE = re.compile(r'"[A-Z]+ (?P<path>[^ ?"]+)[^"]*" (?P<status>\d+) upstream=(?:[^ ]+, )*(?P<upstream>\S+) time=')
 SINGLE_PORT = 8081  # nginx's second server: api-server-1 alone, for figures to set beside the round robin's
 WAIT_PATH = r"^/api/v2/dags/[^/]+/dagRuns/[^/]+/wait$"
+# A killed replica's address stops answering rather than refusing: with nginx's default (60 s)
+# a request sent there waits that long before nginx tries the other replica, so a client's
+# re-request timed out (measured once). On one Docker network a live replica connects in
+# milliseconds, so 2 s is long enough for one and short enough to fail over from the other.
+CONNECT_TIMEOUT = 2
 
 SERVER = """\
     server {{
         listen {port};
+        proxy_connect_timeout {connect_timeout}s;
         proxy_http_version 1.1;
         proxy_set_header Host $http_host;
         location ~ {wait_path} {{
@@ -69,7 +75,7 @@ http {{
     access_log /dev/stdout upstream;
     upstream airflow {{ {" ".join(f"server {replica}:{API_PORT};" for replica in REPLICAS)} }}
     upstream single {{ server {REPLICAS[0]}:{API_PORT}; }}
-{"".join(SERVER.format(port=port, upstream=upstream, wait_path=WAIT_PATH) for port, upstream in ((API_PORT, "airflow"), (SINGLE_PORT, "single")))}}}
+{"".join(SERVER.format(port=port, upstream=upstream, wait_path=WAIT_PATH, connect_timeout=CONNECT_TIMEOUT) for port, upstream in ((API_PORT, "airflow"), (SINGLE_PORT, "single")))}}}
 """
 
 
