@@ -7,7 +7,8 @@ import httpx
 import pytest
 
 from conformance.client import AirflowClient
-from conformance.session import _wait_for_dags, feature_absence, ready_fixture_dags
+from conformance.cases import dag_ids_of, load_cases
+from conformance.session import TIMED_CASES, _wait_for_dags, feature_absence, ready_fixture_dags, timed_order
 from conformance.targets import TargetError
 
 STACK = 'Traceback (most recent call last):\n  File "x.py"\nModuleNotFoundError: No module named \'pandas\'\n'
@@ -156,3 +157,18 @@ def test_a_session_needing_no_case_triggers_nothing_and_says_so_when_a_test_read
         info.transcript("dag-return")
     with pytest.raises(LookupError, match="fixture DAG dag_return was not triggered in this session"):
         info.run_id("dag_return")
+
+
+def test_the_timed_run_goes_right_after_the_first_paced_runs_or_last_unpaced():
+    cases = load_cases()
+    dag_ids = dag_ids_of(cases.values())
+    timed = {cases[case_id].dag_id for case_id in TIMED_CASES}
+    assert timed == {"slow_run"}, "the cadence and first-line cases share the session's longest run"
+
+    paced = timed_order(dag_ids, list(cases.values()), limit=6)
+    assert sorted(paced) == sorted(dag_ids)
+    assert paced.index("slow_run") == 6, "after the first six: the executor's first task processes have started"
+    assert [d for d in paced if d != "slow_run"] == [d for d in dag_ids if d != "slow_run"], "the others keep their order"
+
+    unpaced = timed_order(dag_ids, list(cases.values()), limit=None)
+    assert unpaced[-1] == "slow_run"
