@@ -14,12 +14,13 @@ from typing import Any
 
 import httpx
 
-ATTEMPTS = 8
-# Seconds before retry N (1-based): sqlite standalone's write lock has been seen held ~26 s under a
-# busy CPU (every attempt a 500 "Database error"), so the attempts span about a minute.
+ATTEMPTS = 10
+# Seconds before retry N (1-based), doubling from half a second to ten: a 500 on sqlite has
+# usually waited out the api-server's own 5 s lock wait already, and the lock is free again soon
+# after (a first retry 2 s later left a paced trigger loop idle for 7 s, measured); but the lock
+# has also been seen held ~26 s under a busy CPU, so the attempts still span about a minute.
 def backoff(attempt: int) -> float:
-    return float(min(2 * attempt, 10))
-
+    return float(min(0.5 * 2 ** (attempt - 1), 10))
 
 
 class AirflowAPIError(Exception):

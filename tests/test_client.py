@@ -91,3 +91,10 @@ def test_a_trigger_sends_conf_only_when_given():
         {"dag_run_id": "r1", "logical_date": None},
         {"dag_run_id": "r2", "logical_date": None, "conf": {"seconds": 5}},
     ]
+
+
+def test_the_first_retry_comes_soon_and_the_retries_span_about_a_minute():
+    waits = [client_module.backoff(attempt) for attempt in range(1, client_module.ATTEMPTS)]
+    assert waits[0] <= 0.5, "a trigger loop on sqlite waits this long after each 500"
+    assert waits == sorted(waits), "the waits only grow"
+    assert 50 <= sum(waits) <= 70, f"the lock has been seen held ~26 s; the attempts span {sum(waits)} s"
