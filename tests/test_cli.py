@@ -7,7 +7,7 @@ import pytest
 
 from conformance import cli
 
-BASE = ["--pyargs", "conformance.suite", "-n", "auto", "-p", "no:cacheprovider", "-rfExX"]
+BASE = ["--pyargs", "conformance.suite", "-p", "no:cacheprovider", "-rfExX"]
 
 
 def test_the_suite_argv_without_options():
