@@ -90,6 +90,10 @@ class SessionInfo:
             raise LookupError(f"case {case_id} was not streamed in this session; {NOT_NEEDED}")
         return Transcript.load(path)
 
+    def streamed(self, case_id: str) -> bool:
+        """Whether the session recorded a stream of this case."""
+        return (Path(self.folder) / "transcripts" / f"{case_id}.json").exists()
+
     def health(self) -> Health:
         """What the probe saw while the session's streams were recorded (conformance.probe)."""
         return Health.load(Path(self.folder) / HEALTH_FILE)

@@ -25,12 +25,13 @@ check. Every measurement, kept or discarded and why, goes into the test's eviden
 from __future__ import annotations
 
 import asyncio
+import os
 from collections.abc import Callable, Sequence
 from typing import Any
 
 import attrs
 
-from conformance.cases import Case
+from conformance.cases import Case, load_cases
 from conformance.client import AirflowClient
 from conformance.probe import Health, watch
 from conformance.session import SessionInfo
@@ -104,11 +105,6 @@ def record(evidence: Any, verdict: Verdict) -> None:
         )
 
 
-def fresh_measurement(base_url: str, token: str, case: Case, run_id: str) -> tuple[Transcript, Health]:
-    """A new run of the case's DAG, streamed alone while the probe samples the server."""
-    return fresh_measurements(base_url, token, [case], run_id)[0]
-
-
 def fresh_measurements(base_url: str, token: str, cases: Sequence[Case], run_id: str) -> list[tuple[Transcript, Health]]:
     """Fresh runs of several cases at once (a handful: the point is a quiet window), one probe for all."""
     return asyncio.run(_fresh_many(base_url, token, list(cases), run_id))
@@ -134,14 +130,33 @@ def remeasure_run_id(session: SessionInfo, number: int, tag: str) -> str:
     return f"{next(iter(session.run_ids.values()))}-again{number}-{tag}"[:250]
 
 
+# Re-measure rounds of this process, by run id: case id -> its fresh stream and the round's health.
+_rounds: dict[str, dict[str, tuple[Transcript, Health]]] = {}
+
+
+def fresh_round(session: SessionInfo, case: Case, number: int) -> tuple[Transcript, Health]:
+    """Re-measure ``number`` of ``case``: one fresh run of its DAG, a stream for every case the
+    session streamed on that DAG, made once per process and shared by the tests that need it.
+
+    The cadence and first-line cases share ``slow_run``, and a busy machine disturbs their
+    session windows together: each made a 10 s run of its own, one after the other (+24 s to a
+    soak run, measured); one run streamed three ways costs one. As in the session, the streams
+    share the run and the probe.
+    """
+    # xdist workers (``-n``) keep rounds of their own, so each makes its own run
+    run_id = remeasure_run_id(session, number, "-".join(filter(None, (case.dag_id, os.environ.get("PYTEST_XDIST_WORKER")))))
+    if run_id not in _rounds:
+        together = [other for other in load_cases().values() if other.dag_id == case.dag_id and session.streamed(other.id)]
+        together = together if case in together else [case, *together]
+        fresh = fresh_measurements(session.base_url, session.token, together, run_id)
+        _rounds[run_id] = {other.id: measured for other, measured in zip(together, fresh)}
+    return _rounds[run_id][case.id]
+
+
 def verdict_for(session: SessionInfo, case: Case, check: TimingCheck) -> Verdict:
     """Judge ``check`` on the session's stream of ``case``, re-measuring on fresh runs if need be."""
     first = measure(0, session.transcript(case.id), session.health(), check)
-
-    def remeasure(number: int) -> tuple[Transcript, Health]:
-        return fresh_measurement(session.base_url, session.token, case, remeasure_run_id(session, number, case.id))
-
-    return judge(first, check, remeasure)
+    return judge(first, check, lambda number: fresh_round(session, case, number))
 
 
 @attrs.frozen

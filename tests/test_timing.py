@@ -163,3 +163,57 @@ def test_latency_is_judged_on_the_end_of_the_run_only():
     check = timing_checks.latency(2.0)
     assert check.disturbances(transcript, stalled_between(0.0, 4.0)) == []
     assert check.disturbances(transcript, stalled_between(7.0, 8.0)) != []
+
+
+def test_a_re_measure_round_is_one_fresh_run_per_dag_shared_by_its_cases(tmp_path, monkeypatch):
+    from conformance.cases import load_cases
+    from conformance.session import SessionInfo
+
+    (tmp_path / "transcripts").mkdir()
+    for case_id in ("slow-cadence-gzip", "slow-cadence-identity", "slow-first-line", "dag-return"):
+        (tmp_path / "transcripts" / f"{case_id}.json").write_text("{}")
+    session = SessionInfo(
+        target="fake", base_url="http://unused.invalid", token="t", description="", database="sqlite",
+        airflow_version="3.3.2", run_ids={"slow_run": "conformance-x"}, server_errors=[], folder=str(tmp_path),
+    )
+    calls = []
+
+    def fresh_measurements(base_url, token, cases, run_id):
+        calls.append((run_id, [case.id for case in cases]))
+        return [(stream([2.0, 2.0, 2.0], case_id=case.id), healthy()) for case in cases]
+
+    monkeypatch.setattr(timing, "fresh_measurements", fresh_measurements)
+    monkeypatch.setattr(timing, "_rounds", {})
+    monkeypatch.delenv("PYTEST_XDIST_WORKER", raising=False)
+    cases = load_cases()
+    gzip = timing.fresh_round(session, cases["slow-cadence-gzip"], 1)
+    identity = timing.fresh_round(session, cases["slow-cadence-identity"], 1)
+    assert (gzip[0].case_id, identity[0].case_id) == ("slow-cadence-gzip", "slow-cadence-identity")
+    assert len(calls) == 1, "the second case's re-measure 1 is the stream made beside the first's"
+    run_id, streamed = calls[0]
+    assert run_id == "conformance-x-again1-slow_run"
+    assert sorted(streamed) == ["slow-cadence-gzip", "slow-cadence-identity", "slow-first-line"], "every case the session streamed on slow_run, no other"
+    timing.fresh_round(session, cases["slow-cadence-gzip"], 2)
+    assert [call[0] for call in calls] == ["conformance-x-again1-slow_run", "conformance-x-again2-slow_run"], "round 2 is a run of its own"
+
+
+def test_each_xdist_worker_makes_its_own_re_measure_run(tmp_path, monkeypatch):
+    from conformance.cases import load_cases
+    from conformance.session import SessionInfo
+
+    (tmp_path / "transcripts").mkdir()
+    session = SessionInfo(
+        target="fake", base_url="http://unused.invalid", token="t", description="", database="sqlite",
+        airflow_version="3.3.2", run_ids={"slow_run": "conformance-x"}, server_errors=[], folder=str(tmp_path),
+    )
+    run_ids = []
+
+    def fresh_measurements(base_url, token, cases, run_id):
+        run_ids.append(run_id)
+        return [(stream([2.0, 2.0, 2.0], case_id=case.id), healthy()) for case in cases]
+
+    monkeypatch.setattr(timing, "fresh_measurements", fresh_measurements)
+    monkeypatch.setattr(timing, "_rounds", {})
+    monkeypatch.setenv("PYTEST_XDIST_WORKER", "gw1")
+    timing.fresh_round(session, load_cases()["slow-cadence-gzip"], 1)
+    assert run_ids == ["conformance-x-again1-slow_run-gw1"], "another worker's run of the same round would be a 409"
