@@ -243,8 +243,11 @@ def test_lines_come_at_their_time_divided_by_the_speed(speed, at_least, at_most)
 
 
 def start_verb(*args: str) -> subprocess.Popen:
+    """The verb as a terminal starts it: with Ctrl-C's default action, even when this test runs
+    in a background job, whose children inherit SIGINT ignored (the ctrl-c case then hung)."""
     return subprocess.Popen(
         [sys.executable, "-m", "conformance", "replay", *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
 
 
