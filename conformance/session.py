@@ -82,8 +82,11 @@ class SessionInfo:
     def headers(self) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.token}"}
 
+    def _transcript_path(self, case_id: str) -> Path:
+        return Path(self.folder) / "transcripts" / f"{case_id}.json"
+
     def transcript(self, case_id: str) -> Transcript:
-        path = Path(self.folder) / "transcripts" / f"{case_id}.json"
+        path = self._transcript_path(case_id)
         if self.feature_absent and not path.exists():
             raise FeatureAbsent(f"case {case_id} runs a fixture DAG that cannot load without the feature")
         if not path.exists():
@@ -92,7 +95,7 @@ class SessionInfo:
 
     def streamed(self, case_id: str) -> bool:
         """Whether the session recorded a stream of this case."""
-        return (Path(self.folder) / "transcripts" / f"{case_id}.json").exists()
+        return self._transcript_path(case_id).exists()
 
     def health(self) -> Health:
         """What the probe saw while the session's streams were recorded (conformance.probe)."""
@@ -217,7 +220,8 @@ def timed_order(dag_ids: list[str], cases: list[Case], limit: int | None) -> lis
     After the first ``limit`` runs, the executor is warm and it still ends before the rest.
     Unpaced, every run is triggered within a second or two, so the order hardly matters.
     """
-    timed = [dag_id for dag_id in dag_ids if dag_id in {case.dag_id for case in cases if case.id in TIMED_CASES}]
+    timed_dags = {case.dag_id for case in cases if case.id in TIMED_CASES}
+    timed = [dag_id for dag_id in dag_ids if dag_id in timed_dags]
     others = [dag_id for dag_id in dag_ids if dag_id not in timed]
     first = limit if limit is not None else len(others)
     return others[:first] + timed + others[first:]

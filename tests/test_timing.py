@@ -1,5 +1,7 @@
 """The timing verdict: when a failing check is a verdict and when it is measured again."""
 
+from pathlib import Path
+
 import attrs
 import pytest
 
@@ -165,13 +167,13 @@ def test_latency_is_judged_on_the_end_of_the_run_only():
     assert check.disturbances(transcript, stalled_between(7.0, 8.0)) != []
 
 
-def test_a_re_measure_round_is_one_fresh_run_per_dag_shared_by_its_cases(tmp_path, monkeypatch):
-    from conformance.cases import load_cases
+
+@pytest.fixture
+def re_measuring(tmp_path, monkeypatch):
+    """A session on slow_run with no Airflow behind it, and the fresh runs asked for (run id, case ids)."""
     from conformance.session import SessionInfo
 
     (tmp_path / "transcripts").mkdir()
-    for case_id in ("slow-cadence-gzip", "slow-cadence-identity", "slow-first-line", "dag-return"):
-        (tmp_path / "transcripts" / f"{case_id}.json").write_text("{}")
     session = SessionInfo(
         target="fake", base_url="http://unused.invalid", token="t", description="", database="sqlite",
         airflow_version="3.3.2", run_ids={"slow_run": "conformance-x"}, server_errors=[], folder=str(tmp_path),
@@ -185,6 +187,15 @@ def test_a_re_measure_round_is_one_fresh_run_per_dag_shared_by_its_cases(tmp_pat
     monkeypatch.setattr(timing, "fresh_measurements", fresh_measurements)
     monkeypatch.setattr(timing, "_rounds", {})
     monkeypatch.delenv("PYTEST_XDIST_WORKER", raising=False)
+    return session, calls
+
+
+def test_a_re_measure_round_is_one_fresh_run_per_dag_shared_by_its_cases(re_measuring):
+    from conformance.cases import load_cases
+
+    session, calls = re_measuring
+    for case_id in ("slow-cadence-gzip", "slow-cadence-identity", "slow-first-line", "dag-return"):
+        (Path(session.folder) / "transcripts" / f"{case_id}.json").write_text("{}")
     cases = load_cases()
     gzip = timing.fresh_round(session, cases["slow-cadence-gzip"], 1)
     identity = timing.fresh_round(session, cases["slow-cadence-identity"], 1)
@@ -197,23 +208,10 @@ def test_a_re_measure_round_is_one_fresh_run_per_dag_shared_by_its_cases(tmp_pat
     assert [call[0] for call in calls] == ["conformance-x-again1-slow_run", "conformance-x-again2-slow_run"], "round 2 is a run of its own"
 
 
-def test_each_xdist_worker_makes_its_own_re_measure_run(tmp_path, monkeypatch):
+def test_each_xdist_worker_makes_its_own_re_measure_run(re_measuring, monkeypatch):
     from conformance.cases import load_cases
-    from conformance.session import SessionInfo
 
-    (tmp_path / "transcripts").mkdir()
-    session = SessionInfo(
-        target="fake", base_url="http://unused.invalid", token="t", description="", database="sqlite",
-        airflow_version="3.3.2", run_ids={"slow_run": "conformance-x"}, server_errors=[], folder=str(tmp_path),
-    )
-    run_ids = []
-
-    def fresh_measurements(base_url, token, cases, run_id):
-        run_ids.append(run_id)
-        return [(stream([2.0, 2.0, 2.0], case_id=case.id), healthy()) for case in cases]
-
-    monkeypatch.setattr(timing, "fresh_measurements", fresh_measurements)
-    monkeypatch.setattr(timing, "_rounds", {})
+    session, calls = re_measuring
     monkeypatch.setenv("PYTEST_XDIST_WORKER", "gw1")
     timing.fresh_round(session, load_cases()["slow-cadence-gzip"], 1)
-    assert run_ids == ["conformance-x-again1-slow_run-gw1"], "another worker's run of the same round would be a 409"
+    assert [call[0] for call in calls] == ["conformance-x-again1-slow_run-gw1"], "another worker's run of the same round would be a 409"
