@@ -1,7 +1,7 @@
 """The client conformance runner: any /wait client, every replayed case, a verdict per case.
 
     python -m conformance clients [--json] [--case ID]... [--timeout S] [--speed X|max] [--jobs N]
-                                  [--expect-failures FILE] -- CMD [ARGS...]
+                                  [--content-type TYPE] [--expect-failures FILE] -- CMD [ARGS...]
 
 What Bowtie does for JSON Schema validators, for /wait clients in any language: it starts the
 replay server (:mod:`conformance.replay`) on loopback, runs ``CMD ARGS... URL`` once per case
@@ -12,7 +12,10 @@ gets ``pass``, ``fail`` (with why) or ``error`` (timed out, killed, could not ru
 The output is a table, one row per case, ending with the counts; ``--json`` prints the report
 document instead (``schemas/clients-report.schema.json``). Recorded streams are replayed
 without waiting unless ``--speed`` says otherwise; ``--timeout`` is per case, on top of the
-case's replay time at that speed.
+case's replay time at that speed. ``--content-type TYPE`` has the replay server send
+``Content-Type: TYPE`` on every 200 (``application/x-ndjson``: a server that fixed
+STREAM-CONTENT-TYPE-1), where by default it sends none, as Airflow 3.3 does: a client that picks
+its parser by that header behaves differently in the two worlds, and deserves a run in each.
 
 The exit code is 0 when every case is as labelled and 1 otherwise. With ``--expect-failures
 FILE`` (``{"failures": {"<case id>": "why", ...}}``,
@@ -37,7 +40,7 @@ from jsonschema.exceptions import best_match
 
 from conformance.arguments import USAGE_ERROR, Parser, split_at_double_dash
 from conformance.client_runs import Judgement, Outcome, judge, run_client
-from conformance.replay import ReplayServer, parse_speed, speed_value
+from conformance.replay import NDJSON, ReplayServer, parse_content_type, parse_speed, speed_value
 from conformance.replay_cases import ReplayCase, load_replay_cases, select
 from conformance.schemas import validator
 
@@ -73,6 +76,7 @@ class ClientsRun:
     timeout: float
     results: tuple[CaseResult, ...]
     expected: ExpectedFailures | None
+    content_type: str | None = None  # what the replay server declared on every 200; None: nothing
 
     def of(self, verdict: str) -> list[CaseResult]:
         return [result for result in self.results if result.judgement.verdict == verdict]
@@ -111,11 +115,14 @@ def load_expected_failures(path: Path, cases: Mapping[str, ReplayCase]) -> Expec
 
 def run_clients(
     command: Sequence[str], cases: Mapping[str, ReplayCase], *, speed: float = 0.0, timeout: float = 30.0,
-    jobs: int = 1, expected: ExpectedFailures | None = None,
+    jobs: int = 1, expected: ExpectedFailures | None = None, content_type: str | None = None,
 ) -> ClientsRun:
-    """Serve ``cases`` and run ``command`` on each; UsageError when the command cannot be started."""
+    """Serve ``cases`` (every 200 with ``Content-Type: content_type`` when given) and run ``command`` on each.
+
+    UsageError when the command cannot be started.
+    """
     expected_ids = set(expected.failures) if expected else set()
-    with ReplayServer(cases, speed=speed) as server:
+    with ReplayServer(cases, speed=speed, content_type=content_type) as server:
 
         def one(case: ReplayCase) -> CaseResult:
             url = server.case_url(case.id)
@@ -128,7 +135,7 @@ def run_clients(
                 results = tuple(pool.map(one, cases.values()))
         except (FileNotFoundError, PermissionError) as exc:
             raise UsageError(f"cannot run {shlex.join(command)} ({exc.strerror}); give a command that runs a client") from None
-        return ClientsRun(tuple(command), server.url, speed, timeout, results, expected)
+        return ClientsRun(tuple(command), server.url, speed, timeout, results, expected, content_type)
 
 
 def report(run: ClientsRun) -> dict[str, Any]:
@@ -136,7 +143,7 @@ def report(run: ClientsRun) -> dict[str, Any]:
     return {
         "clients_version": CLIENTS_VERSION,
         "command": list(run.command),
-        "replay": {"url": run.url, "speed": speed_value(run.speed)},
+        "replay": {"url": run.url, "speed": speed_value(run.speed), "content_type": run.content_type},
         "timeout_s": run.timeout,
         "expected_failures": None if run.expected is None else {
             "source": run.expected.source, "ids": [r.case.id for r in run.results if r.expected_failure],
@@ -187,9 +194,10 @@ def _ending(run: ClientsRun) -> str:
 def table(run: ClientsRun) -> str:
     """One row per case (verdict, case, label, what happened), then the counts and the exit code."""
     pace = "no waiting" if run.speed == 0 else f"speed {run.speed:g}"
+    declared = "no Content-Type" if run.content_type is None else f"Content-Type: {run.content_type}"
     lines = [
         f"clients: {shlex.join(run.command)} URL",
-        f"replay: {len(run.results)} cases at {run.url} ({pace}), timeout {run.timeout:g} s a case",
+        f"replay: {len(run.results)} cases at {run.url} ({pace}; {declared} on a 200), timeout {run.timeout:g} s a case",
         "",
     ]
     width = max((len(r.case.id) for r in run.results), default=4)
@@ -204,13 +212,18 @@ def table(run: ClientsRun) -> str:
 def parser() -> Parser:
     result = Parser(
         prog=PROG, description=__doc__.split("\n\n")[0],
-        usage=f"{PROG} [-h] [--json] [--case ID]... [--timeout S] [--speed X|max] [--jobs N] [--expect-failures FILE] -- CMD [ARGS...]",
+        usage=f"{PROG} [-h] [--json] [--case ID]... [--timeout S] [--speed X|max] [--jobs N] [--content-type TYPE] "
+              "[--expect-failures FILE] -- CMD [ARGS...]",
     )
     result.add_argument("--json", action="store_true", help="print the report document (schemas/clients-report.schema.json) instead of the table")
     result.add_argument("--case", action="append", default=[], metavar="ID", help="only this case (repeatable; replay --index lists them)")
     result.add_argument("--timeout", type=float, default=30.0, metavar="S", help="seconds a client may take on a case, beyond its replay time (default 30)")
     result.add_argument("--speed", type=parse_speed, default=0.0, metavar="X|max", help="replay pacing: a factor (1 = as recorded) or max, the default")
     result.add_argument("--jobs", type=int, default=1, metavar="N", help="cases run at once (default 1)")
+    result.add_argument(
+        "--content-type", type=parse_content_type, metavar="TYPE",
+        help=f"the replay server sends Content-Type: TYPE on every 200 (e.g. {NDJSON}, as a fixed Airflow would); default: none, as Airflow 3.3 sends",
+    )
     result.add_argument("--expect-failures", type=Path, metavar="FILE", help="exit 0 only when exactly the cases listed in FILE fail")
     return result
 
@@ -229,7 +242,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         except KeyError as exc:
             raise UsageError(f"{exc.args[0]!r} is no case; python -m conformance replay --index lists them") from None
         expected = load_expected_failures(args.expect_failures, every) if args.expect_failures else None
-        run = run_clients(command, cases, speed=args.speed, timeout=args.timeout, jobs=args.jobs, expected=expected)
+        run = run_clients(
+            command, cases, speed=args.speed, timeout=args.timeout, jobs=args.jobs, expected=expected,
+            content_type=args.content_type,
+        )
     except UsageError as exc:
         print(f"{PROG}: {exc}.", file=sys.stderr)
         return USAGE_ERROR

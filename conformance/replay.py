@@ -1,6 +1,6 @@
 """A /wait server on loopback that replays every recorded stream and every negative case.
 
-    python -m conformance replay [--port N] [--speed X|max] [--index]
+    python -m conformance replay [--port N] [--speed X|max] [--content-type TYPE] [--index]
 
 Client authors point a client at it to see it handle real Airflow streams and every malformed
 one, over real HTTP, without an Airflow. Each case is served at its own path (see
@@ -19,6 +19,11 @@ connection before the chunked body's end. Any other status is sent with ``Conten
 Airflow sends its error bodies. The recorded headers are sent in their order, the framing ones
 recomputed; ``date`` is today's.
 
+Like Airflow 3.3 and the 3.4 betas, it sends the 200 streams with no ``Content-Type``. With
+``--content-type TYPE`` (``application/x-ndjson``: what an Airflow that fixed
+STREAM-CONTENT-TYPE-1 would send) every 200 carries ``Content-Type: TYPE`` instead, so a client
+can be tried against both; the error statuses keep their recorded ``application/json``.
+
 It listens on 127.0.0.1 only (``--port 0``, the default, picks a free port) and says where on
 stdout (with ``--index``: the index document, its ``url`` being the server's). Ctrl-C or SIGTERM
 stops it, exit code 0. :class:`ReplayServer` is the same server as a context manager, serving
@@ -29,6 +34,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import signal
 import socket
 import sys
@@ -48,6 +54,9 @@ HOST = "127.0.0.1"
 MISSING_BYTES = 32  # how many bytes a mid-chunk cut announces and never sends
 INDEX_VERSION = 1
 INDEX_PATHS = frozenset({"/", "/index.json"})
+NDJSON = "application/x-ndjson"  # the media type a fixed Airflow declares on the stream
+_TOKEN = r"[!#$%&'*+.^_`|~0-9A-Za-z-]+"
+MEDIA_TYPE = re.compile(rf"{_TOKEN}/{_TOKEN}(\s*;[ -~]*)?")  # RFC 9110 type/subtype, parameters in visible ASCII
 
 
 def parse_speed(text: str) -> float:
@@ -61,6 +70,13 @@ def parse_speed(text: str) -> float:
     if speed < 0 or speed != speed or speed == float("inf"):
         raise argparse.ArgumentTypeError(f"{text!r} is not a speed: give a factor above 0 (1 = as recorded) or max")
     return speed
+
+
+def parse_content_type(text: str) -> str:
+    """``--content-type``: a media type (``type/subtype``, parameters allowed) to send on every 200."""
+    if not MEDIA_TYPE.fullmatch(text):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a media type: give type/subtype, e.g. {NDJSON}")
+    return text
 
 
 def speed_value(speed: float) -> float | str:
@@ -90,12 +106,13 @@ def accepts_gzip(accept_encoding: str | None) -> bool:
     return qualities.get("*", 0.0) > 0
 
 
-def index(cases: Mapping[str, ReplayCase], url: str, speed: float) -> dict[str, Any]:
+def index(cases: Mapping[str, ReplayCase], url: str, speed: float, content_type: str | None = None) -> dict[str, Any]:
     """The machine-readable list of what is served where (replay-index.schema.json)."""
     return {
         "replay_version": INDEX_VERSION,
         "url": url,
         "speed": speed_value(speed),
+        "content_type": content_type,
         "run_id": RUN_ID,
         "cases": [
             {
@@ -126,7 +143,7 @@ class _Handler(BaseHTTPRequestHandler):
         started = time.monotonic()
         path = urlsplit(self.path).path
         if path in INDEX_PATHS:
-            self._send_json(200, index(self.server.cases, self.server.url, self.server.speed))
+            self._send_json(200, index(self.server.cases, self.server.url, self.server.speed, self.server.content_type))
             return
         case = self.server.case_for(path)
         if case is None:
@@ -152,8 +169,12 @@ class _Handler(BaseHTTPRequestHandler):
         encoding = "gzip" if compress else case.content_encoding
         self.log_request(case.status)
         self.send_response_only(case.status)
+        declared = self.server.content_type if case.status == 200 else None
         for name, value in case.headers:
-            self.send_header(name, value)
+            if declared is None or name.lower() != "content-type":
+                self.send_header(name, value)
+        if declared is not None:
+            self.send_header("content-type", declared)
         self.send_header("date", self.date_time_string())
         if encoding:
             self.send_header("content-encoding", encoding)
@@ -198,9 +219,13 @@ class _Server(ThreadingHTTPServer):
     daemon_threads = True  # a stalled client must not keep the process alive
     block_on_close = False
 
-    def __init__(self, port: int, cases: Mapping[str, ReplayCase], speed: float, log: Callable[[str], None] | None) -> None:
+    def __init__(
+        self, port: int, cases: Mapping[str, ReplayCase], speed: float, log: Callable[[str], None] | None,
+        content_type: str | None = None,
+    ) -> None:
         self.cases = dict(cases)
         self.speed = speed
+        self.content_type = content_type  # sent on every 200 when set; None: no Content-Type, as Airflow 3.3 sends
         self.log = log
         self._by_base = {case.base_path: case for case in cases.values()}
         super().__init__((HOST, port), _Handler)
@@ -223,14 +248,18 @@ class _Server(ThreadingHTTPServer):
 
 
 class ReplayServer:
-    """The replay server on a free loopback port, serving from a background thread while entered."""
+    """The replay server on a free loopback port, serving from a background thread while entered.
+
+    ``content_type``: the ``Content-Type`` every 200 carries (e.g. :data:`NDJSON`); None, the
+    default, sends none, as Airflow 3.3 and the 3.4 betas do.
+    """
 
     def __init__(
         self, cases: Mapping[str, ReplayCase] | None = None, *, speed: float = 1.0, port: int = 0,
-        log: Callable[[str], None] | None = None,
+        log: Callable[[str], None] | None = None, content_type: str | None = None,
     ) -> None:
         self.cases = dict(cases) if cases is not None else load_replay_cases()
-        self._server = _Server(port, self.cases, speed, log)
+        self._server = _Server(port, self.cases, speed, log, content_type)
         self._thread = threading.Thread(target=self._server.serve_forever, name="replay-server", daemon=True)
 
     @property
@@ -241,11 +270,15 @@ class ReplayServer:
     def speed(self) -> float:
         return self._server.speed
 
+    @property
+    def content_type(self) -> str | None:
+        return self._server.content_type
+
     def case_url(self, case_id: str) -> str:
         return self.url + self.cases[case_id].target()
 
     def index(self) -> dict[str, Any]:
-        return index(self.cases, self.url, self.speed)
+        return index(self.cases, self.url, self.speed, self.content_type)
 
     def __enter__(self) -> ReplayServer:
         self._thread.start()
@@ -263,6 +296,10 @@ def parser() -> Parser:
     result.add_argument(
         "--speed", type=parse_speed, default=1.0, metavar="X|max",
         help="pace the recorded lines X times faster than they arrived (default 1); max or 0: no waiting",
+    )
+    result.add_argument(
+        "--content-type", type=parse_content_type, metavar="TYPE",
+        help=f"send Content-Type: TYPE on every 200 stream (e.g. {NDJSON}, as a fixed Airflow would); default: none, as Airflow 3.3 sends",
     )
     result.add_argument("--index", action="store_true", help="print the JSON index of cases and URLs instead of one line")
     result.add_argument("--quiet", action="store_true", help="do not log each request on stderr")
@@ -286,13 +323,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser().parse_args(argv)
     log = None if args.quiet else (lambda line: print(f"replay: {line}", file=sys.stderr, flush=True))
     try:
-        server = ReplayServer(speed=args.speed, port=args.port, log=log)
+        server = ReplayServer(speed=args.speed, port=args.port, log=log, content_type=args.content_type)
     except OSError as exc:
         print(f"python -m conformance replay: cannot listen on {HOST}:{args.port} ({exc.strerror}); choose another --port.", file=sys.stderr)
         return USAGE_ERROR
     with server:
         pace = "no waiting" if server.speed == 0 else f"speed {server.speed:g}"
-        summary = f"replay: {len(server.cases)} cases at {server.url}/ ({pace}; GET / lists them; Ctrl-C stops)"
+        declared = "" if server.content_type is None else f"; Content-Type: {server.content_type} on every 200"
+        summary = f"replay: {len(server.cases)} cases at {server.url}/ ({pace}{declared}; GET / lists them; Ctrl-C stops)"
         if args.index:
             print(json.dumps(server.index()), flush=True)  # one line, for a script to read
             print(summary, file=sys.stderr, flush=True)

@@ -13,7 +13,8 @@ import pytest
 
 from conformance import cli
 from conformance.client_runs import Outcome, judge, order_mismatch, run_client
-from conformance.clients import UsageError, load_expected_failures, run_clients, table
+from conformance.clients import UsageError, load_expected_failures, report, run_clients, table
+from conformance.replay import NDJSON
 from conformance.replay_cases import Label, load_replay_cases, select
 from conformance.schemas import validator
 
@@ -134,8 +135,9 @@ def test_a_bad_expected_failures_file_is_named(content, problem, tmp_path):
         load_expected_failures(path, CASES)
 
 
-def test_the_committed_expected_failures_match_their_schema():
-    document = json.loads(SLOPPY_EXPECTED.read_text())
+@pytest.mark.parametrize("path", sorted((ROOT / "tools").glob("*.expected-failures.json")), ids=lambda path: path.name)
+def test_the_committed_expected_failures_match_their_schema(path):
+    document = json.loads(path.read_text())
     assert list(validator("clients-expected-failures.schema.json").iter_errors(document)) == []
     assert set(document["failures"]) <= set(CASES)
 
@@ -151,6 +153,16 @@ def test_the_table_has_a_row_per_case_and_ends_with_the_counts(tmp_path):
     assert rows[0].endswith("(expected failure)") and "accepted a stream it must reject" in rows[2]
     assert text.endswith("3 cases: 2 pass, 1 fail, 0 error; listed as expected failures but passed: dag-return (exit 1)\n")
     assert run.exit_code() == 1
+
+
+def test_a_declared_content_type_is_in_the_report_and_the_table():
+    cases = select(CASES, ["dag-return"])
+    run = run_clients([sys.executable, str(SLOPPY)], cases, content_type=NDJSON)
+    document = report(run)
+    assert list(validator("clients-report.schema.json").iter_errors(document)) == []
+    assert document["replay"]["content_type"] == "application/x-ndjson" and document["exit_code"] == 0
+    assert "(no waiting; Content-Type: application/x-ndjson on a 200)" in table(run).splitlines()[1]
+    assert "(no waiting; no Content-Type on a 200)" in table(run_clients([sys.executable, str(SLOPPY)], cases)).splitlines()[1]
 
 
 # --- real clients on every case, over loopback HTTP -----------------------------------------------

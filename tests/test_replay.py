@@ -10,12 +10,13 @@ import sys
 import time
 import zlib
 
+import attrs
 import httpx
 import pytest
 
 from conformance.paths import fixtures_dir
 from conformance.recordings import load_fixture
-from conformance.replay import ReplayServer, accepts_gzip, parse_speed
+from conformance.replay import NDJSON, ReplayServer, accepts_gzip, parse_speed
 from conformance.replay_cases import Label, Piece, ReplayCase, load_replay_cases, negative_case, select, transcript_wire
 from conformance.schemas import validator
 
@@ -218,6 +219,41 @@ def test_the_index_lists_every_case_with_a_working_url(server):
     assert entry["expect"] == {"state": "success", "results": {"compute": 84, "fetch_data": {"answer": 42}}}
 
 
+# --- the declared Content-Type ------------------------------------------------------------------
+
+
+def content_types(headers: list[tuple[str, str]]) -> list[str]:
+    return [value for name, value in headers if name == "content-type"]
+
+
+def test_by_default_a_200_has_no_content_type_as_airflow_3_3_sends_it(server):
+    for case_id in ("dag-return", "terminal-only", "empty-body"):
+        status, headers, _ = raw_get(server.case_url(case_id))
+        assert status == "HTTP/1.1 200 OK" and content_types(headers) == []
+    assert server.content_type is None and server.index()["content_type"] is None
+
+
+def test_with_a_content_type_every_200_declares_it_and_an_error_keeps_its_own():
+    cases = select(CASES, ["dag-return", "terminal-only", "empty-body", "http-404-unknown-run"])
+    with ReplayServer(cases, speed=0, content_type=NDJSON) as declared:
+        for case_id in ("dag-return", "terminal-only", "empty-body"):
+            status, headers, _ = raw_get(declared.case_url(case_id))
+            assert status == "HTTP/1.1 200 OK" and content_types(headers) == ["application/x-ndjson"]
+        status, headers, rest = raw_get(declared.case_url("http-404-unknown-run"))
+        assert status == "HTTP/1.1 404 Not Found" and content_types(headers) == ["application/json"]
+        document = httpx.get(declared.url + "/").json()
+    assert list(validator("replay-index.schema.json").iter_errors(document)) == []
+    assert document["content_type"] == "application/x-ndjson"
+
+
+def test_a_declared_content_type_replaces_a_recorded_one_on_a_200():
+    case = next(iter(paced_case().values()))
+    case = attrs.evolve(case, headers=(("content-type", "text/plain"), ("x-kept", "1")))
+    with ReplayServer({case.id: case}, speed=0, content_type="application/json; charset=utf-8") as declared:
+        _, headers, _ = raw_get(declared.case_url(case.id))
+    assert content_types(headers) == ["application/json; charset=utf-8"] and ("x-kept", "1") in headers
+
+
 # --- pacing --------------------------------------------------------------------------------------
 
 
@@ -282,8 +318,23 @@ def test_the_verb_says_where_it_listens_in_one_line_and_logs_requests():
     assert '"GET /nope HTTP/1.1" 404' in process.stderr.read()
 
 
-@pytest.mark.parametrize("args", [["--speed", "-2"], ["--port", "x"]])
+@pytest.mark.parametrize("args", [["--speed", "-2"], ["--port", "x"], ["--content-type", "ndjson"], ["--content-type", "a/b\r\nX-Injected: 1"]])
 def test_the_verb_refuses_bad_options_in_one_sentence(args):
     done = subprocess.run([sys.executable, "-m", "conformance", "replay", *args], capture_output=True, text=True, timeout=30)
     assert done.returncode == 4 and done.stdout == ""
     assert done.stderr.startswith("python -m conformance replay: argument") and done.stderr.count("\n") == 1
+
+
+def test_the_verb_says_which_content_type_it_declares():
+    process = start_verb("--speed", "max", "--quiet", "--content-type", "application/x-ndjson")
+    try:
+        line = process.stdout.readline()
+        assert "(no waiting; Content-Type: application/x-ndjson on every 200; GET / lists them; Ctrl-C stops)" in line
+        url = line.split(" at ")[1].split("/ ")[0]
+        response = httpx.get(url + CASES["dag-return"].target())
+        assert response.status_code == 200 and response.headers["content-type"] == "application/x-ndjson"
+        process.terminate()
+        assert process.wait(timeout=10) == 0
+    finally:
+        if process.poll() is None:
+            process.kill()
