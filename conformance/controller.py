@@ -39,7 +39,7 @@ from typing import Any
 import pytest
 
 import conformance
-from conformance import progress, step_summary
+from conformance import notes, progress, step_summary
 from conformance.cases import load_cases
 from conformance.catalog import load_clauses
 from conformance.client import AirflowAPIError
@@ -207,6 +207,8 @@ class Controller:
             if ids := [clause["id"] for clause in report["clauses"] if clause["verdict"] == verdict]:
                 long = verdict == "not-selected" and len(ids) > NOT_SELECTED_LISTED
                 write_line(f"  {verdict:<19} " + (f"{len(ids)} clauses outside the selection" if long else ", ".join(ids)))
+        for note in report["notes"]:  # seen, never judged: no verdict or exit code depends on them
+            write_line(f"  note                {notes.summary_line(note)}")
         if self.absent_tolerated:
             write_line("exit status 0 (--allow-absent-feature): every failure is a test the absent feature could not run")
         for error in info.server_errors:

@@ -31,6 +31,7 @@ from urllib.parse import urlencode
 
 import httpx
 
+from conformance.notes import Note, as_json
 from conformance.stream import Transcript
 
 MAX_TEXT = 2000
@@ -84,6 +85,12 @@ class Evidence:
 
     def __init__(self) -> None:
         self.items: list[dict[str, Any]] = []
+        self.notes: list[dict[str, Any]] = []  # conformance.notes: seen, never judged
+
+    def note(self, note: Note, detail: str) -> None:
+        """Record something this test saw that is no failure (:mod:`conformance.notes`), with
+        where it saw it; the report gathers the notes of every test."""
+        self.notes.append(as_json(note, detail))
 
     def _add(self, label: str | None, **fields: Any) -> dict[str, Any]:
         item = {

@@ -123,6 +123,8 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     extra: dict[str, Any] = {}
     if call.when == "call" and evidence_key in item.stash:
         extra["evidence"] = item.stash[evidence_key].items
+        if notes := item.stash[evidence_key].notes:
+            extra["notes"] = notes
     if example := doc_example(item):
         extra["doc_example"] = example
     if report.failed and (reproduction := _reproduction(item, report)):

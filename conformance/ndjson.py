@@ -1,4 +1,5 @@
-"""The two facts about /wait's NDJSON that its readers share: how lines are framed, which states end a stream.
+"""The facts about /wait's NDJSON that its readers share: how lines are framed, which states end
+a stream, and which keys of a line carry meaning.
 
 Kept apart from :mod:`conformance.stream` (the recorder, which needs the suite's case catalog)
 so that a client, the reference client above all, can use them without loading the harness.
@@ -6,7 +7,24 @@ so that a client, the reference client above all, can use them without loading t
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 TERMINAL_STATES = frozenset({"success", "failed"})
+# The keys a line's meaning is made of. Any other key is a server's addition, which readers
+# ignore (CLIENTS.md, CLIENT-LINE-3) and the suite reports as a note, never as a failure.
+KNOWN_KEYS = ("state", "results")
+
+
+def outcome(line: Mapping[str, Any]) -> dict[str, Any]:
+    """What a clause about values judges of a parsed line: its state and, when it has them, its
+    results; keys a later Airflow may add are left out, so that they never decide a verdict."""
+    return {key: line[key] for key in KNOWN_KEYS if key in line}
+
+
+def unknown_keys(line: Mapping[str, Any]) -> list[str]:
+    """The top-level keys of a parsed line that are not :data:`KNOWN_KEYS`, in line order."""
+    return [key for key in line if key not in KNOWN_KEYS]
 
 
 class LineFramer:

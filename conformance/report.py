@@ -53,6 +53,7 @@ from typing import Any
 import attrs
 import pytest
 
+from conformance import notes
 from conformance.catalog import Clause
 from conformance.report_format import REPORT_VERSION, VERDICTS
 from conformance.report_html import render
@@ -86,6 +87,7 @@ class TestResult:
     feature_absent: str | None = None
     doc_example: Mapping[str, str] | None = None
     reproduce: Mapping[str, Any] | None = None  # how to reproduce a failure (conformance.reproduce)
+    notes: tuple[Mapping[str, Any], ...] = ()  # what it saw that is no failure (conformance.notes)
 
 
 def phase_outcome(report: pytest.TestReport) -> str:
@@ -154,6 +156,7 @@ class Collector:
             feature_absent=next((str(value) for name, value in properties if name == FEATURE_ABSENT), None),
             doc_example=extra.get("doc_example"),
             reproduce=extra.get("reproduce") if outcome in REPRODUCED else None,
+            notes=tuple(extra.get("notes", ())),
         )
 
 
@@ -228,6 +231,7 @@ def build(
         "summary": {verdict: counts[verdict] for verdict in VERDICTS},
         "clauses": entries,
         "doc_examples": _doc_examples(results),
+        "notes": notes.gather((test.nodeid, note) for test in results for note in test.notes),
     }
 
 

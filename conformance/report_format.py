@@ -9,12 +9,13 @@ whatever reads reports from several runs, such as the version matrix, can tell w
     version), each clause's ``since`` and ``until``, ``airflow.prerelease``
 3   the verdict ``not-selected`` (a clause outside the run's ``--clause``/``--area``/``--level``)
     and the top-level ``selection`` (what was given; null for the whole suite)
+4   the top-level ``notes`` (:mod:`conformance.notes`: what the run saw that is no failure)
 === =========================================================================================
 
 :func:`current` upgrades an older report one version at a time, with what that version could
 not have said: a version 1 report had no version ranges, so no clause was ``not-applicable``;
 a version 2 report always ran the whole suite, so no clause was ``not-selected`` and its
-``selection`` is null. Nothing is lost that way, which is why older versions need no schema of
+``selection`` is null; a version 3 report noted nothing, so its ``notes`` are empty. Nothing is lost that way, which is why older versions need no schema of
 their own.
 """
 
@@ -26,7 +27,7 @@ from typing import Any
 
 from conformance.versions import is_prerelease
 
-REPORT_VERSION = 3
+REPORT_VERSION = 4
 VERDICTS = (  # worst first
     "fail", "unexpected-pass", "absent", "expected-divergence", "pass", "untested", "not-applicable", "not-selected",
 )
@@ -80,4 +81,11 @@ def _from_2(report: dict[str, Any]) -> dict[str, Any]:
     return upgraded
 
 
-_UPGRADES = {1: _from_1, 2: _from_2}  # version -> the step to the next one
+def _from_3(report: dict[str, Any]) -> dict[str, Any]:
+    """Version 3 to 4: no report had notes yet."""
+    upgraded: dict[str, Any] = {**report, "report_version": 4}
+    upgraded.setdefault("notes", [])
+    return upgraded
+
+
+_UPGRADES = {1: _from_1, 2: _from_2, 3: _from_3}  # version -> the step to the next one

@@ -161,9 +161,9 @@ def test_not_applicable_cells_stand_apart(tmp_path):
 
 
 def version_2(report: dict) -> dict:
-    """The report as the suite wrote it before report_version 3 (no selection, no not-selected)."""
+    """The report as the suite wrote it before report_version 3 (no selection, no not-selected, no notes)."""
     old = json.loads(json.dumps(report))
-    del old["selection"], old["summary"]["not-selected"]
+    del old["selection"], old["summary"]["not-selected"], old["notes"]
     return old | {"report_version": 2}
 
 
@@ -205,9 +205,9 @@ def test_a_version_1_report_reads_as_the_current_one(tmp_path, folder):
 
 def test_a_report_of_a_newer_format_is_refused_in_one_sentence(tmp_path, capsys):
     report = json.loads((NEW / "report.json").read_text())
-    (tmp_path / "report.json").write_text(json.dumps({**report, "report_version": 4}))
+    (tmp_path / "report.json").write_text(json.dumps({**report, "report_version": 5}))
     assert matrix.main([str(tmp_path), "--out", str(tmp_path / "out")]) == 4
-    assert "was written by a newer suite: report_version 4, while this suite reads up to 3" in capsys.readouterr().err
+    assert "was written by a newer suite: report_version 5, while this suite reads up to 4" in capsys.readouterr().err
 
 
 def markdown_verdicts(text: str) -> dict[str, list[str]]:

@@ -244,6 +244,8 @@ TRANSCRIPT = Transcript(
 
 @pytest.mark.clause("RESULT-DECORATOR-1")
 def test_passing(evidence):
+    from conformance import notes
+    evidence.note(notes.unknown_key("dag_run_id", "STREAM-NDJSON-1"), "case result-decorator: 2 of 2 lines")
     terminal = evidence.transcript(TRANSCRIPT).lines[-1].value()
     evidence.compare(expected={"compute": 84}, actual=terminal["results"])
     assert terminal["results"] == {"compute": 84}
@@ -306,7 +308,7 @@ def test_a_run_writes_a_valid_report_with_evidence(pytester, xdist):
     assert problems(report) == []
     clauses = {clause["id"]: clause for clause in report["clauses"]}
     assert {id_: clauses[id_]["verdict"] for id_ in EXPECTED_VERDICTS} == EXPECTED_VERDICTS
-    assert report["report_version"] == 3
+    assert report["report_version"] == 4
     assert report["selection"] is None  # the whole suite
     assert report["airflow"] == {"version": "3.3.2", "prerelease": False, "target": "fake", "database": "sqlite", "description": "a fake session"}
     assert report["feature"] == {"present": False, "reason": "no /wait route on this Airflow"}
@@ -333,6 +335,13 @@ def test_a_run_writes_a_valid_report_with_evidence(pytester, xdist):
     assert examples["curl-no-interval"]["detail"].startswith("test_fake_suite.py::test_doc_example_diverging: expected-divergence: known divergence")
     assert "only-an-id" not in examples
     result.stdout.fnmatch_lines(["*test_doc_example_malformed*mark it doc_example(id, text)*"])
+    # a note: in report.json with where it was seen, in the summary, in report.html; no verdict moved
+    assert [(n["kind"], n["clause"], n["subject"], n["evidence"]) for n in report["notes"]] == [(
+        "unknown-key", "STREAM-NDJSON-1", "dag_run_id",
+        [{"test": "test_fake_suite.py::test_passing", "detail": "case result-decorator: 2 of 2 lines"}],
+    )]
+    result.stdout.fnmatch_lines(["*note*unknown-key [[]STREAM-NDJSON-1[]]*'dag_run_id'*seen by 1 test*"])
+    assert 'data-note-kind="unknown-key"' in (pytester.path / "out" / "report.html").read_text()
 
     junit = ElementTree.parse(pytester.path / "out" / "junit.xml")
     properties = {
