@@ -35,7 +35,9 @@ Every other change is listed, by kind (the first that fits, in this order):
 ======================= ================================================================
 
 Only verdicts are compared: the same verdict with other tests, evidence or divergence reason
-is unchanged. The output names both runs (Airflow version, target, database), lists each
+is unchanged. Notes (:mod:`conformance.notes`: what a run saw that is no failure, such as a key
+no clause knows) are listed apart, those that appeared on the candidate and those gone from it;
+they never change the exit code. The output names both runs (Airflow version, target, database), lists each
 changed clause under its kind, the regressions first, counts the unchanged ones, and ends with
 a one-line verdict; ``--json`` prints the machine document instead
 (``schemas/compare.schema.json``). When ``GITHUB_STEP_SUMMARY`` is set, a short Markdown form
@@ -56,13 +58,13 @@ from typing import Any
 
 import attrs
 
-from conformance import step_summary
+from conformance import notes, step_summary
 from conformance.arguments import USAGE_ERROR, Parser
 from conformance.report_files import ReportFileError, load_report, report_path
 from conformance.report_format import current
 from conformance.versions import describe
 
-COMPARE_VERSION = 1
+COMPARE_VERSION = 2  # 2: notes
 MISSING = "missing"
 PASSED = frozenset({"pass", "unexpected-pass"})
 NOT_PASSING = frozenset({"fail", "absent", "untested", "not-applicable", "not-selected", MISSING})
@@ -153,6 +155,8 @@ class Comparison:
     unchanged: int
     baseline_passed: int  # clauses the baseline passed: what the gate guards
     fail_on_new_divergence: bool
+    notes_appeared: tuple[Mapping[str, Any], ...] = ()  # on the candidate, not on the baseline
+    notes_gone: tuple[Mapping[str, Any], ...] = ()  # on the baseline, not on the candidate
 
     def of_kind(self, kind: str) -> list[Change]:
         return [change for change in self.changes if change.kind == kind]
@@ -202,10 +206,14 @@ def compare(
             candidate_divergence=after.get("divergence") if after else None,
         ))
     changes.sort(key=lambda change: KINDS.index(change.kind))  # stable: clause order within a kind
+    old_notes = {notes.identity_of(note) for note in old["notes"]}
+    new_notes = {notes.identity_of(note) for note in new["notes"]}
     return Comparison(
         baseline=_side(old, sources[0]), candidate=_side(new, sources[1]), changes=tuple(changes),
         unchanged=unchanged, baseline_passed=sum(clause["verdict"] in PASSED for clause in old["clauses"]),
         fail_on_new_divergence=fail_on_new_divergence,
+        notes_appeared=tuple(note for note in new["notes"] if notes.identity_of(note) not in old_notes),
+        notes_gone=tuple(note for note in old["notes"] if notes.identity_of(note) not in new_notes),
     )
 
 
@@ -243,6 +251,10 @@ def render_text(comparison: Comparison) -> str:
                 reason = f" ({change.reason()})" if change.reason() else ""
                 lines.append(f"  {change.id:<{width}}  {change.baseline} -> {change.candidate}{reason}")
     lines.append(f"{comparison.unchanged} clause{'s' * (comparison.unchanged != 1)} unchanged")
+    for label, listed in (("notes appeared", comparison.notes_appeared), ("notes gone", comparison.notes_gone)):
+        if listed:
+            lines.append(f"{label} (not judged): {len(listed)}")
+            lines += [f"  {notes.summary_line(note)}" for note in listed]
     lines.append(verdict_line(comparison))
     return "\n".join(lines) + "\n"
 
@@ -276,7 +288,15 @@ def document(comparison: Comparison) -> dict[str, Any]:
             }
             for change in comparison.changes
         ],
+        "notes": {
+            "appeared": [_note_document(note) for note in comparison.notes_appeared],
+            "gone": [_note_document(note) for note in comparison.notes_gone],
+        },
     }
+
+
+def _note_document(note: Mapping[str, Any]) -> dict[str, Any]:
+    return {key: note[key] for key in ("kind", "clause", "subject", "message")}
 
 
 def render_markdown(comparison: Comparison, *, run_page: str | None = None) -> str:

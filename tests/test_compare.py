@@ -287,3 +287,42 @@ def test_the_schema_has_a_type_wherever_it_uses_type_keywords_and_declares_what_
     assert strictness_problems({"properties": {"x": {"pattern": "a"}}}) == [
         "#: ['properties'] without a type they apply to", "#/x: ['pattern'] without a type they apply to",
     ]
+
+
+# Notes: listed when they appear or go away, never a change of the exit code.
+
+
+def with_notes(folder: Path, tmp_path: Path, name: str, subjects: list[str]) -> Path:
+    """The committed report of ``folder``, as the current format, with unknown-key notes on ``subjects``."""
+    from conformance import notes
+    from conformance.report_format import current
+
+    report = current(read(folder))
+    report["notes"] = notes.gather(
+        ("t", notes.as_json(notes.unknown_key(subject, "STREAM-NDJSON-1"), "case dag-return: 15 of 15 lines")) for subject in subjects
+    )
+    (tmp_path / name).mkdir()
+    (tmp_path / name / "report.json").write_text(json.dumps(report))
+    return tmp_path / name
+
+
+def test_notes_that_appear_or_go_are_listed_and_change_no_exit_code(tmp_path, capsys):
+    baseline = with_notes(NEW, tmp_path, "old", ["Results"])
+    candidate = with_notes(NEW, tmp_path, "new", ["dag_run_id"])
+    code, out, err = run(capsys, str(baseline), str(candidate), "--json")
+    document = json.loads(out)
+    assert (code, err, schema_errors(document)) == (0, "", [])
+    assert [(n["kind"], n["clause"], n["subject"]) for n in document["notes"]["appeared"]] == [("unknown-key", "STREAM-NDJSON-1", "dag_run_id")]
+    assert [n["subject"] for n in document["notes"]["gone"]] == ["Results"]
+    assert "that key is missing" in document["notes"]["gone"][0]["message"]  # 'Results' reads as a misspelled 'results'
+    assert document["exit_code"] == 0 and document["counts"]["unchanged"] == len(read(NEW)["clauses"])
+    code, out, _ = run(capsys, str(baseline), str(candidate))
+    assert code == 0
+    assert "notes appeared (not judged): 1" in out and "notes gone (not judged): 1" in out
+    assert "'dag_run_id'" in out.split("notes gone")[0]
+
+
+def test_the_same_note_on_both_sides_is_not_listed(tmp_path, capsys):
+    baseline, candidate = with_notes(NEW, tmp_path, "a", ["dag_run_id"]), with_notes(NEW, tmp_path, "b", ["dag_run_id"])
+    code, out, _ = run(capsys, str(baseline), str(candidate), "--json")
+    assert (code, json.loads(out)["notes"]) == (0, {"appeared": [], "gone": []})
