@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from conformance import strict_json
+from conformance import ndjson, strict_json
 from conformance.schemas import validator
 from conformance.stream import TERMINAL_STATES
 
@@ -59,12 +59,24 @@ def terminal_problems(raw_lines: Sequence[str], final_state: str | None = None) 
 
 
 def poll_line_problems(raw_lines: Sequence[str]) -> list[str]:
-    """Lines before the run finished carry the state alone: results appear only at the end."""
+    """Lines before the run finished carry no results: results appear only at the end. Other
+    keys are not this check's business (:func:`unknown_keys`)."""
     return [
-        f"line {number} carries more than the state: {raw[:100]!r}"
+        f"line {number} carries results before the run finished: {raw[:100]!r}"
         for number, (raw, value) in enumerate(zip(raw_lines, _values(raw_lines)), start=1)
-        if value.get("state") not in TERMINAL_STATES and set(value) != {"state"}
+        if value.get("state") not in TERMINAL_STATES and "results" in value
     ]
+
+
+def unknown_keys(raw_lines: Sequence[str]) -> dict[str, list[int]]:
+    """Keys no clause knows (:data:`conformance.ndjson.KNOWN_KEYS`), each with the numbers of
+    the lines that carry it: a later Airflow may add keys, which readers ignore, so they are
+    reported as notes, never judged."""
+    found: dict[str, list[int]] = {}
+    for number, value in enumerate(_values(raw_lines), start=1):
+        for key in ndjson.unknown_keys(value):
+            found.setdefault(key, []).append(number)
+    return found
 
 
 def error_body_problems(body: Any) -> list[str]:

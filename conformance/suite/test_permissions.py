@@ -12,6 +12,7 @@ import pytest
 
 from conformance.cases import load_cases
 from conformance.fixtures import authenticated_client
+from conformance.ndjson import outcome
 from conformance.suite.test_request import error_body
 
 # A DAG that loads on every Airflow with /wait (its result is the @dag return), whose run the
@@ -48,7 +49,7 @@ def test_naming_results_without_xcom_access_is_forbidden(no_xcom_http, airflow_s
     response = evidence.response(no_xcom_http.get(wait_path(DAG, airflow_session.run_id(DAG)), params=query))
     evidence.compare(expected=403, actual=response.status_code)
     assert response.status_code == 403, f"{response.status_code}: {response.text[:300]}"
-    assert "xcom" in error_body(response)["detail"].lower()
+    assert "xcom" in error_body(response, evidence)["detail"].lower()
 
 
 @pytest.mark.clause("AUTH-XCOM-DEFAULT-1")
@@ -57,9 +58,9 @@ def test_default_results_are_dropped_without_xcom_access(no_xcom_http, airflow_s
     assert "results" in admin_terminal, f"the admin's stream of the same run has no results: {admin_terminal}"
     response = evidence.response(no_xcom_http.get(wait_path(DAG, airflow_session.run_id(DAG)), params={"interval": "1"}))
     assert response.status_code == 200, f"{response.status_code}: {response.text[:300]}"
-    lines = response.text.splitlines()
-    evidence.compare(expected={"state": admin_terminal["state"]}, actual=json.loads(lines[-1]), label="the terminal line")
-    assert json.loads(lines[-1]) == {"state": admin_terminal["state"]}
+    terminal = outcome(json.loads(response.text.splitlines()[-1]))
+    evidence.compare(expected={"state": admin_terminal["state"]}, actual=terminal, label="state and results of the terminal line")
+    assert terminal == {"state": admin_terminal["state"]}
 
 
 @pytest.mark.clause("AUTH-XCOM-ORDER-1", "ERROR-BODY-1")
@@ -69,7 +70,7 @@ def test_the_xcom_check_comes_before_the_run_lookup(no_xcom_http, selection, sta
     response = evidence.response(no_xcom_http.get(wait_path(DAG, "no-such-run"), params=query))
     evidence.compare(expected=status, actual=response.status_code)
     assert response.status_code == status, f"{response.status_code}: {response.text[:300]}"
-    error_body(response)
+    error_body(response, evidence)
 
 
 @pytest.mark.clause("AUTH-XCOM-ADMIN-1")
@@ -79,7 +80,7 @@ def test_a_user_with_xcom_access_gets_the_named_result(wait_http, no_xcom_http, 
         wait_http.get(wait_path(DAG, airflow_session.run_id(DAG)), params={"interval": "1", "result": RESULT_TASK})
     )
     assert response.status_code == 200, f"{response.status_code}: {response.text[:300]}"
-    terminal = json.loads(response.text.splitlines()[-1])
+    terminal = outcome(json.loads(response.text.splitlines()[-1]))
     expected = {"state": "success", "results": {RESULT_TASK: load_cases()[CASE].expect["results"][RESULT_TASK]}}
-    evidence.compare(expected=expected, actual=terminal, label="the terminal line")
+    evidence.compare(expected=expected, actual=terminal, label="state and results of the terminal line")
     assert terminal == expected
