@@ -111,7 +111,7 @@ def test_a_failing_run_reproduces_by_curl_and_leaks_no_credential(tmp_path):
 
         report = json.loads((reports / "report.json").read_text())
         # this run is also CI's mutant check of the framing family (tox -e mutants runs the others)
-        assert compare_catch(load_expected(find_site([Path(__file__).resolve().parent.parent]))[MUTANT][1], failing_clauses(report)) == ([], [])
+        assert compare_catch(load_expected(find_site([Path(__file__).resolve().parent.parent]))[MUTANT].clauses, failing_clauses(report)) == ([], [])
         candidates = failing_curl_lines(report)
         assert candidates, "the mutant made no test_results_only_on_the_terminal_line fail with curl lines"
         env = {"PATH": os.environ["PATH"], "AIRFLOW_TOKEN": held["AIRFLOW_TOKEN"], "AIRFLOW_RESTRICTED_TOKEN": held["AIRFLOW_RESTRICTED_TOKEN"]}
