@@ -57,7 +57,7 @@ def main(argv: list[str]) -> int:
     try:
         returned = call(argv[0])
     except Exception as exc:  # noqa: BLE001 (whatever the client raises is its answer)
-        print(json.dumps({"error": f"{type(exc).__name__}: {exc}"}))
+        print(json.dumps({"error": f"{type(exc).__name__}: {' '.join(str(exc).split())}"}))  # on one line, for the table
         return 1
     if not isinstance(returned, str):
         print(json.dumps({"error": f"wait_dag_run_until_finished returned a {type(returned).__name__}, not the body's text: {returned!r}"}))
