@@ -152,7 +152,10 @@ def test_fixture_names_its_schema_by_id_and_matches_it(document):
 
 def test_every_kind_of_fixture_names_its_schema():
     named = {param.values[0]["$schema"].removeprefix(BASE_URI) for param in named_documents()}
-    assert named == {"cases.schema.json", "doc-examples.schema.json", "negative-streams.schema.json", "stream-manifest.schema.json", "stream-transcript.schema.json"}
+    assert named == {
+        "cases.schema.json", "doc-examples.schema.json", "negative-streams.schema.json", "stream-manifest.schema.json",
+        "stream-transcript.schema.json", "upstream-coverage.schema.json",
+    }
 
 
 @pytest.mark.parametrize("pointer", ["../schemas/cases.schema.json", "https://example.org/cases.schema.json", None])
