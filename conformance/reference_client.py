@@ -6,11 +6,13 @@ the rule they apply; npm/src/ holds the same client in TypeScript.
 
 In short, it accepts what a server or a proxy may legitimately produce while the meaning stays
 unambiguous (blank lines of spaces, tabs and carriage returns; ``\\r\\n`` framing; a complete
-last line without its newline), and rejects with :class:`StreamError` whatever would make it
-guess: a line that is not strict JSON or not a valid /wait line, ``results`` on a poll line,
-an error body inside a 200 stream, any line after the terminal line, a stream that ends before
-one, a byte order mark or bytes that are not UTF-8, a connection that breaks before the response
-has ended (even right after a terminal line), and an error status.
+last line without its newline; keys it does not know, on a line or in an error body, which it
+ignores), and rejects with :class:`StreamError` whatever would make it guess: a line that is not
+strict JSON or not a valid /wait line (a key that is ``state`` or ``results`` in another case
+included), ``results`` on a poll line, an error body inside a 200 stream, any line after the
+terminal line, a stream that ends before one, a byte order mark or bytes that are not UTF-8, a
+connection that breaks before the response has ended (even right after a terminal line), and an
+error status.
 
 As a command, ``python -m conformance.reference_client URL`` waits on one whole /wait URL and
 prints its terminal line, or ``{"error": ...}`` with exit code 1: the contract of
@@ -25,6 +27,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import sys
 import time
 from collections.abc import Iterable, Iterator, Sequence
@@ -41,6 +44,10 @@ from conformance.schemas import validator
 from conformance.ndjson import TERMINAL_STATES, LineFramer
 
 POLL_STATES = frozenset({"queued", "running"})
+LINE_KEYS = ("state", "results")  # the keys a /wait line means something by; any other is ignored
+# state or results in another case, the s also as U+017F (long s), which case folding makes s:
+# keys a decoder that matches them without regard to case (Go's encoding/json) reads as the known ones
+KNOWN_KEY_IN_OTHER_CASE = re.compile("[Ss\u017f][Tt][Aa][Tt][Ee]|[Rr][Ee][Ss\u017f][Uu][Ll][Tt][Ss\u017f]")
 JSON_WHITESPACE = " \t\r"  # what may fill a blank line: JSON's whitespace, the newline being the frame
 
 
@@ -56,7 +63,7 @@ class WaitTimeout(StreamError, TimeoutError):
 class WaitResult:
     state: str  # "success" or "failed"
     results: dict[str, Any] | None  # None when the terminal line carried no results key
-    lines: tuple[dict[str, Any], ...]  # every parsed line in order, the terminal one last
+    lines: tuple[dict[str, Any], ...]  # every parsed line in order, the terminal one last; known keys only
 
 
 def _snippet(text: str, limit: int = 60) -> str:
@@ -106,16 +113,23 @@ class _Reader:
             raise StreamError(f"line {n}: not a JSON object: {_snippet(text)}")
         if "detail" in value and "state" not in value:  # CLIENT-ERROR-1
             raise StreamError(f"line {n}: the server reported an error mid-stream: {_snippet(json.dumps(value['detail']), 200)}")
+        if collided := [key for key in value if key not in LINE_KEYS and KNOWN_KEY_IN_OTHER_CASE.fullmatch(key)]:
+            # CLIENT-LINE-3: unknown keys are ignored, except one that is a known key in another case
+            raise StreamError(
+                f"line {n}: key {json.dumps(collided[0])} is {json.dumps(collided[0].casefold())} in another case, "
+                f"which a reader that ignores case takes for it: {_snippet(text)}"
+            )
         if "state" not in value:
             raise StreamError(f"line {n}: no state: {_snippet(text)}")
         if value["state"] in POLL_STATES and "results" in value:  # CLIENT-LINE-2
             raise StreamError(f"line {n}: results on a non-terminal line ({_snippet(text)})")
-        error = best_match(validator("wait-line.schema.json").iter_errors(value))
+        error = best_match(validator("wait-line.schema.json").iter_errors(value))  # CLIENT-LINE-1
         if error is not None:
             raise StreamError(f"line {n}: not a valid /wait line ({error.message}): {_snippet(text)}")
-        self.parsed.append(value)
-        if value["state"] in TERMINAL_STATES:
-            self.terminal = value
+        line = {key: item for key, item in value.items() if key in LINE_KEYS}  # CLIENT-LINE-3: the rest is ignored
+        self.parsed.append(line)
+        if line["state"] in TERMINAL_STATES:
+            self.terminal = line
 
     def finish(self) -> WaitResult:
         if self.terminal is None:
@@ -142,7 +156,10 @@ def parse_stream(lines: Iterable[str]) -> WaitResult:
 
 
 def _error_detail(response: httpx.Response) -> str:
-    """The ``detail`` of an Airflow error body as one phrase, else the start of the body."""
+    """The ``detail`` of an Airflow error body as one phrase, else the start of the body.
+
+    Members besides ``detail`` are ignored (CLIENT-LINE-3): a newer Airflow may add some.
+    """
     try:
         detail = response.json()["detail"]
     except (ValueError, KeyError, TypeError):
@@ -274,8 +291,9 @@ def _stream_wait(
 def main(argv: Sequence[str] | None = None) -> int:
     """``python -m conformance.reference_client URL``: the contract of ``python -m conformance clients``.
 
-    Prints the terminal line as received (keys in wire order) and exits 0, or prints
-    ``{"error": "<why>"}`` and exits 1 when the stream is rejected; bad usage exits 4.
+    Prints the terminal line as received (keys in wire order; keys other than ``state`` and
+    ``results`` left out, CLIENT-LINE-3) and exits 0, or prints ``{"error": "<why>"}`` and exits
+    1 when the stream is rejected; bad usage exits 4.
     """
     parser = Parser(prog="python -m conformance.reference_client", description="Wait on one /wait URL and print its terminal line.")
     parser.add_argument(

@@ -63,6 +63,21 @@ def test_the_clients_cite_only_rules_that_exist():
     assert {"CLIENT-BLANK-1", "CLIENT-TERMINAL-1", "CLIENT-ERROR-1", "CLIENT-LINE-2"} <= named
 
 
+def test_each_reference_client_names_the_line_rules_in_its_checks():
+    """Both clients check a line's shape, results only at the end, and ignore unknown keys, each saying which rule."""
+    clients = {"python": [REPO / "conformance" / "reference_client.py"], "typescript": sorted((REPO / "npm" / "src").glob("*.ts"))}
+    for name, sources in clients.items():
+        named = {rule for path in sources for rule in re.findall(r"CLIENT-[A-Z]+-\d+", path.read_text())}
+        assert {"CLIENT-LINE-1", "CLIENT-LINE-2", "CLIENT-LINE-3", "CLIENT-ERROR-1"} <= named, name
+
+
+def test_an_id_is_never_given_a_new_requirement():
+    """The promise that keeps ids stable is written down, and the unknown-key rule kept to it: a new id, CLIENT-LINE-1 narrowed."""
+    assert "never given a new requirement; a new requirement gets a new id" in " ".join(RULES_TEXT.split())
+    assert "no other key" not in rules()["CLIENT-LINE-1"]
+    assert "extra-top-level-key" in cited("negative")["CLIENT-LINE-3"]
+
+
 def test_the_blank_line_rule_and_the_digest_unit_are_defined():
     blank = rules()["CLIENT-BLANK-1"]
     assert all(code in blank for code in ("U+0020", "U+0009", "U+000D", "U+00A0", "U+FEFF"))

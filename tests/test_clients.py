@@ -189,3 +189,6 @@ def test_the_python_reference_client_gets_every_case_as_labelled(capsys):
     assert [case["id"] for case in document["cases"] if case["verdict"] != "pass"] == []
     assert code == 0 and document["counts"] == {"pass": len(CASES), "fail": 0, "error": 0}
     assert {case["label"]["verdict"] for case in document["cases"]} == {"accept", "reject"}
+    said = {case["id"]: case["client"]["said"] for case in document["cases"]}
+    assert said["extra-top-level-key"] == '{"state": "success"}'  # CLIENT-LINE-3: the unknown key is not passed on
+    assert said["known-key-in-other-case"].startswith('line 2: key "Results" is "results" in another case')

@@ -50,6 +50,7 @@ def test_corpus_ids_are_unique_and_cover_the_required_kinds():
         "truncated-last-line", "ends-after-running", "empty-body", "results-on-running-line", "invalid-json-mid-stream",
         "blank-lines-between", "crlf-framing", "no-final-newline", "error-detail-mid-stream", "line-after-terminal",
         "unknown-state", "extra-top-level-key", "json-array-line",
+        "extra-key-on-poll-line", "known-key-in-other-case", "http-404-extra-member",
     } <= set(ids)
 
 
@@ -79,12 +80,60 @@ def test_corpus_case(case):
         ("line-after-terminal", "line 3: a line after the terminal 'success' line"),
         ("unknown-state", "line 2: not a valid /wait line ('skipped' is not one of"),
         ("cr-only-framing", "line 1: not valid JSON (Extra data"),
+        ("known-key-in-other-case", 'line 2: key "Results" is "results" in another case, which a reader that ignores case takes for it'),
     ],
 )
 def test_rejections_say_where_and_what(case_id, message):
     body = next(case["body"] for case in CORPUS["cases"] if case["id"] == case_id)
     with pytest.raises(StreamError, match="^" + re.escape(message)):
         parse_stream(ndjson_lines(body))
+
+
+WAIT_LINE_EXAMPLES = [
+    pytest.param(test["data"], test["valid"], id=f"{group['description']}/{test['description']}")
+    for group in json.loads((fixtures_dir() / "schema-examples" / "wait-line.json").read_text())
+    for test in group["tests"]
+]
+
+
+@pytest.mark.parametrize(("data", "valid"), WAIT_LINE_EXAMPLES)
+def test_the_client_reads_each_line_example_as_the_schema_does(data, valid):
+    """The client's checks and wait-line.schema.json agree, unknown keys and case collisions included."""
+    try:
+        parse_stream([json.dumps(data) + "\n"])
+        accepted = True
+    except StreamError as exc:
+        accepted = "ended while" in str(exc)  # a valid poll line alone: no terminal line, not a bad line
+    assert accepted == valid
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        '{"state": "success", "Results": {"t": 1}}',
+        '{"state": "success", "results": {"t": 1}, "RESULTS": {"t": 2}}',
+        '{"State": "success"}',
+        '{"state": "running", "sTaTe": "success"}',
+        '{"state": "success", "\u017ftate": "failed"}',
+        '{"state": "success", "re\u017fult\u017f": {"t": 1}}',
+    ],
+)
+def test_a_known_key_in_another_case_is_rejected(line):
+    with pytest.raises(StreamError, match=r'^line 1: key "[^"]+" is "(state|results)" in another case'):
+        parse_stream([line + "\n"])
+
+
+def test_unknown_keys_are_ignored_and_not_returned():
+    body = [
+        '{"state": "queued", "queue_position": 3}\n',
+        '{"state": "running", "detail": "still going", "States": 1, "State\\n": 2}\n',
+        '{"x": 0, "state": "success", "dag_run_url": "/r", "results": {"t": {"keep": 1}}, "z": [1]}\n',
+    ]
+    result = parse_stream(body)
+    assert result == WaitResult(
+        "success", {"t": {"keep": 1}}, ({"state": "queued"}, {"state": "running"}, {"state": "success", "results": {"t": {"keep": 1}}})
+    )
+    assert list(result.lines[-1]) == ["state", "results"]
 
 
 def test_blank_lines_count_in_line_numbers():
@@ -199,8 +248,9 @@ def test_one_string_is_not_taken_for_a_list_of_task_ids():
         (422, {"detail": [{"type": "missing", "loc": ["query", "interval"], "msg": "Field required"}]},
          "query.interval: Field required"),
         (401, {"detail": "Not authenticated"}, "Not authenticated"),
+        (404, {"type": "about:blank", "title": "Not Found", "status": 404, "detail": "No such run"}, "answered 404 Not Found: No such run"),
     ],
-    ids=["404", "422", "401"],
+    ids=["404", "422", "401", "404-extra-members"],
 )
 def test_an_error_status_raises_with_status_and_detail(status, body, expected):
     with serve(lambda request: httpx.Response(status, json=body)) as client, pytest.raises(StreamError) as raised:
@@ -308,10 +358,13 @@ def test_every_replayed_case_gets_its_label(case_id, replay):
         ("cut-after-terminal-line", "the connection failed after line 2: RemoteProtocolError"),
         ("http-404-unknown-run", "GET /negative/http-404-unknown-run/api/v2/dags/negative_streams/dagRuns/replay/wait answered 404 Not Found: The DagRun"),
         ("http-422-interval-missing", "GET /negative/http-422-interval-missing/api/v2/dags/negative_streams/dagRuns/replay/wait answered 422 Unprocessable Entity: query.interval: Field required"),
+        ("http-404-extra-member", "GET /negative/http-404-extra-member/api/v2/dags/negative_streams/dagRuns/replay/wait answered 404 Not Found: "
+         "The DagRun with dag_id: `dag_return` and run_id: `no-such-run` was not found$"),
     ],
 )
 def test_byte_level_rejections_say_what(case_id, message, replay):
-    with pytest.raises(StreamError, match="^" + re.escape(message)):
+    pattern = re.escape(message.removesuffix("$")) + ("$" if message.endswith("$") else "")
+    with pytest.raises(StreamError, match="^" + pattern):
         wait_for_url(replay.case_url(case_id), timeout=10)
 
 
@@ -330,6 +383,8 @@ def test_wait_for_url_sends_the_query_as_given_and_reads_its_interval():
 def test_the_command_prints_the_terminal_line_or_the_error(replay, capsys):
     assert main([replay.case_url("two-results")]) == 0
     assert capsys.readouterr().out == '{"state": "success", "results": {"alpha": "a", "zulu": "z"}}\n'
+    assert main([replay.case_url("extra-top-level-key")]) == 0
+    assert capsys.readouterr().out == '{"state": "success"}\n'  # CLIENT-LINE-3: the unknown run_id is not passed on
     assert main([replay.case_url("line-after-terminal")]) == 1
     out = capsys.readouterr().out
     assert json.loads(out) == {"error": "line 3: a line after the terminal 'success' line ({\"state\": \"running\"})"}
