@@ -4,7 +4,8 @@
  *
  * GETs one /wait URL (query included: the last argument, or AIRFLOW_WAIT_URL when there is no
  * argument) and prints one JSON line on stdout, in ASCII: the stream's terminal line as
- * received, keys in wire order, with exit code 0; or {"error": "<why>"} with exit code 1 when
+ * received, keys in wire order (keys other than state and results left out: CLIENT-LINE-3),
+ * with exit code 0; or {"error": "<why>"} with exit code 1 when
  * the stream is rejected (an error status, an invalid or incomplete stream, a timeout). This is the contract of `python -m conformance clients`,
  * which runs any client that keeps it against the replayed fixtures. A usage error is one
  * sentence on stderr and exit code 4. The token may also come from AIRFLOW_TOKEN.

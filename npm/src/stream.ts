@@ -3,9 +3,11 @@
  * reference clients apply them (this one and conformance/reference_client.py in Python).
  *
  * A stream is accepted only when it yields one complete, unambiguous answer: its terminal
- * (`success`/`failed`) line, with the `results` it carries, if any. Anything that would make
- * the client guess (a cut-off line, a duplicate key, an error written into the 200 stream, a
- * line after the terminal line, no terminal line at all) raises StreamError.
+ * (`success`/`failed`) line, with the `results` it carries, if any. Keys a line carries besides
+ * `state` and `results` are ignored, so that a newer server may add some. Anything that would
+ * make the client guess (a cut-off line, a duplicate key, `state` or `results` spelt in another
+ * case, an error written into the 200 stream, a line after the terminal line, no terminal line
+ * at all) raises StreamError.
  */
 
 import { type JsonObject, type JsonValue, JsonSyntaxError, isJsonObject, isJsonWhitespace, parseJson, stringifyJson } from "./json.js";
@@ -13,7 +15,11 @@ import { LineFramer, decodeLine, splitLines } from "./lines.js";
 
 export const POLL_STATES: ReadonlySet<string> = new Set(["queued", "running"]);
 export const TERMINAL_STATES: ReadonlySet<string> = new Set(["success", "failed"]);
+/** The keys a /wait line means something by; any other is ignored (CLIENT-LINE-3). */
 const LINE_KEYS: ReadonlySet<string> = new Set(["state", "results"]);
+// state or results in another case, the s also as U+017F (long s), which case folding makes s:
+// keys a decoder that matches them without regard to case (Go's encoding/json) reads as the known ones
+const KNOWN_KEY_IN_OTHER_CASE = /^(?:[Ss\u017f][Tt][Aa][Tt][Ee]|[Rr][Ee][Ss\u017f][Uu][Ll][Tt][Ss\u017f])$/u;
 const TASK_ID = /^[A-Za-z0-9_.-]{1,250}$/; // schemas/wait-line.schema.json#/$defs/taskId
 
 /** The /wait call did not yield one well-formed, complete answer; the message says why. */
@@ -31,7 +37,7 @@ export interface WaitResult {
   state: string;
   /** The terminal line's results in wire order; undefined when it had no results key. */
   results: JsonObject | undefined;
-  /** Every parsed line in order, the terminal one last. */
+  /** Every parsed line in order, the terminal one last; known keys only (CLIENT-LINE-3). */
   lines: JsonObject[];
 }
 
@@ -50,10 +56,8 @@ function isBlank(text: string): boolean {
   return true;
 }
 
-/** Why a parsed line is not a valid /wait line (schemas/wait-line.schema.json), or undefined. */
+/** Why a parsed line is not a valid /wait line (schemas/wait-line.schema.json, CLIENT-LINE-1), or undefined. */
 function lineProblem(value: JsonObject): string | undefined {
-  const extra = [...value.keys()].filter((key) => !LINE_KEYS.has(key));
-  if (extra.length > 0) return `unexpected key ${JSON.stringify(extra[0])}`;
   const state = value.get("state");
   if (typeof state !== "string" || !(POLL_STATES.has(state) || TERMINAL_STATES.has(state))) {
     return `state ${stringifyJson(state ?? null)} is not one of "queued", "running", "success", "failed"`;
@@ -102,6 +106,14 @@ export class StreamReader {
       // CLIENT-ERROR-1: the server failed after it had sent 200
       throw new StreamError(`line ${n}: the server reported an error mid-stream: ${snippet(stringifyJson(value.get("detail")!), 200)}`);
     }
+    const collided = [...value.keys()].find((key) => !LINE_KEYS.has(key) && KNOWN_KEY_IN_OTHER_CASE.test(key));
+    if (collided !== undefined) {
+      // CLIENT-LINE-3: unknown keys are ignored, except one that is a known key in another case
+      const known = collided.length === 5 ? "state" : "results";
+      throw new StreamError(
+        `line ${n}: key ${stringifyJson(collided, { ascii: true })} is "${known}" in another case, which a reader that ignores case takes for it: ${snippet(text)}`,
+      );
+    }
     if (!value.has("state")) throw new StreamError(`line ${n}: no state: ${snippet(text)}`);
     const state = value.get("state");
     if (typeof state === "string" && POLL_STATES.has(state) && value.has("results")) {
@@ -109,8 +121,10 @@ export class StreamReader {
     }
     const problem = lineProblem(value);
     if (problem !== undefined) throw new StreamError(`line ${n}: not a valid /wait line (${problem}): ${snippet(text)}`);
-    this.parsed.push(value);
-    if (TERMINAL_STATES.has(state as string)) this.terminal = value;
+    // CLIENT-LINE-3: keys besides state and results are ignored, and not passed on
+    const line: JsonObject = new Map([...value].filter(([key]) => LINE_KEYS.has(key)));
+    this.parsed.push(line);
+    if (TERMINAL_STATES.has(state as string)) this.terminal = line;
   }
 
   /** The answer, once the body has ended; CLIENT-TERMINAL-2 when it ended without one. */

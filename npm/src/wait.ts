@@ -71,7 +71,10 @@ export function waitUrl(
   return url;
 }
 
-/** The `detail` of an Airflow error body as one phrase (CLIENT-HTTP-1), else the body's start. */
+/**
+ * The `detail` of an Airflow error body as one phrase (CLIENT-HTTP-1), else the body's start.
+ * Members besides `detail` are ignored (CLIENT-LINE-3): a newer Airflow may add some.
+ */
 export function errorDetail(body: string): string {
   let detail;
   try {

@@ -273,6 +273,29 @@ test("rejections say where and what, in the words of the rules", async () => {
   assert.match(await message("invalid-utf8-in-value"), /^line 2: not valid UTF-8$/);
   assert.match(await message("cut-after-terminal-line"), /^the response broke off after line 2: aborted \(ECONNRESET\)$/);
   assert.match(await message("http-422-interval-missing"), /^GET \/negative\/http-422-interval-missing answered 422 Unprocessable Entity: query\.interval: Field required$/);
+  assert.match(await message("known-key-in-other-case"), /^line 2: key "Results" is "results" in another case, which a reader that ignores case takes for it: /);
+  // CLIENT-LINE-3: the member besides detail is ignored, the detail reported as it stands
+  assert.match(await message("http-404-extra-member"), /^GET \/negative\/http-404-extra-member answered 404 Not Found: The DagRun with dag_id: `dag_return` and run_id: `no-such-run` was not found$/);
+});
+
+test("unknown keys are ignored and not returned; state or results in another case is rejected (CLIENT-LINE-3)", async () => {
+  const result = kit.parseBody(
+    '{"state": "queued", "queue_position": 3}\n{"state": "running", "detail": "still going", "States": 1, "State\\n": 2}\n' +
+      '{"x": 0, "state": "success", "dag_run_url": "/r", "results": {"t": {"keep": 1}}, "z": [1]}\n',
+  );
+  assert.deepEqual(result.lines.map((line) => kit.stringifyJson(line)), ['{"state":"queued"}', '{"state":"running"}', '{"state":"success","results":{"t":{"keep":1}}}']);
+  for (const line of [
+    '{"state": "success", "Results": {"t": 1}}',
+    '{"state": "success", "results": {"t": 1}, "RESULTS": {"t": 2}}',
+    '{"State": "success"}',
+    '{"state": "running", "sTaTe": "success"}',
+    '{"state": "success", "\\u017ftate": "failed"}',
+    '{"state": "success", "re\\u017fult\\u017f": {"t": 1}}',
+  ]) {
+    const outcome = await verdictOfSync(() => kit.parseBody(`${line}\n`));
+    assert.equal(outcome.verdict, "reject", line);
+    assert.match(outcome.error.message, /^line 1: key "[^"]+" is "(state|results)" in another case/, line);
+  }
 });
 
 // --- the client on the recorded streams ----------------------------------------------------------
@@ -323,6 +346,8 @@ test("the CLI prints the terminal line as received, keys in wire order, and exit
   assert.equal(recorded.stdout, '{"state":"success","results":{"ordered":{"zulu":1,"alpha":2,"mike":3}}}\n');
   const separators = await cli(replay.url("/negative/line-separator-in-value")); // ASCII: no reader can split it
   assert.equal(separators.stdout, '{"state":"success","results":{"note":"one\\u2028two\\u0085three"}}\n');
+  const unknownKey = await cli(replay.url("/negative/extra-top-level-key")); // CLIENT-LINE-3: not passed on
+  assert.deepEqual(unknownKey, { code: 0, stdout: '{"state":"success"}\n', stderr: "" });
   const fromEnvironment = await cliWith({ AIRFLOW_WAIT_URL: replay.url("/negative/terminal-only") });
   assert.deepEqual(fromEnvironment, { code: 0, stdout: '{"state":"failed"}\n', stderr: "" });
 });
