@@ -2,6 +2,7 @@
 
 import hashlib
 import json
+import re
 
 import pytest
 
@@ -109,3 +110,18 @@ def test_a_dag_of_a_later_version_serves_only_cases_of_that_version():
     new = {case.dag_id for case in cases_new_in(cases, "3.4.0")}
     older = {case.dag_id for case in applicable_cases(cases, "3.3.2")}
     assert new.isdisjoint(older)
+
+
+# What Airflow 3.2 lacks besides airflow.sdk.result, as a fixture DAG file would use it.
+LATER_API = re.compile(r"\.add_result\(|\.loop\(")
+IMPORTS_RESULT = re.compile(r"^from airflow\.sdk import [^\n]*\bresult\b", re.MULTILINE)
+
+
+def test_a_dag_file_using_what_3_2_lacks_imports_result_so_3_2_refuses_it_recognisably():
+    """On 3.2 such a file must fail for want of airflow.sdk.result, the one import error the
+    session reads as the feature being absent (conformance.session.feature_absence); any other
+    (an AttributeError for DAG.add_result) would end the run as a deployment mistake."""
+    files = {path.name: path.read_text() for path in sorted(dags_dir().glob("*.py"))}
+    using = {name for name, text in files.items() if LATER_API.search(text)}
+    assert "result_add_result.py" in using
+    assert sorted(name for name in using if not IMPORTS_RESULT.search(files[name])) == []
