@@ -2,9 +2,12 @@
 
 The way out that 3.4's 409 names: the result is published by a task outside the loop. Read
 from outside, the terminal task's XComArg is one value per iteration (iteration order), so
-the result is [0, 10, 20]. `.loop()` returns the group, not the body's output, so the
-XComArg is taken from inside the body; passing the group itself to `collect` makes no
-dependency at all (Airflow 3.4.0b2). Loads on Airflow 3.4+ only (`.loop`).
+the result is [10, 20, 30]. Each iteration adds 10 to the one before (`loop.previous`, None
+in the first), never to `loop.index`: how iterations are numbered belongs to the loops
+feature (3.4.0b2 counts from zero, 3.4.0 from one), not to DAG Result, and must not change
+this result. `.loop()` returns the group, not the body's output, so the XComArg is taken from
+inside the body; passing the group itself to `collect` makes no dependency at all (Airflow
+3.4.0b2). Loads on Airflow 3.4+ only (`.loop`).
 """
 
 from airflow.sdk import dag, result, task, task_group
@@ -18,7 +21,7 @@ def loop_result_after():
     def body():
         @task
         def step(*, loop):
-            return loop.index * 10
+            return (loop.previous or 0) + 10
 
         body_output["step"] = step()
 
