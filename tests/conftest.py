@@ -49,10 +49,15 @@ def suite_test(test: Callable[..., Any]) -> tuple[str, tuple[str, ...]]:
 
 
 def replayed_results(version: str, database: str) -> list[TestResult]:
-    """The suite's terminal-line and stream checks, replayed on the recordings instead of a server."""
+    """The suite's terminal-line and stream checks, replayed on the recordings instead of a server.
+
+    Only the cases recorded so far: a case added since (its DAG not yet run live) has no stream
+    to replay, and tests/test_recordings.py already fails until it is recorded; here its clauses
+    stay untested, as the request clauses do."""
     divergences = divergences_for(version, database)
+    recorded = {entry["id"] for entry in load_manifest()["cases"]}
     results = []
-    for case in load_cases().values():
+    for case in (case for case in load_cases().values() if case.id in recorded):
         transcript = recorded_transcript(case.id)
         raw = [line.raw for line in transcript.lines]
         terminal = transcript.lines[-1].value()
