@@ -36,9 +36,10 @@ from conformance.stream import Transcript
 
 MAX_TEXT = 2000
 MAX_LINES = 200
-# admin: the session's token; restricted: the user without XCom access; anonymous: no token
-# beyond the headers shown; unknown: a token from a client the suite's fixtures did not make
-SENDERS = ("admin", "restricted", "anonymous", "unknown")
+# admin: the session's token; restricted: the user without XCom access; no-runs: the user who
+# may read the DAGs but not their runs; anonymous: no token beyond the headers shown; unknown: a
+# token from a client the suite's fixtures did not make
+SENDERS = ("admin", "restricted", "no-runs", "anonymous", "unknown")
 SENDER_EXTENSION = "conformance_sender"  # the httpx request extension naming the sender
 HTTPX_ACCEPT_ENCODING = "gzip, deflate"  # what an httpx client asks for unless told otherwise
 

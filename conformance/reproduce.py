@@ -8,7 +8,8 @@ own failure section for it (section ``reproduce``).
 
 No credential is ever written out. A request says who sent it, and the curl line reads that
 user's token from a shell variable: ``$AIRFLOW_TOKEN`` for the admin (the session's user),
-``$AIRFLOW_RESTRICTED_TOKEN`` for the user without XCom access; an anonymous request sends
+``$AIRFLOW_RESTRICTED_TOKEN`` for the user without XCom access, ``$AIRFLOW_NO_RUNS_TOKEN`` for
+the one who may not read DAG runs; an anonymous request sends
 exactly the headers the test showed (the literal fake token of the bad-token test included).
 The command line carries the environment that shapes the target (the image, a mutant) but only
 *names* the variables holding secrets, which must be exported to run it.
@@ -36,7 +37,10 @@ import sys
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-TOKEN_VARIABLES = {"admin": "AIRFLOW_TOKEN", "restricted": "AIRFLOW_RESTRICTED_TOKEN", "unknown": "AIRFLOW_TOKEN"}
+TOKEN_VARIABLES = {
+    "admin": "AIRFLOW_TOKEN", "restricted": "AIRFLOW_RESTRICTED_TOKEN", "no-runs": "AIRFLOW_NO_RUNS_TOKEN",
+    "unknown": "AIRFLOW_TOKEN",
+}
 DATABASES = ("sqlite", "postgres")  # what --airflow-db accepts
 MAX_REQUESTS = 5  # requests written out per test; timing tests may hold a few re-measures
 WAIT_PATH = re.compile(r"^(?P<runs>/api/v2/dags/(?P<dag>[^/?]+)/dagRuns/)(?P<run>[^/?]+)(?P<rest>/wait(?:\?.*)?)$")
@@ -50,7 +54,8 @@ CARRIED = (
 NAMED_ONLY = (
     "AIRFLOW_CONFORMANCE_TOKEN", "AIRFLOW_CONFORMANCE_USERNAME", "AIRFLOW_CONFORMANCE_PASSWORD",
     "AIRFLOW_CONFORMANCE_RESTRICTED_TOKEN", "AIRFLOW_CONFORMANCE_RESTRICTED_USERNAME",
-    "AIRFLOW_CONFORMANCE_RESTRICTED_PASSWORD",
+    "AIRFLOW_CONFORMANCE_RESTRICTED_PASSWORD", "AIRFLOW_CONFORMANCE_NO_RUNS_TOKEN",
+    "AIRFLOW_CONFORMANCE_NO_RUNS_USERNAME", "AIRFLOW_CONFORMANCE_NO_RUNS_PASSWORD",
 )
 _CREDENTIALS_IN_URL = re.compile(r"^[a-z][a-z0-9+.-]*://[^/@]*@", re.IGNORECASE)
 

@@ -77,6 +77,8 @@ class SessionInfo:
     missing_dags: list[str] = attrs.Factory(list)  # fixture DAGs that cannot load without it
     # a user who may read DAG runs but not XCom (targets.base.Connection.restricted_token)
     restricted_token: str | None = attrs.field(default=None, repr=False)
+    # a user who may read the DAGs but not their runs (targets.base.Connection.no_runs_token)
+    no_runs_token: str | None = attrs.field(default=None, repr=False)
 
     @property
     def headers(self) -> dict[str, str]:
@@ -199,7 +201,7 @@ async def _prepare(connection: Connection, cases: list[Case], folder: Path) -> S
             description=connection.description, database=connection.database, airflow_version=version,
             run_ids=dict.fromkeys(dag_ids, run_id), server_errors=client.server_errors, folder=str(folder),
             feature_absent=fixture_dags.feature_absent, missing_dags=fixture_dags.missing,
-            restricted_token=connection.restricted_token,
+            restricted_token=connection.restricted_token, no_runs_token=connection.no_runs_token,
         )
         info.save()
         return info

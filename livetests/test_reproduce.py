@@ -3,7 +3,7 @@
 One run of the suite on the local target against the mutant ``results-on-every-line``
 (tools/mutant_site: every poll line carries ``results``), with ``--keep-server``. Then:
 
-(a) no credential of the run, the passwords and tokens of both users (read from the kept
+(a) no credential of the run, the passwords and tokens of every user (read from the kept
     AIRFLOW_HOME: its ``conformance-users.json`` and ``tokens/``), appears in the terminal
     output or in any file of the report folder;
 (b) the curl lines of a failing ``test_results_only_on_the_terminal_line`` in report.json, run by
@@ -30,6 +30,7 @@ from pathlib import Path
 import pytest
 
 from conformance.mutants import compare_catch, failing_clauses, find_site, load_expected
+from conformance.targets.local import ROLE_OF
 from conformance.targets.processes import processes_working_in, stop_strays
 
 MUTANT = "results-on-every-line"
@@ -103,7 +104,7 @@ def test_a_failing_run_reproduces_by_curl_and_leaks_no_credential(tmp_path):
         token_files, stop_line = kept_printout(output)
         home = token_files["AIRFLOW_TOKEN"].parent.parent
         held = credentials(home, token_files)
-        assert all(held.values()) and len(held) == 4, sorted(held)
+        assert all(held.values()) and len(held) == 2 * len(ROLE_OF), sorted(held)  # each user's password and token
 
         outputs = {"terminal": output} | {str(path.relative_to(reports)): path.read_text() for path in reports.rglob("*") if path.is_file()}
         assert {"junit.xml", "report.json", "report.html"} <= set(outputs)

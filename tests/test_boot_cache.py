@@ -138,6 +138,27 @@ def test_the_key_changes_with_the_database_the_auth_manager_the_settings_and_pyt
     assert len(keys) == 5
 
 
+def test_the_key_changes_with_the_users_their_roles_and_the_script_granting_them(tmp_path):
+    """An entry holds the users the script made; a boot wanting another user, another role or
+    other grants must not read it (it would lack them), but other passwords are every boot's own."""
+    script = tmp_path / "conformance_users.py"
+    script.write_text("ROLES = {'ConformanceNoXCom': (('can_read', 'DAGs'), ('can_read', 'DAG Runs'))}\n")
+    two = {"admin": {"role": "Admin", "password": "a"}, "no-xcom-reader": {"role": "ConformanceNoXCom", "password": "b"}}
+
+    def key(users):
+        return cache_key([("database", b"sqlite"), boot_cache.users_part(users, script)])
+
+    before = key(two)
+    assert key({name: {**user, "password": "other"} for name, user in two.items()}) == before
+    three = {**two, "no-runs-reader": {"role": "ConformanceNoRuns", "password": "c"}}
+    keys = {before, key(three), key({**two, "no-xcom-reader": {"role": "Viewer", "password": "b"}})}
+    script.write_text(script.read_text() + "ROLES['ConformanceNoRuns'] = (('can_read', 'DAGs'),)\n")
+    keys.add(key(three))
+    assert len(keys) == 4
+    with pytest.raises(Uncacheable, match="the users script .* could not be read"):
+        boot_cache.users_part(two, tmp_path / "gone.py")
+
+
 def test_the_key_is_the_same_in_every_virtualenv_of_one_build(site):
     """Console scripts sit outside the distribution's folder and name their virtualenv's python."""
     record = site / "apache_airflow_core-3.3.2.dist-info" / "RECORD"
@@ -409,6 +430,11 @@ def test_the_local_target_migrates_once_then_copies_the_migrated_database(tmp_pa
     off, said = boot("off", AIRFLOW_CONFORMANCE_BOOT_CACHE="0")
     assert said == ["boot cache: off (--no-boot-cache or AIRFLOW_CONFORMANCE_BOOT_CACHE=0)"]
     assert migrations.read_text().splitlines() == [str(cold), str(off)]
+    # a user added since the entry was stored: another key, so the boot migrates and makes it
+    more, said = boot("more", users={**USERS, "no-runs-reader": {"role": "ConformanceNoRuns", "password": "pw3"}})
+    assert [message.split(" (key")[0] for message in said] == ["boot cache: miss, stored"]
+    assert migrations.read_text().splitlines() == [str(cold), str(off), str(more)]
+    assert passwords_of(more / "airflow.db")["no-runs-reader"] == "made:pw3"
 
 
 def check_scrypt(stored: str, password: str) -> bool:

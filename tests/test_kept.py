@@ -40,6 +40,17 @@ def test_a_token_file_is_its_owners_alone_and_the_shell_line_reads_it_without_pr
     assert lines[0] == "kept server (local, --keep-server): http://127.0.0.1:1" and lines[-1] == "  stop it: true"
 
 
+def test_each_users_token_file_gets_its_own_export_line(tmp_path):
+    files = {user: str(write_token(tmp_path, user, f"{user}-secret")) for user in ("admin", "restricted", "no-runs")}
+    kept = KeptServer(target="local", url="http://127.0.0.1:1", folder=str(tmp_path), token_files=files, stop="true")
+    exports = [line.strip() for line in kept.lines() if line.strip().startswith("export ")]
+    assert [line.split("=", 1)[0] for line in exports] == [
+        "export AIRFLOW_TOKEN", "export AIRFLOW_RESTRICTED_TOKEN", "export AIRFLOW_NO_RUNS_TOKEN",
+    ]
+    shown = subprocess.run(["bash", "-c", f"{exports[2]}; printf %s \"$AIRFLOW_NO_RUNS_TOKEN\""], capture_output=True, text=True, check=True)
+    assert shown.stdout == "no-runs-secret"
+
+
 def test_only_the_variable_set_to_1_asks_to_keep():
     assert keep_requested({KEEP_VARIABLE: "1"}) and not keep_requested({KEEP_VARIABLE: "0"}) and not keep_requested({})
     assert make_target("local", {KEEP_VARIABLE: "1"}).keep_server is True

@@ -18,23 +18,28 @@ import pytest
 
 from conformance import reproduce
 from conformance.cli import run_parser, suite_argv
-from conformance.evidence import Evidence, tag_sender
+from conformance.evidence import SENDERS, Evidence, tag_sender
 from conformance.items import SUITE_DIR
 from conformance.report import problems
 from conformance.report_html import render
+from conformance.schemas import registry, schema_id
 from conformance.stream import Line, Transcript
+from conformance.targets import kept, local
 from fake_session import fake_session_conftest
 
 BASE = "http://127.0.0.1:8793"
-ADMIN_TOKEN, RESTRICTED_TOKEN = "admin-token-value", "restricted-token-value"
+ADMIN_TOKEN, RESTRICTED_TOKEN, NO_RUNS_TOKEN = "admin-token-value", "restricted-token-value", "no-runs-token-value"
 
 needs_bash = pytest.mark.skipif(shutil.which("bash") is None, reason="needs bash")
 
 
 def curl_calls(lines: list[str]) -> list[list[str]]:
-    """The argument lists ``curl`` gets when bash runs ``lines`` with both tokens exported."""
+    """The argument lists ``curl`` gets when bash runs ``lines`` with every user's token exported."""
     script = "\n".join(["curl() { printf '%s\\0' CURL \"$@\"; }", *lines])
-    env = {"PATH": "/usr/bin:/bin", "AIRFLOW_TOKEN": ADMIN_TOKEN, "AIRFLOW_RESTRICTED_TOKEN": RESTRICTED_TOKEN}
+    env = {
+        "PATH": "/usr/bin:/bin", "AIRFLOW_TOKEN": ADMIN_TOKEN, "AIRFLOW_RESTRICTED_TOKEN": RESTRICTED_TOKEN,
+        "AIRFLOW_NO_RUNS_TOKEN": NO_RUNS_TOKEN,
+    }
     output = subprocess.run(["bash", "-c", script], env=env, capture_output=True, text=True, check=True).stdout
     calls: list[list[str]] = []
     for word in output.split("\0")[:-1]:
@@ -60,6 +65,29 @@ def test_a_live_request_is_sent_again_as_the_same_user_with_the_token_from_the_s
         f"{BASE}/api/v2/dags/d/dagRuns/r/wait?interval=1&result=a b&result=it's",
     ]
     assert restricted_call[-3:] == ["-H", f"Authorization: Bearer {RESTRICTED_TOKEN}", f"{BASE}/api/v2/dags/dag_return/dagRuns/r1/wait?interval=0"]
+
+
+@needs_bash
+def test_the_user_who_may_not_read_runs_is_sent_again_with_its_own_token_variable():
+    [no_runs] = reproduce.request_lines(live("no-runs", gzip=False), BASE)
+    assert NO_RUNS_TOKEN not in no_runs and "$AIRFLOW_NO_RUNS_TOKEN" in no_runs
+    [call] = curl_calls([no_runs])
+    assert call == ["-sS", "-i", "-N", "-H", f"Authorization: Bearer {NO_RUNS_TOKEN}", f"{BASE}/api/v2/dags/dag_return/dagRuns/r1/wait?interval=0"]
+    text = reproduce.as_text({"curl": [no_runs], "pytest": "p"})
+    assert text.splitlines()[0] == "the requests (with AIRFLOW_NO_RUNS_TOKEN exported):"
+
+
+def test_every_user_the_suite_sends_as_has_one_token_variable_wherever_it_is_named():
+    """The evidence's senders, the report schema's, the local target's users, the kept server's
+    export lines and the curl lines all name the same users, each by one shell variable."""
+    users = [sender for sender in SENDERS if sender not in ("anonymous", "unknown")]
+    assert users == ["admin", "restricted", "no-runs"]
+    assert registry().contents(schema_id("report.schema.json"))["$defs"]["evidence"]["properties"]["request"]["properties"]["sender"]["enum"] == list(SENDERS)
+    assert sorted(local.SENDER_OF.values()) == sorted(users) and sorted(local.SENDER_OF) == sorted(local.ROLE_OF)
+    assert kept.TOKEN_VARIABLES == {user: reproduce.TOKEN_VARIABLES[user] for user in users}
+    assert len(set(kept.TOKEN_VARIABLES.values())) == len(users)
+    for user in users:
+        tag_sender(user)
 
 
 @needs_bash
@@ -132,6 +160,10 @@ def test_the_command_names_the_secrets_of_an_external_target_and_never_gives_the
         "AIRFLOW_CONFORMANCE_URL=https://airflow.example.com /venv/bin/python -m conformance run --airflow-target external "
         "--test 'test_request.py::test_x[a b]'  # with AIRFLOW_CONFORMANCE_TOKEN, AIRFLOW_CONFORMANCE_RESTRICTED_PASSWORD exported"
     )
+    no_runs = {"AIRFLOW_CONFORMANCE_NO_RUNS_USERNAME": "dags-only", "AIRFLOW_CONFORMANCE_NO_RUNS_PASSWORD": "pw-321"}
+    line = reproduce.pytest_command("t.py::x", "external", None, no_runs, python="python")
+    assert "pw-321" not in line and "dags-only" not in line
+    assert line.endswith("# with AIRFLOW_CONFORMANCE_NO_RUNS_USERNAME, AIRFLOW_CONFORMANCE_NO_RUNS_PASSWORD exported")
     with_credentials = reproduce.pytest_command("t.py::x", "external", None, {"AIRFLOW_CONFORMANCE_URL": "https://u:pw-789@host"})
     assert "pw-789" not in with_credentials and with_credentials.endswith("# with AIRFLOW_CONFORMANCE_URL exported")
 

@@ -8,9 +8,10 @@ import subprocess
 import sys
 import time
 
+import httpx
 import pytest
 
-from conformance.targets import TargetError, make_target
+from conformance.targets import TargetError, external, make_target
 from conformance.targets.base import log_tail
 from conformance.targets.external import ExternalTarget
 from conformance.targets.health import all_healthy
@@ -185,9 +186,29 @@ def test_a_one_shot_command_that_fails_quotes_its_log(tmp_path):
         group.run_to_end("db-migrate", [sys.executable, "-c", "print('no such table'); raise SystemExit(2)"], time.monotonic() + 30)
 
 
-def test_half_the_restricted_credentials_are_a_mistake_not_a_skip():
-    target = ExternalTarget({"AIRFLOW_CONFORMANCE_RESTRICTED_USERNAME": "viewer"})
-    with pytest.raises(TargetError, match=r"needs AIRFLOW_CONFORMANCE_RESTRICTED_TOKEN, or AIRFLOW_CONFORMANCE_RESTRICTED_USERNAME and AIRFLOW_CONFORMANCE_RESTRICTED_PASSWORD\."):
-        target._restricted_token("http://127.0.0.1:1")
-    assert ExternalTarget({})._restricted_token("http://127.0.0.1:1") is None
-    assert ExternalTarget({"AIRFLOW_CONFORMANCE_RESTRICTED_TOKEN": "t"})._restricted_token("http://127.0.0.1:1") == "t"
+@pytest.mark.parametrize("user", ["RESTRICTED", "NO_RUNS"])
+def test_half_an_optional_users_credentials_are_a_mistake_not_a_skip(user):
+    target = ExternalTarget({f"AIRFLOW_CONFORMANCE_{user}_USERNAME": "viewer"})
+    with pytest.raises(TargetError, match=(
+        rf"needs AIRFLOW_CONFORMANCE_{user}_TOKEN, or AIRFLOW_CONFORMANCE_{user}_USERNAME and AIRFLOW_CONFORMANCE_{user}_PASSWORD\."
+    )):
+        target._optional_token("http://127.0.0.1:1", user)
+    assert ExternalTarget({})._optional_token("http://127.0.0.1:1", user) is None
+    assert ExternalTarget({f"AIRFLOW_CONFORMANCE_{user}_TOKEN": "t"})._optional_token("http://127.0.0.1:1", user) == "t"
+
+
+def test_the_external_target_hands_on_each_optional_users_token_from_its_own_variables(monkeypatch):
+    """The no-XCom user by token, the no-runs user by credentials exchanged at /auth/token, each
+    into its own field of the connection; with neither set, both are None (their clauses untested)."""
+    monkeypatch.setattr(external.httpx, "get", lambda url, **kwargs: httpx.Response(200, request=httpx.Request("GET", url)))
+    monkeypatch.setattr(external, "fetch_token", lambda url, username, password: f"token of {username} ({password})")
+    environ = {"AIRFLOW_CONFORMANCE_URL": "http://airflow.invalid", "AIRFLOW_CONFORMANCE_TOKEN": "admin-token"}
+    with ExternalTarget({
+        **environ, "AIRFLOW_CONFORMANCE_RESTRICTED_TOKEN": "no-xcom-token",
+        "AIRFLOW_CONFORMANCE_NO_RUNS_USERNAME": "dags-only", "AIRFLOW_CONFORMANCE_NO_RUNS_PASSWORD": "pw",
+    }).start() as connection:
+        assert (connection.token, connection.restricted_token, connection.no_runs_token) == (
+            "admin-token", "no-xcom-token", "token of dags-only (pw)",
+        )
+    with ExternalTarget(environ).start() as connection:
+        assert (connection.restricted_token, connection.no_runs_token) == (None, None)

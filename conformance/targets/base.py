@@ -49,6 +49,9 @@ class Connection:
     # a token of a user who may read the DAGs and their runs but not XCom, where the target has
     # one: the clauses about /wait's XCom check need it (otherwise they are untested)
     restricted_token: str | None = attrs.field(default=None, repr=False)
+    # a token of a user who may read the DAGs but not their runs, where the target has one: the
+    # clause about /wait's own permission check (AUTH-RUNS-1) needs it (otherwise it is untested)
+    no_runs_token: str | None = attrs.field(default=None, repr=False)
     # with --keep-server, what the target will leave up after the run (targets.kept)
     kept: KeptServer | None = None
 

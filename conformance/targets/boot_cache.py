@@ -18,6 +18,9 @@ sha256) covers everything that can make two migrations differ:
 - that interpreter's Python and SQLite versions;
 - the database kind (for PostgreSQL also the server's and pg_dump's versions) and the auth
   manager;
+- the suite's users, by name and role, and the script that makes them and grants their roles
+  (:func:`users_part`): an entry made before a user or a grant was added lacks it, so a boot that
+  needs it never reads that entry;
 - the ``AIRFLOW__*`` settings that reach the migration, but for those that change every session
   (port, secrets), which it does not write into the database;
 - :data:`FORMAT`, this module's own way of making entries.
@@ -186,6 +189,16 @@ def settings_part(settings: Mapping[str, str]) -> Part:
     return "settings", json.dumps(sorted(settings.items())).encode()
 
 
+def users_part(users: Mapping[str, Mapping[str, str]], script: Path) -> Part:
+    """The users an entry holds, by name and role (not by password: every boot sets its own), and
+    the script that makes them, which says what each role of the suite's own may do."""
+    try:
+        made = script.read_bytes()
+    except OSError as exc:
+        raise Uncacheable(f"the users script {script} could not be read: {exc}") from exc
+    return "users", json.dumps(sorted((name, user["role"]) for name, user in users.items())).encode() + b"\0" + made
+
+
 class MetadataDatabase(Protocol):
     """A session's metadata database, as the cache stores and restores it."""
 
@@ -296,9 +309,11 @@ def _run(argv: list[str], timeout: float = 120.0) -> str:
 
 def key_for(
     python: Path, env: Mapping[str, str], database: MetadataDatabase, auth_manager: str, settings: Mapping[str, str],
+    users: Part,
 ) -> str:
     """The key of a boot: Airflow's interpreter (run with ``env``), the database, the auth manager,
-    the settings that reach the migration. Uncacheable when it cannot be told."""
+    the settings that reach the migration, the users made after it (:func:`users_part`).
+    Uncacheable when it cannot be told."""
     interpreter = probe(python, env)
     try:
         database_parts = database.key_parts()
@@ -307,7 +322,7 @@ def key_for(
     return cache_key([
         ("database", database.kind.encode()), *database_parts,
         ("auth manager", auth_manager.encode()),
-        settings_part(settings),
+        settings_part(settings), users,
         ("python", interpreter.python.encode()), ("sqlite", interpreter.sqlite.encode()),
         *distribution_parts(interpreter.path),
     ])

@@ -9,6 +9,9 @@ Configured from the environment, like OCI's conformance suite::
     AIRFLOW_CONFORMANCE_RESTRICTED_TOKEN     optional: a user who may read DAG runs but not XCom,
     AIRFLOW_CONFORMANCE_RESTRICTED_USERNAME  or its credentials (with ..._RESTRICTED_PASSWORD);
                                    without them the clauses about /wait's XCom check are untested
+    AIRFLOW_CONFORMANCE_NO_RUNS_TOKEN        optional: a user who may read the DAGs but not their
+    AIRFLOW_CONFORMANCE_NO_RUNS_USERNAME     runs, or its credentials (with ..._NO_RUNS_PASSWORD);
+                                   without them the clause about /wait's run permission is untested
 
 The fixture DAGs (``dags/``) must already be deployed there. Nothing is started or stopped;
 runs get unique ids, so the suite can run against the same server again and again.
@@ -55,7 +58,7 @@ class ExternalTarget:
         database = self.environ.get("AIRFLOW_CONFORMANCE_DB", "unknown")
         yield Connection(
             target=self.name, base_url=url, token=token, description=url, database=database,
-            restricted_token=self._restricted_token(url),
+            restricted_token=self._optional_token(url, "RESTRICTED"), no_runs_token=self._optional_token(url, "NO_RUNS"),
         )
 
     def _token_from_credentials(self, url: str, prefix: str = "AIRFLOW_CONFORMANCE_") -> str:
@@ -72,9 +75,11 @@ class ExternalTarget:
                 f"Could not log in to {url}: {exc}; check {prefix}USERNAME and {prefix}PASSWORD."
             ) from exc
 
-    def _restricted_token(self, url: str) -> str | None:
-        """The optional no-XCom user's token; half its credentials given is a mistake, not a skip."""
-        prefix = "AIRFLOW_CONFORMANCE_RESTRICTED_"
+    def _optional_token(self, url: str, user: str) -> str | None:
+        """An optional user's token (``RESTRICTED``: no XCom; ``NO_RUNS``: no DAG runs), from its
+        ``AIRFLOW_CONFORMANCE_<user>_*`` variables; None when none is set. Half its credentials
+        given is a mistake, not a skip."""
+        prefix = f"AIRFLOW_CONFORMANCE_{user}_"
         if token := self.environ.get(f"{prefix}TOKEN"):
             return token
         if not (self.environ.get(f"{prefix}USERNAME") or self.environ.get(f"{prefix}PASSWORD")):

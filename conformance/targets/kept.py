@@ -4,8 +4,8 @@ With ``--keep-server`` (``AIRFLOW_CONFORMANCE_KEEP_SERVER=1``), a target that st
 (local, container) does not stop it when the run ends, so that a failure can be looked into
 with the curl lines of the report (:mod:`conformance.reproduce`). What it leaves is described
 by a :class:`KeptServer`, which the controller prints after the summary: the URL, a shell line
-per token that reads it from a 0600 file into ``$AIRFLOW_TOKEN`` (and ``$AIRFLOW_RESTRICTED_TOKEN``)
-without printing it, and one line that stops everything and deletes what the run kept on disk.
+per token that reads it from a 0600 file into ``$AIRFLOW_TOKEN`` (and ``$AIRFLOW_RESTRICTED_TOKEN``,
+``$AIRFLOW_NO_RUNS_TOKEN``) without printing it, and one line that stops everything and deletes what the run kept on disk.
 
 The stop line is plain shell, gathered while the target boots (:class:`StopPlan`): ``kill -KILL``
 of a process group (the server's data is thrown away, so nothing is gained by a graceful stop),
@@ -25,7 +25,8 @@ from pathlib import Path
 import attrs
 
 KEEP_VARIABLE = "AIRFLOW_CONFORMANCE_KEEP_SERVER"
-TOKEN_VARIABLES = {"admin": "AIRFLOW_TOKEN", "restricted": "AIRFLOW_RESTRICTED_TOKEN"}  # as conformance.reproduce reads them
+# by the user's sender name (conformance.evidence.SENDERS), as conformance.reproduce reads them
+TOKEN_VARIABLES = {"admin": "AIRFLOW_TOKEN", "restricted": "AIRFLOW_RESTRICTED_TOKEN", "no-runs": "AIRFLOW_NO_RUNS_TOKEN"}
 
 
 def keep_requested(environ: Mapping[str, str]) -> bool:
@@ -74,7 +75,7 @@ class KeptServer:
     target: str
     url: str
     folder: str  # what the run left on disk for it (logs, token files); the stop line deletes it
-    token_files: Mapping[str, str]  # user (admin, restricted) -> the file holding its token
+    token_files: Mapping[str, str]  # user (admin, restricted, no-runs) -> the file holding its token
     stop: str
 
     def lines(self) -> list[str]:

@@ -4,9 +4,10 @@ The server gets a fresh temporary AIRFLOW_HOME, the fixture ``dags/`` folder, ex
 a free loopback port. The suite starts what ``airflow standalone`` would — ``airflow db
 migrate``, then the api-server, scheduler, dag-processor and triggerer — itself, because
 standalone forces SimpleAuthManager, whose roles cannot tell XCom apart from DAG runs. Here the
-FAB auth manager (``apache-airflow-providers-fab``, what platform teams run) holds an admin and
-a user who may read DAG runs but not XCom (``airflow_site/conformance_users.py``), and the
-connection carries a token for each.
+FAB auth manager (``apache-airflow-providers-fab``, what platform teams run) holds an admin, a
+user who may read DAG runs but not XCom, and one who may read the DAGs but not their runs
+(:data:`ROLE_OF`, made by ``airflow_site/conformance_users.py``), and the connection carries a
+token for each.
 
 All components share one process group, so teardown ends every process it started (and
 :func:`~conformance.targets.processes.stop_strays` the task processes that left the group).
@@ -14,13 +15,13 @@ Readiness is ``/api/v2/monitor/health`` reporting every component healthy
 (:func:`~conformance.targets.health.wait_until_healthy`), shown as the boot goes.
 
 The migrated database with the users in it is cached between boots
-(:mod:`~conformance.targets.boot_cache`, keyed by the Airflow build, the database kind and the
-auth manager): a boot whose key is cached copies it in place of ``airflow db migrate`` and the
-users script, sets this session's passwords, and starts every component at once;
+(:mod:`~conformance.targets.boot_cache`, keyed by the Airflow build, the database kind, the auth
+manager and the users with their roles): a boot whose key is cached copies it in place of
+``airflow db migrate`` and the users script, sets this session's passwords, and starts every component at once;
 ``--no-boot-cache`` or ``AIRFLOW_CONFORMANCE_BOOT_CACHE=0`` migrates every time. Which way it went is shown as ``boot cache: ...``.
 
 With ``--keep-server`` (:mod:`~conformance.targets.kept`) the components, their AIRFLOW_HOME
-and a PostgreSQL of the target's own stay after the run; the tokens of both users are written
+and a PostgreSQL of the target's own stay after the run; the tokens of every user are written
 to ``AIRFLOW_HOME/tokens/`` (0600), beside ``conformance-users.json``, which holds their
 passwords, and the stop line kills the process groups and removes the folders.
 
@@ -67,8 +68,12 @@ NICENESS = {"dag-processor": 10}
 FAB_AUTH_MANAGER = "airflow.providers.fab.auth_manager.fab_auth_manager.FabAuthManager"
 FAB_DISTRIBUTION = "apache-airflow-providers-fab"
 USERS_FILE = "conformance-users.json"  # in AIRFLOW_HOME, for airflow_site/conformance_users.py: the users, their roles and passwords
-ADMIN, RESTRICTED = "admin", "no-xcom-reader"
-NO_XCOM_ROLE = "ConformanceNoXCom"  # airflow_site/conformance_users.py creates it
+USERS_SCRIPT = AIRFLOW_SITE / "conformance_users.py"  # makes the users and the roles below (their grants are there)
+ADMIN, RESTRICTED, NO_RUNS = "admin", "no-xcom-reader", "no-runs-reader"
+NO_XCOM_ROLE, NO_RUNS_ROLE = "ConformanceNoXCom", "ConformanceNoRuns"
+ROLE_OF = {ADMIN: "Admin", RESTRICTED: NO_XCOM_ROLE, NO_RUNS: NO_RUNS_ROLE}  # the suite's users and their roles
+# each user as the evidence names its requests (conformance.evidence.SENDERS), and its token file
+SENDER_OF = {ADMIN: "admin", RESTRICTED: "restricted", NO_RUNS: "no-runs"}
 SQLITE_FILE = "airflow.db"  # in AIRFLOW_HOME: where Airflow's default sqlite URL puts it
 # settings of the user's with which Airflow's sqlite database would not be SQLITE_FILE
 SQLITE_ELSEWHERE = frozenset(
@@ -127,6 +132,12 @@ def unknown_database(env: Mapping[str, str], database: MetadataDatabase) -> str 
     if database.kind == "sqlite" and (named := sorted(SQLITE_ELSEWHERE.intersection(env))):
         return f"{named[0]} is set, so the database may not be {SQLITE_FILE} in AIRFLOW_HOME"
     return None
+
+
+def suite_users(passwords: Mapping[str, str]) -> dict[str, dict[str, str]]:
+    """What ``airflow_site/conformance_users.py`` is given: every user of :data:`ROLE_OF` with its
+    role and this boot's password."""
+    return {user: {"role": role, "password": passwords[user]} for user, role in ROLE_OF.items()}
 
 
 def parse_boot_timeout(environ: Mapping[str, str]) -> float:
@@ -191,7 +202,7 @@ class LocalTarget:
         database: MetadataDatabase = (
             PostgresDatabase(env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"]) if self.database == "postgres" else SqliteFile(home / SQLITE_FILE)
         )
-        cache = self._boot_cache(python, env, database)
+        cache = self._boot_cache(python, env, database, users)
         if cache is not None and self._restore(cache, database, home, users):
             progress.step(f"database and users restored from the boot cache after {time.monotonic() - started:.1f} s")
             return
@@ -213,7 +224,9 @@ class LocalTarget:
                 self._cache_state(f"boot cache: miss, not stored ({exc})")
         progress.step(f"database migrated and users made after {time.monotonic() - started:.1f} s")
 
-    def _boot_cache(self, python: Path, env: Mapping[str, str], database: MetadataDatabase) -> BootCache | None:
+    def _boot_cache(
+        self, python: Path, env: Mapping[str, str], database: MetadataDatabase, users: Mapping[str, Mapping[str, str]],
+    ) -> BootCache | None:
         """This boot's cache entry, or None (saying why) where the cache is off or cannot be trusted."""
         if not self.boot_cache:
             self._cache_state("boot cache: off (--no-boot-cache or AIRFLOW_CONFORMANCE_BOOT_CACHE=0)")
@@ -226,7 +239,7 @@ class LocalTarget:
             return None
         settings = {name: value for name, value in env.items() if name.startswith("AIRFLOW__") and name not in PER_SESSION_SETTINGS}
         try:
-            key = boot_cache.key_for(python, env, database, FAB_AUTH_MANAGER, settings)
+            key = boot_cache.key_for(python, env, database, FAB_AUTH_MANAGER, settings, boot_cache.users_part(users, USERS_SCRIPT))
         except Uncacheable as exc:
             self._cache_state(f"boot cache: off ({exc})")
             return None
@@ -255,7 +268,7 @@ class LocalTarget:
         kept = False
         port = free_port()
         base_url = f"http://127.0.0.1:{port}"
-        passwords = {ADMIN: secrets.token_urlsafe(12), RESTRICTED: secrets.token_urlsafe(12)}
+        passwords = {user: secrets.token_urlsafe(12) for user in ROLE_OF}
         env = {
             **os.environ,
             "PATH": f"{airflow.parent}{os.pathsep}{os.environ.get('PATH', '')}",
@@ -278,10 +291,7 @@ class LocalTarget:
         try:
             started = time.monotonic()
             deadline = started + self.boot_timeout
-            self._metadata_database(group, airflow, python, env, home, deadline, users={
-                ADMIN: {"role": "Admin", "password": passwords[ADMIN]},
-                RESTRICTED: {"role": NO_XCOM_ROLE, "password": passwords[RESTRICTED]},
-            })
+            self._metadata_database(group, airflow, python, env, home, deadline, users=suite_users(passwords))
             progress.step(f"starting {', '.join(COMPONENTS)}")
             for component in COMPONENTS:
                 group.start(component, [str(airflow), component], niceness=NICENESS.get(component, 0))
@@ -293,8 +303,7 @@ class LocalTarget:
                 ),
             )
             try:
-                token = fetch_token(base_url, ADMIN, passwords[ADMIN])
-                restricted_token = fetch_token(base_url, RESTRICTED, passwords[RESTRICTED])
+                tokens = {user: fetch_token(base_url, user, passwords[user]) for user in ROLE_OF}
             except (AirflowAPIError, httpx.HTTPError) as exc:
                 raise TargetError(f"The local Airflow at {base_url} came up but could not be logged in to ({exc}).\n{group.tails()}") from exc
             described = None
@@ -302,13 +311,13 @@ class LocalTarget:
                 keep.kill_group(group.leader.pid)
                 keep.remove(home)
                 files = {
-                    user: str(write_token(home / "tokens", user, value))
-                    for user, value in {"admin": token, "restricted": restricted_token}.items()
+                    SENDER_OF[user]: str(write_token(home / "tokens", SENDER_OF[user], value)) for user, value in tokens.items()
                 }
                 described = KeptServer(target=self.name, url=base_url, folder=str(home), token_files=files, stop=keep.line())
             try:
                 yield Connection(
-                    target=self.name, base_url=base_url, token=token, restricted_token=restricted_token, kept=described,
+                    target=self.name, base_url=base_url, token=tokens[ADMIN], restricted_token=tokens[RESTRICTED],
+                    no_runs_token=tokens[NO_RUNS], kept=described,
                     database=self.database, database_url=database_env.get("AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"),
                     description=(
                         f"Airflow components ({', '.join(COMPONENTS)}) on {self.database} with the FAB auth manager, "
