@@ -1,9 +1,13 @@
-"""/wait's XCom check, asked as a user who may read the DAG and its runs but not XCom.
+"""/wait's permission checks, asked as users the admin is told apart from: one who may read the
+DAG and its runs but not XCom (the XCom check), and one who may read the DAG but not its runs
+(the route's own check of the runs).
 
-The target provides that user's token (``restricted_token``): the local target creates the
-user in the FAB auth manager, an external one is given it by ``AIRFLOW_CONFORMANCE_RESTRICTED_*``.
-Without it these clauses are untested, and the run says so; on the local target a missing
-token is the target's fault, so the tests fail instead.
+The target provides each user's token (``restricted_token``, ``no_runs_token``): the local
+target creates the users in the FAB auth manager, an external one is given them by
+``AIRFLOW_CONFORMANCE_RESTRICTED_*`` and ``AIRFLOW_CONFORMANCE_NO_RUNS_*``, and the container
+target has neither (SimpleAuthManager lets every role read runs and XCom). Without a user its
+clauses are untested, and the run says why; on the local target a missing token is the
+target's fault, so the tests fail instead.
 """
 
 import json
@@ -18,9 +22,21 @@ from conformance.suite.test_request import error_body
 # A DAG that loads on every Airflow with /wait (its result is the @dag return), whose run the
 # session has already streamed to its end, so every request here answers at once.
 DAG, CASE, RESULT_TASK = "dag_return", "dag-return", "compute"
-OWNS_RESTRICTED_USER = ("local",)  # targets that create the no-XCom user themselves
+OWNS_ITS_USERS = ("local",)  # targets that create the users below themselves
 
 pytestmark = pytest.mark.cases(CASE)  # every test here asks about that run
+
+
+def without_user(airflow_session, who: str, variables: str) -> None:
+    """No token for ``who``: the target's fault where it makes its users, else a skip saying why
+    (``variables``: the AIRFLOW_CONFORMANCE_<variables>_* that give one to the external target)."""
+    if airflow_session.target in OWNS_ITS_USERS:
+        pytest.fail(f"the {airflow_session.target} target provided no {who}", pytrace=False)
+    if airflow_session.target == "container":
+        pytest.skip(f"no {who}: the container target's Airflow runs SimpleAuthManager, whose roles all may read DAG runs and XCom")
+    pytest.skip(
+        f"no {who} was given; set AIRFLOW_CONFORMANCE_{variables}_TOKEN (or _{variables}_USERNAME and _{variables}_PASSWORD)"
+    )
 
 
 @pytest.fixture(scope="module")
@@ -28,13 +44,18 @@ def no_xcom_http(airflow_session):
     """An HTTP client authenticated as the user who may read DAG runs but not XCom."""
     token = airflow_session.restricted_token
     if token is None:
-        if airflow_session.target in OWNS_RESTRICTED_USER:
-            pytest.fail(f"the {airflow_session.target} target provided no user without XCom access", pytrace=False)
-        pytest.skip(
-            "no user without XCom access was given; set AIRFLOW_CONFORMANCE_RESTRICTED_TOKEN "
-            "(or _RESTRICTED_USERNAME and _RESTRICTED_PASSWORD)"
-        )
+        without_user(airflow_session, "user without XCom access", "RESTRICTED")
     with authenticated_client(airflow_session.base_url, token, "restricted") as client:
+        yield client
+
+
+@pytest.fixture(scope="module")
+def no_runs_http(airflow_session):
+    """An HTTP client authenticated as the user who may read the DAGs but not their runs."""
+    token = airflow_session.no_runs_token
+    if token is None:
+        without_user(airflow_session, "user who may read the DAGs but not their runs", "NO_RUNS")
+    with authenticated_client(airflow_session.base_url, token, "no-runs") as client:
         yield client
 
 
@@ -84,3 +105,17 @@ def test_a_user_with_xcom_access_gets_the_named_result(wait_http, no_xcom_http, 
     expected = {"state": "success", "results": {RESULT_TASK: load_cases()[CASE].expect["results"][RESULT_TASK]}}
     evidence.compare(expected=expected, actual=terminal, label="state and results of the terminal line")
     assert terminal == expected
+
+
+@pytest.mark.clause("AUTH-RUNS-1", "ERROR-BODY-1")
+def test_a_user_who_may_not_read_the_runs_is_forbidden(no_runs_http, airflow_session, evidence):
+    # the control: this user is signed in and may read the DAG, so a 403 is about its runs
+    dag = evidence.response(no_runs_http.get(f"/api/v2/dags/{DAG}"), "the DAG itself, asked by the same user")
+    assert dag.status_code == 200, (
+        f"the user given as one who may read the DAGs but not their runs cannot read DAG {DAG} either "
+        f"({dag.status_code}: {dag.text[:300]}), so its 403 on /wait would prove nothing"
+    )
+    response = evidence.response(no_runs_http.get(wait_path(DAG, airflow_session.run_id(DAG)), params={"interval": "1"}))
+    evidence.compare(expected=403, actual=response.status_code)
+    assert response.status_code == 403, f"{response.status_code}: {response.text[:300]}"
+    error_body(response, evidence)  # one JSON object: no stream line came first

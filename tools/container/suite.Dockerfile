@@ -13,7 +13,7 @@
 #   UV_VERSION   the uv that builds and installs the wheel (from PyPI)
 #
 # Running it: configured only by AIRFLOW_CONFORMANCE_* variables (URL, TOKEN or USERNAME and
-# PASSWORD, RESTRICTED_*, DB, the selection variables); the target is external and the reports
+# PASSWORD, RESTRICTED_*, NO_RUNS_*, DB, the selection variables); the target is external and the reports
 # go to /reports; the arguments of `docker run` go to `conformance run` (pytest's after `--`),
 # and the container's exit code is the suite's. User conformance (uid 10001, group 0); a host
 # folder mounted at /reports must be writable by it, or run with --user "$(id -u):$(id -g)".
