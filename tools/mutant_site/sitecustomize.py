@@ -482,6 +482,36 @@ def _results_key_misspelled(waiter, value):
     return json.dumps({("result" if key == "results" else key): item for key, item in value.items()})
 
 
+def _ignore_run_permission(route_module):
+    """/wait without its DAG-run read check: the route's dependencies are dropped before the
+    router is included into the app (which copies them), so any signed-in user may wait."""
+    from fastapi.routing import APIRoute
+
+    for route in route_module.dag_run_router.routes:
+        if isinstance(route, APIRoute) and route.path.endswith("/wait"):
+            route.dependencies = []
+
+
+def _serve_replaced_iterations(taskinstance_module):
+    """XCom reads see archived attempts too: a loop task read from outside the loop then yields
+    the executions a clear and rerun replaced beside the ones that replaced them. Airflow hides
+    archived attempts from every ORM query over task instances (a do_orm_execute listener); this
+    keeps that for every query but those selecting XCom rows."""
+    from sqlalchemy import event
+    from sqlalchemy.orm import Session
+
+    restrict = taskinstance_module._restrict_to_current_attempts
+    event.remove(Session, "do_orm_execute", restrict)
+
+    def restrict_unless_xcom(state):
+        described = getattr(state.statement, "column_descriptions", ())
+        if state.is_select and any(getattr(d.get("entity"), "__tablename__", None) == "xcom" for d in described):
+            return
+        restrict(state)
+
+    event.listen(Session, "do_orm_execute", restrict_unless_xcom)
+
+
 def _on_waiter(patch):
     return WAITER_MODULE, lambda module: patch(module.DagRunWaiter)
 
@@ -509,6 +539,8 @@ MUTANTS = {
     "loop-task-collected": _on_waiter(_collect_loop_tasks),
     "loop-result-dropped": _on_waiter(_drop_results_after_loops),
     "results-key-misspelled": _on_waiter(_rewrite_lines(_results_key_misspelled)),
+    "ignores-run-permission": (ROUTE_MODULE, _ignore_run_permission),
+    "replaced-iteration-served": ("airflow.models.taskinstance", _serve_replaced_iterations),
     # benign
     "new-key-on-every-line": _on_waiter(_rewrite_lines(_with_run_id)),
     "compact-json": _on_waiter(_rewrite_lines(_compact)),
@@ -524,7 +556,7 @@ MUTANTS = {
     "error-body-extra-member": ("starlette.responses", _error_bodies_gain_a_member),
     "loops-count-from-one": ("airflow.sdk.execution_time.loop", _loops_count_from_one),
 }
-NEEDS_3_4 = ("loop-task-collected", "loop-result-dropped", "loops-count-from-one")
+NEEDS_3_4 = ("loop-task-collected", "loop-result-dropped", "loops-count-from-one", "replaced-iteration-served")
 # What CI runs: each run is a whole suite run (one to two minutes on 2 cores) and CI must stay
 # under 30 minutes, so one run carries a values mutant, a timing mutant and the benign mutants
 # of 3.3 together: the failing clauses must be exactly the two harmful ones' declared clauses,
