@@ -41,10 +41,9 @@ from jsonschema.exceptions import best_match
 from conformance import strict_json
 from conformance.arguments import Parser
 from conformance.schemas import validator
-from conformance.ndjson import TERMINAL_STATES, LineFramer
+from conformance.ndjson import KNOWN_KEYS, TERMINAL_STATES, LineFramer
 
 POLL_STATES = frozenset({"queued", "running"})
-LINE_KEYS = ("state", "results")  # the keys a /wait line means something by; any other is ignored
 # state or results in another case, the s also as U+017F (long s), which case folding makes s:
 # keys a decoder that matches them without regard to case (Go's encoding/json) reads as the known ones
 KNOWN_KEY_IN_OTHER_CASE = re.compile("[Ss\u017f][Tt][Aa][Tt][Ee]|[Rr][Ee][Ss\u017f][Uu][Ll][Tt][Ss\u017f]")
@@ -113,7 +112,7 @@ class _Reader:
             raise StreamError(f"line {n}: not a JSON object: {_snippet(text)}")
         if "detail" in value and "state" not in value:  # CLIENT-ERROR-1
             raise StreamError(f"line {n}: the server reported an error mid-stream: {_snippet(json.dumps(value['detail']), 200)}")
-        if collided := [key for key in value if key not in LINE_KEYS and KNOWN_KEY_IN_OTHER_CASE.fullmatch(key)]:
+        if collided := [key for key in value if key not in KNOWN_KEYS and KNOWN_KEY_IN_OTHER_CASE.fullmatch(key)]:
             # CLIENT-LINE-3: unknown keys are ignored, except one that is a known key in another case
             raise StreamError(
                 f"line {n}: key {json.dumps(collided[0])} is {json.dumps(collided[0].casefold())} in another case, "
@@ -126,7 +125,7 @@ class _Reader:
         error = best_match(validator("wait-line.schema.json").iter_errors(value))  # CLIENT-LINE-1
         if error is not None:
             raise StreamError(f"line {n}: not a valid /wait line ({error.message}): {_snippet(text)}")
-        line = {key: item for key, item in value.items() if key in LINE_KEYS}  # CLIENT-LINE-3: the rest is ignored
+        line = {key: item for key, item in value.items() if key in KNOWN_KEYS}  # CLIENT-LINE-3: the rest is ignored
         self.parsed.append(line)
         if line["state"] in TERMINAL_STATES:
             self.terminal = line
