@@ -10,6 +10,12 @@ streams are expected to fail, as when one kind of stream breaks a rule every str
 A divergence may also pin how it fails (``failure``, a regular expression the failed
 assertion's message must contain): a test of it that fails some other way is a failure, not
 the divergence, so a server that swaps one wrong behaviour for another is not waved through.
+
+The file also records what was measured: ``measured_versions``, every Airflow version the suite
+ran on, and each divergence's ``measured_on``, the versions it was seen on (at least one, each
+within its range; :func:`measurement_problems` says where an entry breaks that). A range may
+reach beyond what was measured (``<3.4`` covers a 3.3.3 nobody ran); a server on a version no
+measurement names is told so (:mod:`conformance.unmeasured`), and nothing is widened to it.
 """
 
 from __future__ import annotations
@@ -32,6 +38,7 @@ class Divergence:
     clause: str
     versions: SpecifierSet = attrs.field(converter=SpecifierSet)
     reason: str
+    measured_on: tuple[str, ...] = attrs.field(default=(), converter=tuple)  # the file requires it; hand-made ones may omit it
     databases: tuple[str, ...] | None = attrs.field(default=None, converter=lambda d: None if d is None else tuple(d))
     cases: tuple[str, ...] | None = attrs.field(default=None, converter=lambda c: None if c is None else tuple(c))
     failure: str | None = None  # a regex the failed assertion's message must contain (re.search)
@@ -45,9 +52,42 @@ class Divergence:
 ANY_CASE: Final = object()  # include case-limited divergences, whatever the case (summaries, reports)
 
 
+@attrs.frozen
+class Expectations:
+    """expectations.yaml: the versions the suite was measured on, and the divergences declared."""
+
+    measured_versions: tuple[str, ...] = attrs.field(converter=tuple)
+    divergences: tuple[Divergence, ...] = attrs.field(converter=tuple)
+
+
 @cache
+def load_expectations() -> Expectations:
+    document = yaml.safe_load(package_file("expectations.yaml").read_text())
+    return Expectations(
+        measured_versions=document["measured_versions"],
+        divergences=(Divergence(**entry) for entry in document["divergences"]),
+    )
+
+
 def load_divergences() -> tuple[Divergence, ...]:
-    return tuple(Divergence(**entry) for entry in yaml.safe_load(package_file("expectations.yaml").read_text()))
+    return load_expectations().divergences
+
+
+def measurement_problems(expectations: Expectations) -> list[str]:
+    """Where a divergence's ``measured_on`` is empty, outside its range, or names a version
+    ``measured_versions`` does not: one sentence each."""
+    measured = {Version(version) for version in expectations.measured_versions}
+    found = []
+    for d in expectations.divergences:
+        where = f"{d.clause} ({d.versions})"
+        if not d.measured_on:
+            found.append(f"{where} names no version it was measured on")
+        for version in d.measured_on:
+            if not d.versions.contains(version, prereleases=True):
+                found.append(f"{where} was measured on {version}, outside its range")
+            if Version(version) not in measured:
+                found.append(f"{where} was measured on {version}, which measured_versions does not list")
+    return found
 
 
 def divergences_for(

@@ -5,7 +5,10 @@ import pytest
 from conformance.catalog import load_clauses
 import re
 
-from conformance.expectations import Divergence, divergences_for, failed_as_declared, failure_patterns_for, load_divergences
+from conformance.expectations import (
+    Divergence, Expectations, divergences_for, failed_as_declared, failure_patterns_for, load_divergences, load_expectations,
+    measurement_problems,
+)
 
 DIVERGING_ON_3_3 = {"WAIT-INTERVAL-OPTIONAL-1", "STREAM-CONTENT-TYPE-1", "RESULT-NONE-1", "RESULT-MAPPED-4"}
 DIVERGING_ON_3_2 = {
@@ -34,6 +37,28 @@ def test_other_versions_have_no_divergences(version):
 
 def test_every_divergence_names_a_catalog_clause():
     assert {d.clause for d in load_divergences()} - set(load_clauses()) == set()
+
+
+def test_every_divergence_names_the_measured_versions_it_was_seen_on_each_in_its_range():
+    expectations = load_expectations()
+    for d in expectations.divergences:
+        assert d.measured_on, f"{d.clause} ({d.versions}) names no version it was measured on"
+        assert all(d.versions.contains(version, prereleases=True) for version in d.measured_on), (d.clause, str(d.versions), d.measured_on)
+        assert set(d.measured_on) <= set(expectations.measured_versions), (d.clause, d.measured_on)
+    assert measurement_problems(expectations) == []
+
+
+def test_measurement_problems_name_each_entry_that_breaks_the_rule():
+    expectations = Expectations(measured_versions=["3.3.2"], divergences=[
+        Divergence(clause="X-1", versions=">=3.3.0,<3.4", reason="r"),
+        Divergence(clause="X-2", versions=">=3.3.0,<3.4", reason="r", measured_on=["3.4.0b2", "3.3.1"]),
+    ])
+    assert measurement_problems(expectations) == [
+        "X-1 (<3.4,>=3.3.0) names no version it was measured on",
+        "X-2 (<3.4,>=3.3.0) was measured on 3.4.0b2, outside its range",
+        "X-2 (<3.4,>=3.3.0) was measured on 3.4.0b2, which measured_versions does not list",
+        "X-2 (<3.4,>=3.3.0) was measured on 3.3.1, which measured_versions does not list",
+    ]
 
 
 def test_explicit_divergence_list_is_used_instead_of_the_file():

@@ -129,13 +129,24 @@ def test_clauses_schema_keeps_until_off_must_clauses_and_wants_quoted_releases()
     ]
 
 
-def test_expectations_schema_wants_a_specifier_and_known_cases_and_databases():
-    entry = {"clause": "A-1", "versions": ">=3.2.2,<3.4", "reason": "r", "databases": ["postgres"], "cases": ["param-empty"]}
-    assert _errors("expectations.schema.json", [entry]) == []
-    broken = {**entry, "versions": "", "databases": ["unknown"], "cases": ["Param Empty"]}
-    assert [e.split(": ", 1)[0] for e in _errors("expectations.schema.json", [broken])] == [
-        "[0, 'versions']", "[0, 'databases', 0]", "[0, 'cases', 0]",
+def test_expectations_schema_wants_a_specifier_measured_versions_and_known_cases_and_databases():
+    entry = {
+        "clause": "A-1", "versions": ">=3.2.2,<3.4", "measured_on": ["3.3.2"], "reason": "r", "databases": ["postgres"],
+        "cases": ["param-empty"],
+    }
+    document = {"measured_versions": ["3.3.2", "3.4.0b2"], "divergences": [entry]}
+    assert _errors("expectations.schema.json", document) == []
+    broken = {**entry, "versions": "", "measured_on": [], "databases": ["unknown"], "cases": ["Param Empty"]}
+    assert [e.split(": ", 1)[0] for e in _errors("expectations.schema.json", {**document, "divergences": [broken]})] == [
+        "['divergences', 0, 'versions']", "['divergences', 0, 'measured_on']", "['divergences', 0, 'databases', 0]",
+        "['divergences', 0, 'cases', 0]",
     ]
+    unmeasured = {key: value for key, value in entry.items() if key != "measured_on"}
+    assert [e.split(": ", 1)[0] for e in _errors("expectations.schema.json", {"measured_versions": ["3.3"], "divergences": [unmeasured]})] == [
+        "['divergences', 0]",  # measured_on is required
+    ]
+    assert _errors("expectations.schema.json", [entry]) != []  # the bare list of the first format
+    assert _errors("expectations.schema.json", {"measured_versions": ["3.4.x"], "divergences": []}) != []
 
 
 def named_documents() -> list:
