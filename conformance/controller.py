@@ -39,7 +39,7 @@ from typing import Any
 import pytest
 
 import conformance
-from conformance import notes, progress, step_summary
+from conformance import notes, progress, step_summary, unmeasured
 from conformance.cases import load_cases
 from conformance.catalog import load_clauses
 from conformance.client import AirflowAPIError
@@ -158,7 +158,7 @@ class Controller:
         )
         return build(
             run, self.collector.results(), load_clauses(), divergences_for(info.airflow_version, info.database),
-            selection=self.selection,
+            selection=self.selection, run_notes=unmeasured.run_notes(info.airflow_version),
         )
 
     @pytest.hookimpl(tryfirst=True)
@@ -194,13 +194,18 @@ class Controller:
         counts = Counter(clause["verdict"] for clause in report["clauses"])
         if not report["feature"]["present"]:
             write_line(f"DAG Result feature absent in Airflow {info.airflow_version}: {report['feature']['reason']}")
+        shown = [note for note in report["notes"] if note["kind"] == "unmeasured-version"]  # said in a line of its own
+        for note in shown:
+            write_line(note["message"])
         write_line(f"{len(report['clauses'])} clauses: " + ", ".join(f"{n} {v}" for v, n in sorted(counts.items())))
         if not self.selection.whole:
             write_line(_selection_line(self.selection, len(report["clauses"]) - counts["not-selected"], len(report["clauses"]), info))
         listed_together = ("absent", "not-applicable", "not-selected")
         for clause in report["clauses"]:
             if clause["verdict"] not in ("pass", *listed_together):
-                why = clause["divergence"] or (clause["verdict"] == "untested" and _skip_reason(clause))
+                declared = [note for note in report["notes"] if note["kind"] == "same-as-declared" and note["clause"] == clause["id"]]
+                shown += declared  # a failure on a version never measured: what the nearest one declares
+                why = clause["divergence"] or (declared and declared[0]["message"]) or (clause["verdict"] == "untested" and _skip_reason(clause))
                 detail = f" ({why})" if why else ""
                 write_line(f"  {clause['verdict']:<19} {clause['id']}{detail}")
         for verdict in listed_together:
@@ -208,7 +213,8 @@ class Controller:
                 long = verdict == "not-selected" and len(ids) > NOT_SELECTED_LISTED
                 write_line(f"  {verdict:<19} " + (f"{len(ids)} clauses outside the selection" if long else ", ".join(ids)))
         for note in report["notes"]:  # seen, never judged: no verdict or exit code depends on them
-            write_line(f"  note                {notes.summary_line(note)}")
+            if note not in shown:
+                write_line(f"  note                {notes.summary_line(note)}")
         if self.absent_tolerated:
             write_line("exit status 0 (--allow-absent-feature): every failure is a test the absent feature could not run")
         for error in info.server_errors:

@@ -78,10 +78,11 @@ def wait_http(airflow_session: SessionInfo) -> Any:
 @pytest.fixture
 def evidence(request: pytest.FixtureRequest) -> Evidence:
     """What this test looked at, for the report: transcripts, responses, compared values."""
-    return _evidence_of(request.node)
+    return evidence_of(request.node)
 
 
-def _evidence_of(item: pytest.Item) -> Evidence:
+def evidence_of(item: pytest.Item) -> Evidence:
+    """The test's evidence, made on first use; the report carries what it holds once the test ran."""
     if evidence_key not in item.stash:
         item.stash[evidence_key] = Evidence()
     return item.stash[evidence_key]
@@ -101,7 +102,7 @@ def doc_example(item: pytest.Item) -> dict[str, str] | None:
 def pytest_runtest_call(item: pytest.Item) -> Any:
     """Make this test's evidence the place where a failing comparison is recorded."""
     reported = bool(clause_ids(item)) or "evidence" in getattr(item, "fixturenames", ())
-    item.config.stash[current_evidence_key] = _evidence_of(item) if reported else None
+    item.config.stash[current_evidence_key] = evidence_of(item) if reported else None
     try:
         return (yield)
     finally:

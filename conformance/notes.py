@@ -8,13 +8,24 @@ CLIENTS.md's CLIENT-LINE-3 tells clients to ignore), a member of an error body b
 in ``report.json`` (top-level ``notes``, ``schemas/report.schema.json`` ``$defs/note``), in the
 terminal summary and in report.html, and ``compare`` lists the notes that appear or go away.
 
+A server whose version the suite never measured is told so by notes too
+(:mod:`conformance.unmeasured`): what was measured elsewhere is said, never assumed, so its
+failures stay failures and each carries what the nearest measured version declared.
+
 A note is identified by its ``kind``, the ``clause`` it was seen under (or None) and its
-``subject`` (the key or member it is about): the same note seen by many tests is one note with
-the evidence of each. The kinds:
+``subject`` (what it is about): the same note seen by many tests is one note with the evidence
+of each. A note about the run as a whole (clause None) has the session as its one witness
+(:data:`SESSION`). The kinds:
 
 ======================== =======================================================================
 ``unknown-key``          a /wait line carries a top-level key no clause knows (subject: the key)
 ``unknown-error-member`` a 4xx error body carries a member besides ``detail`` (subject: the member)
+``unmeasured-version``   the server's Airflow version is none the suite was measured on
+                         (expectations.yaml ``measured_versions``); clause None, subject: the
+                         version; its message names the nearest measured version below it
+``same-as-declared``     on such a version, a test of the clause failed as the nearest measured
+                         version's declared divergence would have matched (subject: that
+                         version); the test still fails, nothing declared is widened
 ======================== =======================================================================
 
 A kind is added here, in the schema's enum and in the table above, never by a test on its own.
@@ -30,8 +41,9 @@ import attrs
 
 from conformance.ndjson import KNOWN_KEYS
 
-KINDS = ("unknown-key", "unknown-error-member")
+KINDS = ("unknown-key", "unknown-error-member", "unmeasured-version", "same-as-declared")
 ERROR_MEMBERS = ("detail",)  # what schemas/http-error.schema.json knows of an error body
+SESSION = "session"  # the witness ("test") of a note about the run as a whole
 
 
 @attrs.frozen
@@ -68,6 +80,23 @@ def unknown_error_member(member: str, clause: str) -> Note:
         kind="unknown-error-member", clause=clause, subject=member,
         message=f"error bodies carry the member {member!r} besides detail: clients ignore it (CLIENTS.md, CLIENT-LINE-3)"
         + _did_you_mean(member, ERROR_MEMBERS),
+    )
+
+
+def unmeasured_version(version: str, nearest: str | None) -> Note:
+    """The server's version is none the suite was measured on; ``nearest`` the measured one below it."""
+    below = f"the nearest measured version below it is {nearest}" if nearest else "no measured version lies below it"
+    return Note(
+        kind="unmeasured-version", clause=None, subject=version,
+        message=f"Airflow {version} was never measured by this suite; {below}",
+    )
+
+
+def same_as_declared(clause: str, nearest: str) -> Note:
+    """A failure of ``clause`` on an unmeasured version that ``nearest``'s declared divergence would match."""
+    return Note(
+        kind="same-as-declared", clause=clause, subject=nearest,
+        message=f"same as declared for {nearest}: measure it on this version and extend the entry",
     )
 
 

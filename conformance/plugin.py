@@ -21,7 +21,9 @@ carries the user property ``not_applicable``; those clauses get the verdict "not
 A test with at least one clause that applies runs as usual. This is declared, where "absent"
 is measured: it needs no server to tell, and it is checked first.
 
-Declared divergences (expectations.yaml) become strict expected failures.
+Declared divergences (expectations.yaml) become strict expected failures. On a version the
+suite never measured (:mod:`conformance.unmeasured`), a failure that the nearest measured
+version's declared divergence would have matched stays a failure and gets a note saying so.
 
 A run can check part of the catalog (:mod:`conformance.selection`: ``--conformance-clause``,
 ``--conformance-area``, ``--conformance-level``). A selection that selects nothing stops the
@@ -39,12 +41,12 @@ from pathlib import Path
 
 import pytest
 
-from conformance import fixtures
+from conformance import fixtures, unmeasured
 from conformance.cases import applicable_cases, load_cases
 from conformance.catalog import coverage_problems, load_clauses, why_not_applicable
 from conformance.controller import FOLDER_KEY, Controller
 from conformance.expectations import divergences_for, failed_as_declared, failure_patterns_for
-from conformance.fixtures import doc_example, folder_key, session_info
+from conformance.fixtures import doc_example, evidence_of, folder_key, session_info
 from conformance.items import SUITE_DIR, case_of, clause_ids, in_suite
 from conformance.needs import cases_needed, unknown_cases, write_needs
 from conformance.report import FEATURE_ABSENT, NOT_APPLICABLE
@@ -202,7 +204,9 @@ pinned_failures_key = pytest.StashKey[list]()  # an item's declared failures, No
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> pytest.TestReport:
     """A declared divergence that failed otherwise than pinned becomes a failure; a
-    FeatureAbsent (a case whose DAG cannot load here) a one-line failure."""
+    FeatureAbsent (a case whose DAG cannot load here) a one-line failure; a failure on a version
+    never measured that the nearest measured one declares gets a note (the evidence, which
+    conformance.fixtures' wrapper, outside this one, attaches to the report)."""
     report = yield
     if call.when == "call" and hasattr(report, "wasxfail") and report.skipped and call.excinfo is not None:
         message = str(call.excinfo.value)
@@ -219,4 +223,20 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
         report.user_properties.append((FEATURE_ABSENT, info.feature_absent))
         # junit.xml takes a test's properties from its teardown report, which copies the item's
         item.user_properties.append((FEATURE_ABSENT, info.feature_absent))
+    elif (
+        call.when == "call" and report.failed and call.excinfo is not None and clause_ids(item)
+        and not any(name == FEATURE_ABSENT for name, _ in report.user_properties)
+    ):
+        note_same_as_declared(item, str(call.excinfo.value))
     return report
+
+
+def note_same_as_declared(item: pytest.Item, message: str) -> None:
+    """On a version the suite never measured, note each clause of this failed test that the
+    nearest measured version declares a divergence for that this failure matches."""
+    info = session_info(item.config)
+    known = load_clauses()
+    applying = [clause for clause in clause_ids(item) if clause in known and known[clause].applies_to(info.airflow_version)]
+    detail = "failed: " + (message.strip().split("\n")[0][:300] or "(no message)")
+    for note in unmeasured.same_as_declared(info.airflow_version, info.database, case_of(item), applying, message):
+        evidence_of(item).note(note, detail)

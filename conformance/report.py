@@ -200,9 +200,13 @@ class Run:
 
 def build(
     run: Run, results: Iterable[TestResult], clauses: Mapping[str, Clause], divergences: Mapping[str, str],
-    selection: Selection = WHOLE,
+    selection: Selection = WHOLE, run_notes: Iterable[Mapping[str, Any]] = (),
 ) -> dict[str, Any]:
-    """The report.json document (a dict), clauses in catalog order, tests by node id."""
+    """The report.json document (a dict), clauses in catalog order, tests by node id.
+
+    ``run_notes`` are recorded notes about the run as a whole (:mod:`conformance.unmeasured`),
+    listed before those of the tests, with the session as their witness.
+    """
     results = sorted(results, key=lambda test: test.nodeid)
     by_clause: dict[str, list[TestResult]] = {clause_id: [] for clause_id in clauses}
     for test in results:
@@ -231,7 +235,9 @@ def build(
         "summary": {verdict: counts[verdict] for verdict in VERDICTS},
         "clauses": entries,
         "doc_examples": _doc_examples(results),
-        "notes": notes.gather((test.nodeid, note) for test in results for note in test.notes),
+        "notes": notes.gather([
+            *((notes.SESSION, note) for note in run_notes), *((test.nodeid, note) for test in results for note in test.notes),
+        ]),
     }
 
 

@@ -366,3 +366,64 @@ def pytest_unconfigure(config):
     assert result.ret == pytest.ExitCode.INTERNAL_ERROR
     result.stdout.fnmatch_lines(["report NOT written: the report does not match wait-line.schema.json: *"])
     assert not (pytester.path / "out" / "report.json").exists()
+
+
+# A server on a version the suite never measured: named in the summary and report.json, its
+# failures still failures, each that the nearest measured version declares noted so.
+
+UNMEASURED_TESTS = """
+import pytest
+
+@pytest.mark.clause("RESULT-DECORATOR-1")
+def test_passing():
+    pass
+
+@pytest.mark.clause("RESULT-NONE-1")
+def test_none_result():
+    assert False, "no results key, expected results {'nothing': None}"  # as 3.4.0b2 is declared to fail it
+
+@pytest.mark.clause("RESULT-MAPPED-4")
+def test_empty_expansion(airflow_session):
+    if airflow_session.airflow_version == "3.4.0b2":
+        assert False, "no results key, expected results {'double': []}"  # as declared
+    assert False, "results are {'double': None}, expected results {'double': []}"  # wrong some other way
+"""
+
+
+def run_on(pytester, version: str, out: str, *args: str) -> tuple[pytest.RunResult, dict]:
+    pytester.makeconftest(fake_session_conftest(airflow_version=version))
+    pytester.makepyfile(test_fake_suite=UNMEASURED_TESTS)
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "--conformance-report", out, *args)
+    return result, json.loads((pytester.path / out / "report.json").read_text())
+
+
+@pytest.mark.parametrize("version", ["3.4.0", "3.5.0.dev0"])
+def test_an_unmeasured_version_is_named_and_a_failure_as_declared_for_the_nearest_one_is_noted(pytester, version):
+    result, report = run_on(pytester, version, "out", "-n", "2")  # under xdist: the notes travel with the reports
+    assert result.ret == pytest.ExitCode.TESTS_FAILED  # still failures: nothing is widened
+    assert problems(report) == []
+    verdicts = {clause["id"]: clause["verdict"] for clause in report["clauses"]}
+    assert (verdicts["RESULT-DECORATOR-1"], verdicts["RESULT-NONE-1"], verdicts["RESULT-MAPPED-4"]) == ("pass", "fail", "fail")
+    line = f"Airflow {version} was never measured by this suite; the nearest measured version below it is 3.4.0b2"
+    declared = "same as declared for 3.4.0b2: measure it on this version and extend the entry"
+    assert [(n["kind"], n["clause"], n["subject"], n["message"]) for n in report["notes"]] == [
+        ("unmeasured-version", None, version, line),
+        ("same-as-declared", "RESULT-NONE-1", "3.4.0b2", declared),
+    ]
+    assert report["notes"][0]["evidence"][0]["test"] == "session"
+    assert report["notes"][1]["evidence"] == [
+        {"test": "test_fake_suite.py::test_none_result", "detail": "failed: no results key, expected results {'nothing': None}"},
+    ]
+    out = result.stdout.str()
+    assert out.count(line) == 1  # one line of its own, not repeated among the notes
+    result.stdout.fnmatch_lines([f"*conformance: Airflow {version}*", line, "*clauses: *2 fail*"])
+    result.stdout.fnmatch_lines([f"  fail                RESULT-NONE-1 ({declared})"])
+    result.stdout.fnmatch_lines(["  fail                RESULT-MAPPED-4"])  # failing otherwise: no note
+    assert "note                " not in out  # both notes were said where they belong
+    html = (pytester.path / "out" / "report.html").read_text()
+    assert 'data-note-kind="unmeasured-version"' in html and 'data-note-kind="same-as-declared"' in html
+
+
+def test_a_measured_version_is_not_named():
+    passed = TestResult(nodeid="t", clauses=("ANY-1",), outcome="passed", duration_s=0, message=None)
+    assert versioned_report("3.4.0b2", [passed])["notes"] == []
