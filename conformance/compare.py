@@ -19,23 +19,33 @@ one sentence and exit code 4; otherwise the exit code is 0.
 
 Every other change is listed, by kind (the first that fits, in this order):
 
-======================= ================================================================
-``regression``          as above; the only kind that fails the gate
-``new``                 missing on the baseline
-``gone``                missing on the candidate
-``improvement``         the candidate passed a clause the baseline did not
-``new-failure``         ``fail`` on the candidate, from a baseline that did not pass either
-``divergence-appeared`` ``expected-divergence`` on the candidate (a regression with the flag
-                        when the baseline passed)
-``divergence-gone``     ``expected-divergence`` on the baseline, something else that is not a
-                        pass on the candidate
-``changed``             the rest: between verdicts that say nothing was checked (``absent``,
-                        ``untested``, ``not-applicable``, ``not-selected``), ``fail`` to one of
-                        those, ``pass`` and ``unexpected-pass`` either way
-======================= ================================================================
+========================= ================================================================
+``regression``            as above; the only kind that fails the gate
+``new``                   missing on the baseline
+``gone``                  missing on the candidate
+``improvement``           the candidate passed a clause the baseline did not
+``persisting-divergence`` ``fail`` on the candidate, ``expected-divergence`` on the baseline,
+                          and the candidate's report notes the failure as the same as
+                          declared for the nearest measured version (a ``same-as-declared``
+                          note: the candidate runs an Airflow the suite never measured,
+                          :mod:`conformance.unmeasured`); listed before the new failures
+``new-failure``           ``fail`` on the candidate, from a baseline that did not pass either
+``divergence-appeared``   ``expected-divergence`` on the candidate (a regression with the flag
+                          when the baseline passed)
+``divergence-gone``       ``expected-divergence`` on the baseline, something else that is not a
+                          pass on the candidate
+``changed``               the rest: between verdicts that say nothing was checked (``absent``,
+                          ``untested``, ``not-applicable``, ``not-selected``), ``fail`` to one of
+                          those, ``pass`` and ``unexpected-pass`` either way
+========================= ================================================================
 
-Only verdicts are compared: the same verdict with other tests, evidence or divergence reason
-is unchanged. Notes (:mod:`conformance.notes`: what a run saw that is no failure, such as a key
+A persisting divergence is no regression, by the rule above: a baseline ``expected-divergence``
+is no pass. So it leaves the exit code as a new failure would (0 unless something else
+regressed): the clause diverged on the baseline and fails the same way on a version nobody
+measured, where the thing to do is to measure it and extend the divergence's entry.
+
+Only verdicts (and, for a persisting divergence, the candidate's notes) are compared: the same
+verdict with other tests, evidence or divergence reason is unchanged. Notes (:mod:`conformance.notes`: what a run saw that is no failure, such as a key
 no clause knows) are listed apart, those that appeared on the candidate and those gone from it;
 they never change the exit code. The output names both runs (Airflow version, target, database), lists each
 changed clause under its kind, the regressions first, counts the unchanged ones, and ends with
@@ -64,15 +74,17 @@ from conformance.report_files import ReportFileError, load_report, report_path
 from conformance.report_format import current
 from conformance.versions import describe
 
-COMPARE_VERSION = 2  # 2: notes
+COMPARE_VERSION = 3  # 2: notes; 3: the kind persisting-divergence
 MISSING = "missing"
 PASSED = frozenset({"pass", "unexpected-pass"})
 NOT_PASSING = frozenset({"fail", "absent", "untested", "not-applicable", "not-selected", MISSING})
 KINDS = (  # the order they are listed in
-    "regression", "new-failure", "divergence-appeared", "gone", "changed", "new", "divergence-gone", "improvement",
+    "regression", "persisting-divergence", "new-failure", "divergence-appeared", "gone", "changed", "new", "divergence-gone",
+    "improvement",
 )
 KIND_NOUNS = {  # one, several
     "regression": ("regression", "regressions"),
+    "persisting-divergence": ("persisting divergence", "persisting divergences"),
     "new-failure": ("new failure", "new failures"),
     "divergence-appeared": ("divergence appeared", "divergences appeared"),
     "gone": ("clause gone", "clauses gone"),
@@ -90,8 +102,12 @@ def counted(count: int, kind: str) -> str:
     return f"{count} {one if count == 1 else several}"
 
 
-def kind_of(baseline: str, candidate: str, *, fail_on_new_divergence: bool = False) -> str | None:
-    """The kind of change from one verdict to another (see the module docstring); None if unchanged."""
+def kind_of(baseline: str, candidate: str, *, fail_on_new_divergence: bool = False, same_as_declared: bool = False) -> str | None:
+    """The kind of change from one verdict to another (see the module docstring); None if unchanged.
+
+    ``same_as_declared``: the candidate's report notes the clause's failure as the same as
+    declared for the nearest measured version.
+    """
     if baseline == candidate:
         return None
     regressing = NOT_PASSING | {"expected-divergence"} if fail_on_new_divergence else NOT_PASSING
@@ -103,6 +119,8 @@ def kind_of(baseline: str, candidate: str, *, fail_on_new_divergence: bool = Fal
         return "gone"
     if candidate in PASSED and baseline not in PASSED:
         return "improvement"
+    if candidate == "fail" and baseline == "expected-divergence" and same_as_declared:
+        return "persisting-divergence"
     if candidate == "fail":
         return "new-failure"
     if candidate == "expected-divergence":
@@ -190,12 +208,13 @@ def compare(
     old, new = current(baseline), current(candidate)
     old_clauses = {clause["id"]: clause for clause in old["clauses"]}
     new_clauses = {clause["id"]: clause for clause in new["clauses"]}
+    noted = {note["clause"] for note in new["notes"] if note["kind"] == "same-as-declared"}
     changes: list[Change] = []
     unchanged = 0
     for clause_id in dict.fromkeys([*old_clauses, *new_clauses]):
         before, after = old_clauses.get(clause_id), new_clauses.get(clause_id)
         verdicts = (before["verdict"] if before else MISSING, after["verdict"] if after else MISSING)
-        kind = kind_of(*verdicts, fail_on_new_divergence=fail_on_new_divergence)
+        kind = kind_of(*verdicts, fail_on_new_divergence=fail_on_new_divergence, same_as_declared=clause_id in noted)
         if kind is None:
             unchanged += 1
             continue

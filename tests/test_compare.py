@@ -326,3 +326,56 @@ def test_the_same_note_on_both_sides_is_not_listed(tmp_path, capsys):
     baseline, candidate = with_notes(NEW, tmp_path, "a", ["dag_run_id"]), with_notes(NEW, tmp_path, "b", ["dag_run_id"])
     code, out, _ = run(capsys, str(baseline), str(candidate), "--json")
     assert (code, json.loads(out)["notes"]) == (0, {"appeared": [], "gone": []})
+
+
+# A divergence persisting on a version the suite never measured (conformance.unmeasured).
+
+
+def noting_same_as_declared(report: dict, clause_id: str) -> dict:
+    """``report`` with the note a run on an unmeasured version leaves on a failure of ``clause_id``."""
+    from conformance import notes
+
+    note = notes.same_as_declared(clause_id, "3.4.0b2")
+    report["notes"] = notes.gather([("t", notes.as_json(note, "failed: results are {}, expected no results key"))])
+    return report
+
+
+def test_a_divergence_persisting_on_an_unmeasured_version_is_its_own_kind_not_a_new_failure():
+    comparison = compare.compare(with_verdict("expected-divergence"), noting_same_as_declared(with_verdict("fail"), "PARAM-EMPTY-1"))
+    assert [(c.id, c.kind) for c in comparison.changes] == [("PARAM-EMPTY-1", "persisting-divergence")]
+    assert not comparison.of_kind("new-failure") and not comparison.of_kind("divergence-gone")
+    assert comparison.exit_code() == 0  # a baseline expected-divergence is no pass: no regression
+    document = compare.document(comparison)
+    assert schema_errors(document) == []
+    assert (document["compare_version"], document["counts"]["persisting-divergence"], document["counts"]["new-failure"]) == (3, 1, 0)
+    assert "(1 persisting divergence)" in compare.verdict_line(comparison)
+
+
+def test_only_the_noted_clause_from_a_declared_divergence_persists():
+    """The note of another clause makes nothing persist; from another baseline verdict the usual kind holds."""
+    other = compare.compare(with_verdict("expected-divergence"), noting_same_as_declared(with_verdict("fail"), "PARAM-UNKNOWN-1"))
+    assert [(c.id, c.kind) for c in other.changes] == [("PARAM-EMPTY-1", "new-failure")]
+    for baseline, kind in (("pass", "regression"), ("absent", "new-failure"), ("untested", "new-failure")):
+        noted = noting_same_as_declared(with_verdict("fail"), "PARAM-EMPTY-1")
+        assert [c.kind for c in compare.compare(with_verdict(baseline), noted).changes] == [kind], baseline
+    assert compare.kind_of("expected-divergence", "fail", same_as_declared=True) == "persisting-divergence"
+    assert compare.kind_of("expected-divergence", "fail") == "new-failure"
+    assert compare.kind_of("expected-divergence", "absent", same_as_declared=True) == "divergence-gone"
+    assert compare.kind_of("pass", "fail", same_as_declared=True, fail_on_new_divergence=True) == "regression"
+
+
+def test_persisting_divergences_are_listed_after_regressions_and_before_new_failures():
+    baseline = read(NEW)
+    wanted = {"PARAM-EMPTY-1": ("expected-divergence", "fail"), "PARAM-UNKNOWN-1": ("absent", "fail"), "PARAM-COMMA-1": ("pass", "fail")}
+    candidate = noting_same_as_declared(read(NEW), "PARAM-EMPTY-1")
+    for report, side in ((baseline, 0), (candidate, 1)):
+        for clause in report["clauses"]:
+            if clause["id"] in wanted:
+                clause["verdict"] = wanted[clause["id"]][side]
+    comparison = compare.compare(baseline, candidate)
+    assert [(c.kind, c.id) for c in comparison.changes] == [
+        ("regression", "PARAM-COMMA-1"), ("persisting-divergence", "PARAM-EMPTY-1"), ("new-failure", "PARAM-UNKNOWN-1"),
+    ]
+    text = compare.render_text(comparison)
+    assert text.index("regressions: 1") < text.index("persisting divergences: 1") < text.index("new failures: 1")
+    assert "notes appeared (not judged): 1" in text and "same as declared for 3.4.0b2" in text

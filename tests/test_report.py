@@ -9,11 +9,13 @@ from datetime import datetime, timezone
 
 import pytest
 
+from conformance import cli, compare
 from conformance.catalog import Clause, load_clauses
 from conformance.recordings import load_fixture
 from conformance.report import ReportError, Run, TestResult, build, clause_verdict, problems, write
 from conformance.report_format import current
 from conformance.report_html import render
+from conformance.schemas import validator
 from conformance.selection import WHOLE, Selection
 from fake_session import fake_session_conftest
 
@@ -369,7 +371,8 @@ def pytest_unconfigure(config):
 
 
 # A server on a version the suite never measured: named in the summary and report.json, its
-# failures still failures, each that the nearest measured version declares noted so.
+# failures still failures, each that the nearest measured version declares noted so; compare
+# tells such a persisting divergence from a new failure.
 
 UNMEASURED_TESTS = """
 import pytest
@@ -427,3 +430,31 @@ def test_an_unmeasured_version_is_named_and_a_failure_as_declared_for_the_neares
 def test_a_measured_version_is_not_named():
     passed = TestResult(nodeid="t", clauses=("ANY-1",), outcome="passed", duration_s=0, message=None)
     assert versioned_report("3.4.0b2", [passed])["notes"] == []
+
+
+def test_compare_lists_a_divergence_persisting_on_an_unmeasured_version_apart_from_new_failures(pytester, capsys):
+    baseline_run, baseline = run_on(pytester, "3.4.0b2", "baseline")
+    assert baseline_run.ret == pytest.ExitCode.OK  # RESULT-NONE-1 and RESULT-MAPPED-4 diverge as declared
+    assert baseline["notes"] == []
+    assert {c["id"]: c["verdict"] for c in baseline["clauses"] if c["id"] in ("RESULT-NONE-1", "RESULT-MAPPED-4")} == {
+        "RESULT-NONE-1": "expected-divergence", "RESULT-MAPPED-4": "expected-divergence",
+    }
+    run_on(pytester, "3.4.0", "candidate")
+    capsys.readouterr()  # what the two runs printed
+    code = cli.main(["compare", str(pytester.path / "baseline"), str(pytester.path / "candidate"), "--json"])
+    document = json.loads(capsys.readouterr().out)
+    assert [e.message for e in validator("compare.schema.json").iter_errors(document)] == []
+    changes = [(c["kind"], c["id"], c["baseline"], c["candidate"]) for c in document["changes"]]
+    assert changes == [
+        ("persisting-divergence", "RESULT-NONE-1", "expected-divergence", "fail"),  # listed first: not a plain new failure
+        ("new-failure", "RESULT-MAPPED-4", "expected-divergence", "fail"),
+    ]
+    assert (code, document["exit_code"], document["counts"]["persisting-divergence"]) == (0, 0, 1)  # no regression: nothing passed before
+    assert [(n["kind"], n["clause"]) for n in document["notes"]["appeared"]] == [("unmeasured-version", None), ("same-as-declared", "RESULT-NONE-1")]
+    assert cli.main(["compare", str(pytester.path / "baseline"), str(pytester.path / "candidate")]) == 0
+    text = capsys.readouterr().out
+    assert text.index("persisting divergences: 1") < text.index("new failures: 1")
+    assert "  RESULT-NONE-1    expected-divergence -> fail (On the 3.4 betas a result task returning None" in text
+    assert text.splitlines()[-1].endswith("(1 persisting divergence, 1 new failure)")
+    markdown = compare.render_markdown(compare.compare(baseline, json.loads((pytester.path / "candidate" / "report.json").read_text())))
+    assert "| persisting-divergence | RESULT-NONE-1 | expected-divergence | fail |" in markdown
