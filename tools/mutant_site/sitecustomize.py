@@ -512,6 +512,22 @@ def _serve_replaced_iterations(taskinstance_module):
     event.listen(Session, "do_orm_execute", restrict_unless_xcom)
 
 
+def _loop_producers_of_every_attempt(region_module):
+    """What a task outside a loop reads of a loop task: every attempt's execution, not only
+    those in the working set (the other half of replaced-iteration-served)."""
+    from sqlalchemy import select
+
+    original = region_module.select_loop_producer_ids
+
+    def select_loop_producer_ids(**kwargs):
+        from airflow.models.taskinstance import TaskInstance
+
+        query = original(**kwargs)
+        return select(TaskInstance.id).where(*(c for c in query._where_criteria if "working_set" not in str(c)))
+
+    region_module.select_loop_producer_ids = select_loop_producer_ids
+
+
 def _on_waiter(patch):
     return WAITER_MODULE, lambda module: patch(module.DagRunWaiter)
 
@@ -540,7 +556,10 @@ MUTANTS = {
     "loop-result-dropped": _on_waiter(_drop_results_after_loops),
     "results-key-misspelled": _on_waiter(_rewrite_lines(_results_key_misspelled)),
     "ignores-run-permission": (ROUTE_MODULE, _ignore_run_permission),
-    "replaced-iteration-served": ("airflow.models.taskinstance", _serve_replaced_iterations),
+    "replaced-iteration-served": (
+        ("airflow.models.taskinstance", _serve_replaced_iterations),
+        ("airflow.models.dynamic_region", _loop_producers_of_every_attempt),
+    ),
     # benign
     "new-key-on-every-line": _on_waiter(_rewrite_lines(_with_run_id)),
     "compact-json": _on_waiter(_rewrite_lines(_compact)),
