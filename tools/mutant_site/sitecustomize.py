@@ -492,42 +492,6 @@ def _ignore_run_permission(route_module):
             route.dependencies = []
 
 
-def _serve_replaced_iterations(taskinstance_module):
-    """XCom reads see archived attempts too: a loop task read from outside the loop then yields
-    the executions a clear and rerun replaced beside the ones that replaced them. Airflow hides
-    archived attempts from every ORM query over task instances (a do_orm_execute listener); this
-    keeps that for every query but those selecting XCom rows."""
-    from sqlalchemy import event
-    from sqlalchemy.orm import Session
-
-    restrict = taskinstance_module._restrict_to_current_attempts
-    event.remove(Session, "do_orm_execute", restrict)
-
-    def restrict_unless_xcom(state):
-        described = getattr(state.statement, "column_descriptions", ())
-        if state.is_select and any(getattr(d.get("entity"), "__tablename__", None) == "xcom" for d in described):
-            return
-        restrict(state)
-
-    event.listen(Session, "do_orm_execute", restrict_unless_xcom)
-
-
-def _loop_producers_of_every_attempt(region_module):
-    """What a task outside a loop reads of a loop task: every attempt's execution, not only
-    those in the working set (the other half of replaced-iteration-served)."""
-    from sqlalchemy import select
-
-    original = region_module.select_loop_producer_ids
-
-    def select_loop_producer_ids(**kwargs):
-        from airflow.models.taskinstance import TaskInstance
-
-        query = original(**kwargs)
-        return select(TaskInstance.id).where(*(c for c in query._where_criteria if "working_set" not in str(c)))
-
-    region_module.select_loop_producer_ids = select_loop_producer_ids
-
-
 def _on_waiter(patch):
     return WAITER_MODULE, lambda module: patch(module.DagRunWaiter)
 
@@ -556,10 +520,6 @@ MUTANTS = {
     "loop-result-dropped": _on_waiter(_drop_results_after_loops),
     "results-key-misspelled": _on_waiter(_rewrite_lines(_results_key_misspelled)),
     "ignores-run-permission": (ROUTE_MODULE, _ignore_run_permission),
-    "replaced-iteration-served": (
-        ("airflow.models.taskinstance", _serve_replaced_iterations),
-        ("airflow.models.dynamic_region", _loop_producers_of_every_attempt),
-    ),
     # benign
     "new-key-on-every-line": _on_waiter(_rewrite_lines(_with_run_id)),
     "compact-json": _on_waiter(_rewrite_lines(_compact)),
@@ -575,7 +535,7 @@ MUTANTS = {
     "error-body-extra-member": ("starlette.responses", _error_bodies_gain_a_member),
     "loops-count-from-one": ("airflow.sdk.execution_time.loop", _loops_count_from_one),
 }
-NEEDS_3_4 = ("loop-task-collected", "loop-result-dropped", "loops-count-from-one", "replaced-iteration-served")
+NEEDS_3_4 = ("loop-task-collected", "loop-result-dropped", "loops-count-from-one")
 # What CI runs: each run is a whole suite run (one to two minutes on 2 cores) and CI must stay
 # under 30 minutes, so one run carries a values mutant, a timing mutant and the benign mutants
 # of 3.3 together: the failing clauses must be exactly the two harmful ones' declared clauses,
