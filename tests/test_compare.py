@@ -162,13 +162,18 @@ def test_clauses_missing_on_either_side_are_new_or_gone_and_a_gone_pass_regresse
     assert new.exit_code() == 0 and new.unchanged == len(full["clauses"]) - 1
 
 
-def test_changes_are_grouped_by_kind_regressions_first():
-    baseline, candidate = read(SMALL_NEW), read(SMALL_NEW)
-    wanted = {"RESULT-DECORATOR-1": ("absent", "pass"), "PARAM-EMPTY-1": ("pass", "fail"), "WAIT-INTERVAL-OPTIONAL-1": ("expected-divergence", "pass")}
+def set_verdicts(baseline: dict, candidate: dict, wanted: dict[str, tuple[str, str]]) -> None:
+    """Give each clause of ``wanted`` its (baseline, candidate) verdicts in the two reports."""
     for report, side in ((baseline, 0), (candidate, 1)):
         for clause in report["clauses"]:
             if clause["id"] in wanted:
                 clause["verdict"] = wanted[clause["id"]][side]
+
+
+def test_changes_are_grouped_by_kind_regressions_first():
+    baseline, candidate = read(SMALL_NEW), read(SMALL_NEW)
+    wanted = {"RESULT-DECORATOR-1": ("absent", "pass"), "PARAM-EMPTY-1": ("pass", "fail"), "WAIT-INTERVAL-OPTIONAL-1": ("expected-divergence", "pass")}
+    set_verdicts(baseline, candidate, wanted)
     comparison = compare.compare(baseline, candidate)
     assert [(c.kind, c.id) for c in comparison.changes] == [
         ("regression", "PARAM-EMPTY-1"), ("improvement", "RESULT-DECORATOR-1"), ("improvement", "WAIT-INTERVAL-OPTIONAL-1"),
@@ -368,10 +373,7 @@ def test_persisting_divergences_are_listed_after_regressions_and_before_new_fail
     baseline = read(NEW)
     wanted = {"PARAM-EMPTY-1": ("expected-divergence", "fail"), "PARAM-UNKNOWN-1": ("absent", "fail"), "PARAM-COMMA-1": ("pass", "fail")}
     candidate = noting_same_as_declared(read(NEW), "PARAM-EMPTY-1")
-    for report, side in ((baseline, 0), (candidate, 1)):
-        for clause in report["clauses"]:
-            if clause["id"] in wanted:
-                clause["verdict"] = wanted[clause["id"]][side]
+    set_verdicts(baseline, candidate, wanted)
     comparison = compare.compare(baseline, candidate)
     assert [(c.kind, c.id) for c in comparison.changes] == [
         ("regression", "PARAM-COMMA-1"), ("persisting-divergence", "PARAM-EMPTY-1"), ("new-failure", "PARAM-UNKNOWN-1"),
