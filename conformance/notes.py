@@ -55,10 +55,6 @@ class Note:
     subject: str
     message: str
 
-    @property
-    def identity(self) -> tuple[str, str | None, str]:
-        return (self.kind, self.clause, self.subject)
-
 
 def _did_you_mean(name: str, known: Sequence[str]) -> str:
     close = difflib.get_close_matches(name.lower(), known, n=1, cutoff=0.6)
@@ -110,8 +106,7 @@ def gather(seen: Iterable[tuple[str, Mapping[str, Any]]]) -> list[dict[str, Any]
     order of first sight, with the evidence of every test that saw it."""
     notes: dict[tuple[Any, ...], dict[str, Any]] = {}
     for nodeid, recorded in seen:
-        identity = (recorded["kind"], recorded["clause"], recorded["subject"])
-        entry = notes.setdefault(identity, {key: recorded[key] for key in ("kind", "clause", "subject", "message")} | {"evidence": []})
+        entry = notes.setdefault(identity_of(recorded), {key: recorded[key] for key in ("kind", "clause", "subject", "message")} | {"evidence": []})
         entry["evidence"].append({"test": nodeid, "detail": recorded["detail"]})
     return list(notes.values())
 
