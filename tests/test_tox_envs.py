@@ -94,3 +94,14 @@ def test_the_factor_reader_reads_tox_conditions():
     assert resolved(value, "a-1") == ["plain", "one-not-x"]
     assert resolved(value, "a-1-x") == ["plain", "x-or-y"]
     assert resolved(value, "a-2-y") == ["plain", "x-or-y"]
+
+
+def test_ci_runs_3_4_0b2_built_from_source_and_its_mutants_and_contributor_runs_compare_with_it():
+    parser = tox_ini()
+    env_list = [env.strip() for env in parser["tox"]["env_list"].split(",")]
+    assert "airflow-3.4.0b2" not in env_list
+    assert env_list.index("airflow-source") < env_list.index("mutants-loops") < env_list.index("contributor-runs")
+    source = settings(parser, "airflow-source")
+    assert source["commands"] == ["conformance run --report {work_dir}{/}reports{/}{env_name} -- {posargs}"]  # the versions' envs' command
+    assert "--baseline {work_dir}{/}reports{/}airflow-source" in settings(parser, "mutants-loops")["commands"][0]
+    assert "--baseline {work_dir}{/}reports{/}airflow-source" in settings(parser, "contributor-runs")["commands"][0]
