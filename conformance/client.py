@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Self
 
 import httpx
 
@@ -61,7 +61,7 @@ class AirflowClient:
         )
         self.server_errors: list[str] = []
 
-    async def __aenter__(self) -> AirflowClient:
+    async def __aenter__(self) -> Self:
         return self
 
     async def __aexit__(self, *exc_info: object) -> None:

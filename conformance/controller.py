@@ -32,7 +32,7 @@ import tempfile
 import time
 from collections import Counter
 from contextlib import ExitStack
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -70,7 +70,7 @@ class Controller:
         self.started = False
         self.info: SessionInfo | None = None
         self.collector = Collector()
-        self.began, self.began_clock = datetime.now(timezone.utc), time.monotonic()
+        self.began, self.began_clock = datetime.now(UTC), time.monotonic()
         self.written: tuple[Path, ...] = ()
         self.report_error: str | None = None
         self.failures_besides_absent = 0

@@ -179,7 +179,7 @@ def _sender_of(request: httpx.Request, shown: Mapping[str, str]) -> str:
 
 def _has_elapsed(response: httpx.Response) -> bool:
     try:
-        response.elapsed
+        _ = response.elapsed  # raises on a response that was never sent
     except RuntimeError:  # a response built by hand, never sent
         return False
     return True

@@ -41,7 +41,7 @@ from packaging.version import InvalidVersion, Version
 
 from conformance.arguments import Parser
 from conformance.paths import package_file
-from conformance.report_files import REPORT_SCHEMA, ReportFileError, load_report, report_path
+from conformance.report_files import ReportFileError, load_report, report_path
 from conformance.report_format import VERDICTS, current
 
 MatrixError = ReportFileError  # a report could not be read (conformance.report_files, shared with compare)

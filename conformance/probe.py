@@ -18,6 +18,7 @@ cores every poll of every stream can come seconds late (seen in CI: both 2 s cad
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 import time
 from collections.abc import Iterable
@@ -67,7 +68,7 @@ class Health:
             reasons.append(f"control requests took up to {worst.control_s:.2f} s ({len(slow)} of {len(samples)} over {CONTROL_LIMIT:g} s)")
         # A gap between samples longer than a few periods: the probe itself was held up.
         ordered = sorted(samples, key=lambda s: s.started)
-        if gaps := [b.started - a.ended for a, b in zip(ordered, ordered[1:]) if b.started - a.ended > 4 * EVERY]:
+        if gaps := [b.started - a.ended for a, b in itertools.pairwise(ordered) if b.started - a.ended > 4 * EVERY]:
             reasons.append(f"the probe itself was held up for {max(gaps):.1f} s")
         return reasons
 

@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import re
 import signal
 import socket
@@ -44,7 +45,7 @@ import zlib
 from collections.abc import Callable, Mapping, Sequence
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
-from typing import Any
+from typing import Any, Self
 from urllib.parse import urlsplit
 
 from conformance.arguments import USAGE_ERROR, Parser
@@ -67,7 +68,7 @@ def parse_speed(text: str) -> float:
         speed = float(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r} is not a number or max") from None
-    if speed < 0 or speed != speed or speed == float("inf"):
+    if speed < 0 or math.isnan(speed) or speed == float("inf"):
         raise argparse.ArgumentTypeError(f"{text!r} is not a speed: give a factor above 0 (1 = as recorded) or max")
     return speed
 
@@ -135,11 +136,11 @@ class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"  # keep-alive and chunked bodies
     server: _Server
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 (the base class's name)
+    def log_message(self, format: str, *args: Any) -> None:  # format: the base class's name
         if self.server.log is not None:
             self.server.log(f"{self.address_string()} {format % args}")
 
-    def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
+    def do_GET(self) -> None:  # http.server's naming
         started = time.monotonic()
         path = urlsplit(self.path).path
         if path in INDEX_PATHS:
@@ -280,7 +281,7 @@ class ReplayServer:
     def index(self) -> dict[str, Any]:
         return index(self.cases, self.url, self.speed, self.content_type)
 
-    def __enter__(self) -> ReplayServer:
+    def __enter__(self) -> Self:
         self._thread.start()
         return self
 

@@ -27,6 +27,7 @@ and both are read.
 from __future__ import annotations
 
 import base64
+import itertools
 import json
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -157,7 +158,7 @@ def negative_case(case: Mapping[str, Any]) -> ReplayCase:
         if sum(sizes) != len(body):
             raise ValueError(f"{case['id']}: chunk_sizes add up to {sum(sizes)} bytes, the body has {len(body)}")
         offsets = [sum(sizes[:i]) for i in range(len(sizes) + 1)]
-        parts = [body[start:end] for start, end in zip(offsets, offsets[1:])]
+        parts = [body[start:end] for start, end in itertools.pairwise(offsets)]
     elif encoding is not None or status != 200:
         parts = [body] if body else []
     else:

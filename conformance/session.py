@@ -20,7 +20,7 @@ import json
 import secrets
 import time
 from collections.abc import Iterable
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import attrs
@@ -121,7 +121,7 @@ class SessionInfo:
 
 def new_run_id() -> str:
     """Unique per session, so repeated sessions against one server never collide."""
-    return f"conformance-{datetime.now(timezone.utc):%Y%m%dT%H%M%S}-{secrets.token_hex(3)}"
+    return f"conformance-{datetime.now(UTC):%Y%m%dT%H%M%S}-{secrets.token_hex(3)}"
 
 
 def prepare(connection: Connection, cases: Iterable[Case], folder: Path) -> SessionInfo:

@@ -76,8 +76,10 @@ def markdown(
     html_path = next((str(path) for path in written if path.suffix == ".html"), None)
     anchor_base = report_url or html_path
     lines = [
-        f"### Airflow DAG Result conformance: Airflow {md_text(describe(airflow['version']))}"
-        f" ({md_text(str(airflow['target']))}, {md_text(str(airflow['database']))})",
+        (
+            f"### Airflow DAG Result conformance: Airflow {md_text(describe(airflow['version']))}"
+            f" ({md_text(str(airflow['target']))}, {md_text(str(airflow['database']))})"
+        ),
         "",
     ]
     if not report["feature"]["present"]:

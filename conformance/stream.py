@@ -44,7 +44,7 @@ class Line:
 
 def epoch(timestamp: str) -> float:
     """An Airflow API timestamp (ISO 8601, ``Z`` or an offset) as epoch seconds."""
-    return datetime.fromisoformat(timestamp.replace("Z", "+00:00")).timestamp()
+    return datetime.fromisoformat(timestamp).timestamp()
 
 
 @attrs.frozen

@@ -16,6 +16,7 @@ also reported as a cadence fault.
 
 from __future__ import annotations
 
+import itertools
 import json
 import statistics
 from collections.abc import Callable, Mapping
@@ -61,7 +62,7 @@ def ended_with_terminal_line(transcript: Transcript) -> bool:
 
 def gaps(transcript: Transcript) -> list[float]:
     arrivals = unfinished_arrivals(transcript)
-    return [later - earlier for earlier, later in zip(arrivals, arrivals[1:])]
+    return [later - earlier for earlier, later in itertools.pairwise(arrivals)]
 
 
 def cadence_problems(transcript: Transcript, interval: float) -> list[str]:
@@ -160,7 +161,7 @@ def latency(interval: float) -> TimingCheck:
 def judged_gaps(transcript: Transcript, health: Health) -> list[tuple[float, bool]]:
     """Each gap between poll lines, and whether the probe saw it undisturbed."""
     arrivals = [transcript.sent_at + at for at in unfinished_arrivals(transcript)]
-    return [(b - a, not health.disturbances(a, b)) for a, b in zip(arrivals, arrivals[1:])]
+    return [(b - a, not health.disturbances(a, b)) for a, b in itertools.pairwise(arrivals)]
 
 
 def cadence(interval: float) -> TimingCheck:

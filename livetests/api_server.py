@@ -22,6 +22,7 @@ import subprocess
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Self
 
 import httpx
 import psutil
@@ -62,7 +63,7 @@ class ApiServer:
         self.port = httpx.URL(base_url).port
         self.started: list[subprocess.Popen[bytes]] = []
 
-    def __enter__(self) -> ApiServer:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc_info: object) -> None:

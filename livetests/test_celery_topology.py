@@ -192,7 +192,7 @@ def test_the_suite_passes_through_nginx_with_both_replicas_serving_streams(deplo
     started = time.monotonic()
     done = subprocess.run(
         [sys.executable, "-m", "conformance", "run", "--report", str(tmp_path), "--", "-q", "-p", "no:cacheprovider"],
-        env=env, capture_output=True, text=True, timeout=900,
+        env=env, capture_output=True, text=True, timeout=900, check=False,
     )
     took = time.monotonic() - started
     assert done.returncode == 0, done.stdout[-6000:] + done.stderr[-2000:]

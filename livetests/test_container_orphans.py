@@ -49,7 +49,7 @@ def _popen(**env: str) -> subprocess.Popen[str]:
         },
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
         # A shell may start us with SIGINT ignored; the child must see Ctrl-C as a user's would.
-        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),  # noqa: PLW1509 (Popen can't reset SIGINT)
     )
 
 

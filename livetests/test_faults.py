@@ -76,7 +76,7 @@ class Airflow:
 
     def ended(self, dag_id: str, run_id: str) -> float:
         """The run's ``end_date`` in epoch seconds."""
-        return datetime.fromisoformat(self.run(dag_id, run_id)["end_date"].replace("Z", "+00:00")).timestamp()
+        return datetime.fromisoformat(self.run(dag_id, run_id)["end_date"]).timestamp()
 
     def waiters(self, run_id: str, settle: float = 5.0) -> list[Waiter]:
         """The probe's waiters of a run, once every one of them has closed (or ``settle`` s passed)."""
@@ -179,19 +179,21 @@ def test_a_slow_reader_gets_every_line_intact(airflow):
     tiny_window = httpx.HTTPTransport(socket_options=[(socket.SOL_SOCKET, socket.SO_RCVBUF, 16384)])
     headers = {**airflow.connection.headers, "Accept-Encoding": "identity"}  # gzip would shrink it to nothing
     framer, raw_lines, reads = LineFramer(), [], 0
-    with httpx.Client(base_url=airflow.base_url, transport=tiny_window, headers=headers) as http:
-        with http.stream("GET", airflow.path(LARGE, run_id), params={"interval": "0.2"}, timeout=httpx.Timeout(60)) as response:
-            assert response.status_code == 200
-            paused_at = time.time()
-            while airflow.run(LARGE, run_id)["state"] not in ("success", "failed"):
-                time.sleep(0.5)
-            time.sleep(1)
-            resumed_at = time.time()
-            for chunk in response.iter_raw():
-                reads += 1
-                raw_lines += [raw.decode() for raw in framer.feed(chunk)]
-                time.sleep(0.005)
-            done_at = time.time()
+    with (
+        httpx.Client(base_url=airflow.base_url, transport=tiny_window, headers=headers) as http,
+        http.stream("GET", airflow.path(LARGE, run_id), params={"interval": "0.2"}, timeout=httpx.Timeout(60)) as response,
+    ):
+        assert response.status_code == 200
+        paused_at = time.time()
+        while airflow.run(LARGE, run_id)["state"] not in ("success", "failed"):
+            time.sleep(0.5)
+        time.sleep(1)
+        resumed_at = time.time()
+        for chunk in response.iter_raw():
+            reads += 1
+            raw_lines += [raw.decode() for raw in framer.feed(chunk)]
+            time.sleep(0.005)
+        done_at = time.time()
     raw_lines += [framer.rest().decode()] if framer.rest() else []
 
     assert framing_problems(raw_lines) + terminal_problems(raw_lines, "success") + poll_line_problems(raw_lines) == []
@@ -313,7 +315,7 @@ def test_a_restarted_api_server_cuts_open_streams_and_a_new_wait_succeeds(airflo
     def consume() -> None:
         try:
             outcomes.append(wait_for_result(airflow.base_url, TIMED, run_id, token=airflow.connection.token, interval=1))
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 (whatever the stream raised is the outcome asserted below)
             outcomes.append(exc)
 
     clients = [threading.Thread(target=consume) for _ in range(3)]

@@ -37,7 +37,7 @@ def start_suite(tmp_path: Path, **env: str) -> tuple[subprocess.Popen[str], Path
         [*SUITE, f"--basetemp={tmp_path / 'basetemp'}"], cwd=tmp_path, env={**os.environ, "TMPDIR": str(folder), **env},
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
         # A shell may start us with SIGINT ignored; the child must see Ctrl-C as a user's would.
-        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),  # noqa: PLW1509 (Popen can't reset SIGINT)
     )
     return process, folder
 

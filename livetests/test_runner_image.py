@@ -92,16 +92,18 @@ def test_the_runner_image_passes_against_airflow_on_a_private_network(run, tmp_p
     reports = tmp_path / "reports"
     reports.mkdir()
     reports.chmod(0o777)  # for the image's own user (uid 10001), whoever runs this test
-    with Network(docker_network_kw={"labels": {docker_engine.LABEL: run}}) as network:
-        with ContainerTarget(os.environ).standalone(run, network, ALIAS) as airflow:
-            code, output = run_runner(run, {
-                "AIRFLOW_CONFORMANCE_URL": f"http://{ALIAS}:{API_PORT}",
-                "AIRFLOW_CONFORMANCE_USERNAME": "admin",
-                "AIRFLOW_CONFORMANCE_PASSWORD": docker_engine.read_password(airflow),
-                "AIRFLOW_CONFORMANCE_DB": "sqlite",
-                "AIRFLOW_CONFORMANCE_CLAUSE": RUNNER_CLAUSES,
-            }, reports, network)
-            airflow_said = docker_engine.standalone_logs(airflow) if code != 0 else ""
+    with (
+        Network(docker_network_kw={"labels": {docker_engine.LABEL: run}}) as network,
+        ContainerTarget(os.environ).standalone(run, network, ALIAS) as airflow,
+    ):
+        code, output = run_runner(run, {
+            "AIRFLOW_CONFORMANCE_URL": f"http://{ALIAS}:{API_PORT}",
+            "AIRFLOW_CONFORMANCE_USERNAME": "admin",
+            "AIRFLOW_CONFORMANCE_PASSWORD": docker_engine.read_password(airflow),
+            "AIRFLOW_CONFORMANCE_DB": "sqlite",
+            "AIRFLOW_CONFORMANCE_CLAUSE": RUNNER_CLAUSES,
+        }, reports, network)
+        airflow_said = docker_engine.standalone_logs(airflow) if code != 0 else ""
     assert code == 0, f"{output[-6000:]}\n`airflow standalone`, by component:\n{airflow_said}"
     assert f"Airflow DAG Result conformance: Airflow {AIRFLOW_VERSION} (external, sqlite)" in output, output[-6000:]
     assert {"report.json", "report.html", "junit.xml"} <= {path.name for path in reports.iterdir()}

@@ -2,7 +2,7 @@
 
 import inspect
 from collections.abc import Callable
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -87,7 +87,7 @@ def recorded_report() -> dict[str, Any]:
     version, database = manifest["airflow_version"], manifest["database"]
     run = Run(
         suite_version="0.0.0", airflow_version=version, target="recorded", database=database,
-        description="fixtures/streams replayed offline", started=datetime(2026, 1, 1, tzinfo=timezone.utc), duration_s=1.0,
+        description="fixtures/streams replayed offline", started=datetime(2026, 1, 1, tzinfo=UTC), duration_s=1.0,
     )
     return build(run, replayed_results(version, database), load_clauses(), divergences_for(version, database))
 

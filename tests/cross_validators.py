@@ -124,7 +124,7 @@ def ajv_node_modules() -> Path:
             shutil.copy(path, staging / path.name)
         done = subprocess.run(
             [npm, "ci", "--ignore-scripts", "--no-audit", "--no-fund"], cwd=staging,
-            capture_output=True, text=True, timeout=NPM_TIMEOUT,
+            capture_output=True, text=True, timeout=NPM_TIMEOUT, check=False,
         )
         if done.returncode != 0:
             raise RuntimeError(f"npm ci in {staging} failed (exit {done.returncode}): {done.stderr.strip()[-2000:]}")
@@ -145,7 +145,7 @@ def ajv_run(examples: Sequence[Example]) -> dict[str, Any]:
     job = json.dumps({"cases": [{"schema": e.schema, "data": e.data} for e in examples]})
     done = subprocess.run(
         [node, str(VALIDATORS_DIR / "ajv-check.mjs"), str(schemas_dir())], input=job,
-        capture_output=True, text=True, timeout=300, env={**os.environ, "NODE_PATH": str(ajv_node_modules())},
+        capture_output=True, text=True, timeout=300, env={**os.environ, "NODE_PATH": str(ajv_node_modules())}, check=False,
     )
     if done.returncode != 0:
         raise RuntimeError(f"ajv-check.mjs failed (exit {done.returncode}): {done.stderr.strip()}")
@@ -170,7 +170,7 @@ def local_refs(schema: Any) -> Any:
 def check_jsonschema(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "check_jsonschema", "--output-format", "json", *args],
-        capture_output=True, text=True, timeout=300, env={**os.environ, **NO_NETWORK},
+        capture_output=True, text=True, timeout=300, env={**os.environ, **NO_NETWORK}, check=False,
     )
 
 

@@ -66,9 +66,8 @@ def test_bad_settings_are_one_sentence(environ, sentence):
 def test_unreachable_docker_is_one_sentence(monkeypatch, tmp_path):
     pytest.importorskip("testcontainers")
     monkeypatch.setenv("DOCKER_HOST", f"unix://{tmp_path}/no-docker.sock")
-    with pytest.raises(TargetError) as raised:
-        with ContainerTarget({}).start():
-            pytest.fail("the target yielded a connection without Docker")
+    with pytest.raises(TargetError) as raised, ContainerTarget({}).start():
+        pytest.fail("the target yielded a connection without Docker")
     message = str(raised.value)
     assert message.startswith("Docker is not reachable (")
     assert message.endswith("start the Docker engine (on Debian: tools/container/engine.sh) or point DOCKER_HOST at one.")
@@ -84,9 +83,11 @@ def test_missing_testcontainers_says_which_extra_to_install(monkeypatch):
         monkeypatch.delitem(sys.modules, f"conformance.targets.{name}", raising=False)
         monkeypatch.delattr(conformance.targets, name, raising=False)
     without_docker = importlib.import_module("conformance.targets.container")
-    with pytest.raises(TargetError, match=r"needs testcontainers: `pip install 'airflow-dag-result-conformance\[container\]'`"):
-        with without_docker.ContainerTarget({}).start():
-            pass
+    with (
+        pytest.raises(TargetError, match=r"needs testcontainers: `pip install 'airflow-dag-result-conformance\[container\]'`"),
+        without_docker.ContainerTarget({}).start(),
+    ):
+        pass
 
 
 def test_airflow_settings_match_the_local_target():
@@ -147,14 +148,15 @@ def test_what_each_replica_served_is_read_from_nginx_log_lines():
     pytest.importorskip("testcontainers")
     from conformance.targets.docker_celery import WAIT_PATH, count_upstreams
 
-    log = "\n".join([
+    lines = [
         '172.26.0.1 "GET /api/v2/dags/a/dagRuns/r1/wait?interval=1 HTTP/1.1" 200 upstream=172.26.0.9:8080 time=3.101',
         '172.26.0.1 "GET /api/v2/dags/a/dagRuns/r1 HTTP/1.1" 200 upstream=172.26.0.9:8080 time=0.012',
         '172.26.0.1 "GET /api/v2/dags/a/dagRuns/r2/wait HTTP/1.1" 422 upstream=172.26.0.10:8080 time=0.020',
         # retried on the other replica after a refused connection: the last address answered
         '172.26.0.1 "GET /api/v2/dags/a/dagRuns/r2/wait?interval=1 HTTP/1.1" 200 upstream=172.26.0.10:8080, 172.26.0.9:8080 time=3.000',
         "2026/12/02 01:30:00 [error] 7#7: *9 connect() failed (111: Connection refused) while connecting to upstream",
-    ])
+    ]
+    log = "\n".join(lines)
     assert count_upstreams(log) == {"172.26.0.9:8080": 2, "172.26.0.10:8080": 1}
     assert count_upstreams(log, r"/dagRuns/[^/]+$") == {"172.26.0.9:8080": 1}
     assert WAIT_PATH.startswith("^") and WAIT_PATH.endswith("$")

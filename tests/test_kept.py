@@ -63,6 +63,8 @@ def test_the_container_target_will_not_keep_what_testcontainers_reaper_would_rem
     if container.docker_engine is None:
         pytest.skip("needs the container extra (testcontainers)")
     monkeypatch.setattr(container.docker_engine, "reaper_enabled", lambda: True)
-    with pytest.raises(TargetError, match="needs TESTCONTAINERS_RYUK_DISABLED=true"):
-        with make_target("container", {KEEP_VARIABLE: "1"}).start():
-            pass
+    with (
+        pytest.raises(TargetError, match="needs TESTCONTAINERS_RYUK_DISABLED=true"),
+        make_target("container", {KEEP_VARIABLE: "1"}).start(),
+    ):
+        pass

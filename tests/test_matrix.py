@@ -8,6 +8,7 @@ import pytest
 
 from conformance import matrix
 from conformance.paths import schemas_dir
+from conformance.report_files import REPORT_SCHEMA
 from conformance.schemas import validator
 
 DATA = __import__("pathlib").Path(__file__).parent / "data" / "matrix"
@@ -19,12 +20,12 @@ def built(*folders):
 
 
 @pytest.mark.skipif(
-    not (schemas_dir() / matrix.REPORT_SCHEMA).is_file(), reason="schemas/report.schema.json comes with the report branch"
+    not (schemas_dir() / REPORT_SCHEMA).is_file(), reason="schemas/report.schema.json comes with the report branch"
 )
 @pytest.mark.parametrize("folder", [OLD, NEW], ids=lambda folder: folder.name)
 def test_samples_match_the_report_schema(folder):
     report = json.loads((folder / "report.json").read_text())
-    assert [error.message for error in validator(matrix.REPORT_SCHEMA).iter_errors(report)] == []
+    assert [error.message for error in validator(REPORT_SCHEMA).iter_errors(report)] == []
 
 
 def test_columns_are_ordered_by_version_and_rows_by_the_reports():

@@ -189,7 +189,7 @@ def test_the_controller_prepares_only_the_cases_the_selected_tests_need(pytester
         result = pytester.runpytest_subprocess("-p", "fake_server", *args, "-n", "1")
     else:
         namespace: dict = {}
-        exec(FAKE_SERVER, namespace)
+        exec(FAKE_SERVER, namespace)  # noqa: S102 (the fake's source, run here as the xdist case loads it as a plugin)
         monkeypatch.setattr(controller, "make_target", lambda name, environ: namespace["FakeTarget"]())
         monkeypatch.setattr(controller, "prepare", namespace["fake_prepare"])
         monkeypatch.setattr(controller.signal, "signal", lambda *args: None)  # keep this process's SIGTERM handler

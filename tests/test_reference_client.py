@@ -199,7 +199,7 @@ def test_success_sends_the_query_and_returns_the_terminal_line():
     def handler(request: httpx.Request) -> httpx.Response:
         seen.append(request)
         # a line split across chunks, CRLF framing, and a character split across chunks
-        body = stream(b'{"state": "que', b'ued"}\r\n' + RUNNING, '{"state": "success", "results": {"t": "caf'.encode(),
+        body = stream(b'{"state": "que', b'ued"}\r\n' + RUNNING, b'{"state": "success", "results": {"t": "caf',
                       "é\"}}\n".encode()[:1], "é\"}}\n".encode()[1:])
         return httpx.Response(200, content=body)
 
@@ -259,9 +259,11 @@ def test_an_error_status_raises_with_status_and_detail(status, body, expected):
 
 
 def test_an_error_status_without_json_shows_the_body():
-    with serve(lambda request: httpx.Response(502, text="Bad Gateway from the proxy")) as client:
-        with pytest.raises(StreamError, match="502 Bad Gateway: Bad Gateway from the proxy"):
-            wait_for_result(BASE_URL, "d", "r", client=client)
+    with (
+        serve(lambda request: httpx.Response(502, text="Bad Gateway from the proxy")) as client,
+        pytest.raises(StreamError, match="502 Bad Gateway: Bad Gateway from the proxy"),
+    ):
+        wait_for_result(BASE_URL, "d", "r", client=client)
 
 
 def test_a_stream_that_never_ends_hits_the_deadline():
@@ -270,9 +272,11 @@ def test_a_stream_that_never_ends_hits_the_deadline():
             yield RUNNING
             time.sleep(0.01)
 
-    with serve(lambda request: httpx.Response(200, content=forever())) as client:
-        with pytest.raises(WaitTimeout, match=r"^the run had not finished after 0\.2 s \(its state was still running\)") as raised:
-            wait_for_result(BASE_URL, "d", "r", timeout=0.2, client=client)
+    with (
+        serve(lambda request: httpx.Response(200, content=forever())) as client,
+        pytest.raises(WaitTimeout, match=r"^the run had not finished after 0\.2 s \(its state was still running\)") as raised,
+    ):
+        wait_for_result(BASE_URL, "d", "r", timeout=0.2, client=client)
     assert isinstance(raised.value, TimeoutError) and isinstance(raised.value, StreamError)
 
 
@@ -291,22 +295,28 @@ def _raise(exc: Exception):
     ids=["read-timeout", "connection-lost"],
 )
 def test_transport_errors_mid_stream(exc, kind, message):
-    with serve(lambda request: httpx.Response(200, content=stream(RUNNING, b'{"sta', then=_raise(exc)))) as client:
-        with pytest.raises(kind) as raised:
-            wait_for_result(BASE_URL, "d", "r", timeout=2, client=client)
+    with (
+        serve(lambda request: httpx.Response(200, content=stream(RUNNING, b'{"sta', then=_raise(exc)))) as client,
+        pytest.raises(kind) as raised,
+    ):
+        wait_for_result(BASE_URL, "d", "r", timeout=2, client=client)
     assert str(raised.value) == message
 
 
 def test_an_invalid_stream_is_rejected_like_the_corpus_says():
-    with serve(lambda request: httpx.Response(200, content=stream(RUNNING, b'{"detail": "boom"}\n'))) as client:
-        with pytest.raises(StreamError, match='^line 2: the server reported an error mid-stream: "boom"'):
-            wait_for_result(BASE_URL, "d", "r", client=client)
+    with (
+        serve(lambda request: httpx.Response(200, content=stream(RUNNING, b'{"detail": "boom"}\n'))) as client,
+        pytest.raises(StreamError, match='^line 2: the server reported an error mid-stream: "boom"'),
+    ):
+        wait_for_result(BASE_URL, "d", "r", client=client)
 
 
 def test_a_line_that_is_not_utf8_is_rejected():
-    with serve(lambda request: httpx.Response(200, content=stream(RUNNING, b'{"state": "\xff"}\n'))) as client:
-        with pytest.raises(StreamError, match="^line 2: not valid UTF-8"):
-            wait_for_result(BASE_URL, "d", "r", client=client)
+    with (
+        serve(lambda request: httpx.Response(200, content=stream(RUNNING, b'{"state": "\xff"}\n'))) as client,
+        pytest.raises(StreamError, match="^line 2: not valid UTF-8"),
+    ):
+        wait_for_result(BASE_URL, "d", "r", client=client)
 
 
 def test_without_a_client_one_is_made_and_an_unreachable_server_is_one_sentence():
@@ -358,8 +368,8 @@ def test_every_replayed_case_gets_its_label(case_id, replay):
         ("cut-after-terminal-line", "the connection failed after line 2: RemoteProtocolError"),
         ("http-404-unknown-run", "GET /negative/http-404-unknown-run/api/v2/dags/negative_streams/dagRuns/replay/wait answered 404 Not Found: The DagRun"),
         ("http-422-interval-missing", "GET /negative/http-422-interval-missing/api/v2/dags/negative_streams/dagRuns/replay/wait answered 422 Unprocessable Entity: query.interval: Field required"),
-        ("http-404-extra-member", "GET /negative/http-404-extra-member/api/v2/dags/negative_streams/dagRuns/replay/wait answered 404 Not Found: "
-         "The DagRun with dag_id: `dag_return` and run_id: `no-such-run` was not found$"),
+        ("http-404-extra-member", ("GET /negative/http-404-extra-member/api/v2/dags/negative_streams/dagRuns/replay/wait answered 404 Not Found: "
+                                   "The DagRun with dag_id: `dag_return` and run_id: `no-such-run` was not found$")),
     ],
 )
 def test_byte_level_rejections_say_what(case_id, message, replay):

@@ -148,7 +148,7 @@ def test_an_identity_recording_is_never_gzipped(server):
 
 
 def test_binary_bodies_go_out_byte_for_byte(server):
-    _, headers, rest = raw_get(server.case_url("invalid-utf8-in-value"))
+    _, _, rest = raw_get(server.case_url("invalid-utf8-in-value"))
     chunks, ended = dechunk(rest)
     assert ended and b"".join(chunks) == base64.b64decode(CORPUS["invalid-utf8-in-value"]["body_base64"])
     assert len(chunks) == 2  # one chunk per line
@@ -239,7 +239,7 @@ def test_with_a_content_type_every_200_declares_it_and_an_error_keeps_its_own():
         for case_id in ("dag-return", "terminal-only", "empty-body"):
             status, headers, _ = raw_get(declared.case_url(case_id))
             assert status == "HTTP/1.1 200 OK" and content_types(headers) == ["application/x-ndjson"]
-        status, headers, rest = raw_get(declared.case_url("http-404-unknown-run"))
+        status, headers, _ = raw_get(declared.case_url("http-404-unknown-run"))
         assert status == "HTTP/1.1 404 Not Found" and content_types(headers) == ["application/json"]
         document = httpx.get(declared.url + "/").json()
     assert list(validator("replay-index.schema.json").iter_errors(document)) == []
@@ -283,7 +283,7 @@ def start_verb(*args: str) -> subprocess.Popen:
     in a background job, whose children inherit SIGINT ignored (the ctrl-c case then hung)."""
     return subprocess.Popen(
         [sys.executable, "-m", "conformance", "replay", *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),  # noqa: PLW1509 (Popen can't reset SIGINT)
     )
 
 
@@ -320,7 +320,7 @@ def test_the_verb_says_where_it_listens_in_one_line_and_logs_requests():
 
 @pytest.mark.parametrize("args", [["--speed", "-2"], ["--port", "x"], ["--content-type", "ndjson"], ["--content-type", "a/b\r\nX-Injected: 1"]])
 def test_the_verb_refuses_bad_options_in_one_sentence(args):
-    done = subprocess.run([sys.executable, "-m", "conformance", "replay", *args], capture_output=True, text=True, timeout=30)
+    done = subprocess.run([sys.executable, "-m", "conformance", "replay", *args], capture_output=True, text=True, timeout=30, check=False)
     assert done.returncode == 4 and done.stdout == ""
     assert done.stderr.startswith("python -m conformance replay: argument") and done.stderr.count("\n") == 1
 

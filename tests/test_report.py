@@ -2,10 +2,10 @@
 
 import json
 import re
-import xml.etree.ElementTree as ElementTree
+from xml.etree import ElementTree
 from html.parser import HTMLParser
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
@@ -58,7 +58,7 @@ def versioned_report(version: str, results: list[TestResult], selection: Selecti
     }
     run = Run(
         suite_version="0.0.0", airflow_version=version, target="fake", database="sqlite", description=None,
-        started=datetime(2026, 1, 1, tzinfo=timezone.utc), duration_s=1.0,
+        started=datetime(2026, 1, 1, tzinfo=UTC), duration_s=1.0,
     )
     return build(run, results, clauses, {}, selection)
 

@@ -226,9 +226,11 @@ def test_a_streaming_clients_requests_are_kept_by_a_request_hook_and_get_a_curl_
 
     evidence = Evidence()
     hooks = {"request": [tag_sender("admin"), evidence.request]}
-    with httpx.Client(base_url=BASE, transport=httpx.MockTransport(answer), event_hooks=hooks, headers={"Authorization": "Bearer s3cret"}) as client:
-        with client.stream("GET", "/api/v2/dags/d/dagRuns/r/wait", params=[("interval", "1"), ("result", "")]) as response:
-            response.read()
+    with (
+        httpx.Client(base_url=BASE, transport=httpx.MockTransport(answer), event_hooks=hooks, headers={"Authorization": "Bearer s3cret"}) as client,
+        client.stream("GET", "/api/v2/dags/d/dagRuns/r/wait", params=[("interval", "1"), ("result", "")]) as response,
+    ):
+        response.read()
     [item] = evidence.items
     assert item["request"] == {
         "method": "GET", "url": "/api/v2/dags/d/dagRuns/r/wait?interval=1&result=", "headers": {}, "sender": "admin", "gzip": True,
@@ -300,8 +302,10 @@ def test_a_failure_says_how_to_reproduce_it_and_no_output_holds_a_secret(pyteste
     stream, live_test = tests["test_stream"]["reproduce"], tests["test_live"]["reproduce"]
     assert stream["curl"][0] == reproduce.RUN_ID_LINE and "/api/v2/dags/dag_return/dagRuns" in stream["curl"][1]
     assert live_test["curl"] == [
-        f"curl -sS -i -N --compressed -H \"Authorization: Bearer $AIRFLOW_RESTRICTED_TOKEN\" "
-        f"'{BASE}/api/v2/dags/dag_return/dagRuns/r1/wait?interval=1&result=compute'"
+        (
+            f"curl -sS -i -N --compressed -H \"Authorization: Bearer $AIRFLOW_RESTRICTED_TOKEN\" "
+            f"'{BASE}/api/v2/dags/dag_return/dagRuns/r1/wait?interval=1&result=compute'"
+        )
     ]
     assert live_test["pytest"].endswith("-m conformance run --airflow-target local --airflow-db sqlite --test test_fake_suite.py::test_live")
     html = (pytester.path / "out" / "report.html").read_text()

@@ -35,7 +35,7 @@ def run_entrypoint(tmp_path: Path, *args: str, report: str | None, exit_code: in
     env = {"PATH": f"{bin_dir}:{os.environ['PATH']}", "STAND_IN_ARGS": str(recorded), "STAND_IN_EXIT": str(exit_code)}
     if report is not None:
         env["AIRFLOW_CONFORMANCE_REPORT"] = report
-    done = subprocess.run(["sh", str(ENTRYPOINT), *args], env=env, capture_output=True, text=True, timeout=30)
+    done = subprocess.run(["sh", str(ENTRYPOINT), *args], env=env, capture_output=True, text=True, timeout=30, check=False)
     return done, recorded.read_text().splitlines() if recorded.exists() else None
 
 

@@ -48,8 +48,8 @@ def run(pytester, tests: str = TESTS, **session) -> pytest.RunResult:
 @pytest.mark.parametrize(
     ("target", "said"),
     [
-        ("external", "*no user who may read the DAGs but not their runs was given; set AIRFLOW_CONFORMANCE_NO_RUNS_TOKEN "
-                     "(or _NO_RUNS_USERNAME and _NO_RUNS_PASSWORD)*"),
+        ("external", ("*no user who may read the DAGs but not their runs was given; set AIRFLOW_CONFORMANCE_NO_RUNS_TOKEN "
+                      "(or _NO_RUNS_USERNAME and _NO_RUNS_PASSWORD)*")),
         ("container", "*no user who may read the DAGs but not their runs: the container target's Airflow runs SimpleAuthManager*"),
     ],
 )

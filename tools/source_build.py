@@ -170,9 +170,9 @@ CORE_PIN = re.compile(r'"apache-airflow-core(?=\s*[<>=!~])[^"]*"')
 def relabel(tree: Path, version: str) -> None:
     """Core and the meta package renamed ``version``; every pin on core among the three follows."""
     edits = [
-        (tree / "airflow-core" / "pyproject.toml", re.compile(r'^version = "[^"]+"', re.M), f'version = "{version}"'),
-        (tree / "airflow-core" / "src" / "airflow" / "__init__.py", re.compile(r'^__version__ = "[^"]+"', re.M), f'__version__ = "{version}"'),
-        (tree / "pyproject.toml", re.compile(r'^version = "[^"]+"', re.M), f'version = "{version}"'),
+        (tree / "airflow-core" / "pyproject.toml", re.compile(r'^version = "[^"]+"', re.MULTILINE), f'version = "{version}"'),
+        (tree / "airflow-core" / "src" / "airflow" / "__init__.py", re.compile(r'^__version__ = "[^"]+"', re.MULTILINE), f'__version__ = "{version}"'),
+        (tree / "pyproject.toml", re.compile(r'^version = "[^"]+"', re.MULTILINE), f'version = "{version}"'),
     ]
     for path, pattern, replacement in edits:
         text, count = pattern.subn(replacement, path.read_text())

@@ -34,4 +34,4 @@ def make_target(name: str | None, environ: Mapping[str, str] = os.environ) -> Ta
     return TARGETS[chosen](environ)
 
 
-__all__ = ["Connection", "Target", "TargetError", "TARGETS", "make_target"]
+__all__ = ["TARGETS", "Connection", "Target", "TargetError", "make_target"]

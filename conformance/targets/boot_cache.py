@@ -123,7 +123,7 @@ class Interpreter:
 def probe(python: Path, env: Mapping[str, str] | None = None, timeout: float = 60.0) -> Interpreter:
     """Ask ``python`` (with the environment Airflow gets) for its sys.path and versions."""
     try:
-        done = subprocess.run([str(python), "-c", PROBE], capture_output=True, text=True, timeout=timeout, env=env)
+        done = subprocess.run([str(python), "-c", PROBE], capture_output=True, text=True, timeout=timeout, env=env, check=False)
         path, version, sqlite = json.loads(done.stdout) if done.returncode == 0 else (None, None, None)
     except (OSError, subprocess.TimeoutExpired, ValueError, TypeError) as exc:
         raise Uncacheable(f"{python} could not be asked for its sys.path: {exc}") from exc
@@ -299,7 +299,7 @@ def sql_text(value: str) -> str:
 
 def _run(argv: list[str], timeout: float = 120.0) -> str:
     try:
-        done = subprocess.run(argv, capture_output=True, text=True, timeout=timeout)
+        done = subprocess.run(argv, capture_output=True, text=True, timeout=timeout, check=False)
     except (OSError, subprocess.TimeoutExpired) as exc:
         raise CacheError(f"{Path(argv[0]).name} could not run: {exc}") from exc
     if done.returncode != 0:

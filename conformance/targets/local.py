@@ -119,7 +119,7 @@ def has_fab_provider(python: Path) -> bool:
     broken stops the api-server, whose log the boot error then shows."""
     probe = subprocess.run(
         [str(python), "-c", f"import importlib.metadata as m; m.distribution({FAB_DISTRIBUTION!r})"],
-        capture_output=True, timeout=120,
+        capture_output=True, timeout=120, check=False,
     )
     return probe.returncode == 0
 

@@ -70,7 +70,7 @@ def temporary_postgres(ready_timeout: float = 60.0, keep: StopPlan | None = None
             )
         deadline = time.monotonic() + ready_timeout
         createdb = [str(pg_binary("createdb")), "-h", "127.0.0.1", "-p", str(port), "-U", "airflow", "airflow"]
-        while subprocess.run(createdb, capture_output=True).returncode != 0:
+        while subprocess.run(createdb, capture_output=True, check=False).returncode != 0:
             if process.poll() is not None or time.monotonic() > deadline:
                 raise TargetError(
                     f"PostgreSQL did not start on port {port}; its log ends:\n{log_tail(log_path.read_text(errors='replace'))}"

@@ -45,7 +45,7 @@ class ProcessGroup:
             process = subprocess.Popen(
                 argv, cwd=self.home, env=self.env, stdout=log, stderr=subprocess.STDOUT,
                 stdin=subprocess.DEVNULL, process_group=process_group,
-                preexec_fn=(lambda: os.nice(niceness)) if niceness else None,
+                preexec_fn=(lambda: os.nice(niceness)) if niceness else None,  # noqa: PLW1509 (Popen takes no niceness)
             )
         self.processes[name] = process
         return process

@@ -367,7 +367,7 @@ _REWORDINGS = (
     (re.compile(r"The DagRun with dag_id: `(?P<dag>.*)` and run_id: `(?P<run>.*)` was not found"),
      "Unknown pair: {dag} / {run}"),
     (re.compile(r"User is not authorized to read XCom data for this Dag"), "Forbidden: XCom access missing"),
-    (re.compile(r"Cannot collect loop task '(?P<task>[^']*)' as a DagRun result.*", re.S),
+    (re.compile(r"Cannot collect loop task '(?P<task>[^']*)' as a DagRun result.*", re.DOTALL),
      "{task} repeats per iteration, so no single value exists; use a downstream task"),
 )
 
@@ -543,8 +543,10 @@ NEEDS_3_4 = ("loop-task-collected", "loop-result-dropped", "loops-count-from-one
 # (results-on-every-line) is checked, exactly as declared, by livetests/test_reproduce.py,
 # whose run of that mutant CI makes anyway. Each mutant on its own: tox -e mutants-full.
 REPRESENTATIVE = (
-    "mapped-in-reverse-order+late-terminal-line+new-key-on-every-line+reworded-errors+error-body-extra-member"
-    "+results-key-first+compact-json+crlf-line-endings+lines-split-across-chunks",
+    (
+        "mapped-in-reverse-order+late-terminal-line+new-key-on-every-line+reworded-errors+error-body-extra-member"
+        "+results-key-first+compact-json+crlf-line-endings+lines-split-across-chunks"
+    ),
 )
 
 
