@@ -25,10 +25,9 @@ import tempfile
 import time
 from pathlib import Path
 
-from conformance.cases import applicable_cases, dag_ids_of, load_cases
 from conformance.arguments import Parser
-from conformance.client import AirflowClient
-from conformance.client import AirflowAPIError
+from conformance.cases import applicable_cases, dag_ids_of, load_cases
+from conformance.client import AirflowAPIError, AirflowClient
 from conformance.session import new_run_id, ready_fixture_dags
 from conformance.stream import epoch
 from conformance.targets import Connection, TargetError, make_target
@@ -78,7 +77,10 @@ def main(argv: list[str] | None = None) -> int:
         with target.start() as connection:
             boot = time.monotonic() - started
             state = getattr(target, "cache_state", "not a local target")
-            print(f"boot to healthy, warm ({target.name}): {boot:.1f} s (boot cache {state}; the boot before it: {primed})", flush=True)
+            print(
+                f"boot to healthy, warm ({target.name}): {boot:.1f} s (boot cache {state}; the boot before it: {primed})",
+                flush=True,
+            )
             parsed, makespan, last = asyncio.run(fixture_runs_makespan(connection))
             print(f"fixture DAGs parsed, after healthy: {parsed:.1f} s", flush=True)
             print(f"fixture runs, first trigger to last end ({last} last): {makespan:.1f} s", flush=True)
@@ -92,16 +94,23 @@ def main(argv: list[str] | None = None) -> int:
         started = time.monotonic()
         suite = subprocess.run(
             [sys.executable, "-m", "conformance", "run", "--report", report_dir, *target_option, "--", "-q"],
-            capture_output=True, text=True, env={**os.environ, "AIRFLOW_CONFORMANCE_BOOT_CACHE": "1"}, check=False,
+            capture_output=True,
+            text=True,
+            env={**os.environ, "AIRFLOW_CONFORMANCE_BOOT_CACHE": "1"},
+            check=False,
         )
         wall = time.monotonic() - started
         summary = clause_summary(Path(report_dir) / "report.json")
     if suite.returncode != 0:
-        print(f"the suite failed (exit {suite.returncode}); its output ends:\n{suite.stdout[-3000:]}{suite.stderr[-2000:]}")
+        print(
+            f"the suite failed (exit {suite.returncode}); its output ends:\n{suite.stdout[-3000:]}{suite.stderr[-2000:]}"
+        )
     print(f"suite wall time: {wall:.1f} s ({summary})")
     print(f"floor (warm boot + DAG parsing + fixture runs): {floor:.1f} s")
     print(f"suite overhead above the floor: {wall - floor:.1f} s")
-    print(f"suite overhead above warm boot + fixture runs alone (DAG parsing counted as overhead): {wall - floor + parsed:.1f} s")
+    print(
+        f"suite overhead above warm boot + fixture runs alone (DAG parsing counted as overhead): {wall - floor + parsed:.1f} s"
+    )
     print(f"boot cold/warm: {cold / boot:.2f}")
     print(f"suite/floor ratio: {wall / floor:.2f}")
     return suite.returncode

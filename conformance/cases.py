@@ -90,14 +90,19 @@ def applicable_cases(cases: Iterable[Case], version: str) -> list[Case]:
     """The cases a server of ``version`` is asked: those naming a clause that applies to it
     (clauses.yaml since/until), so that a DAG only a later Airflow can load is never needed."""
     clauses = load_clauses()
-    return [case for case in cases if any(clauses[clause].applies_to(version) for clause in case.clauses if clause in clauses)]
+    return [
+        case
+        for case in cases
+        if any(clauses[clause].applies_to(version) for clause in case.clauses if clause in clauses)
+    ]
 
 
 def cases_new_in(cases: Iterable[Case], version: str) -> list[Case]:
     """The cases whose clauses all apply only from release ``version`` on (e.g. 3.4's loops)."""
     clauses, since = load_clauses(), release(version)
     return [
-        case for case in cases
+        case
+        for case in cases
         if all(clauses[clause].since is not None and release(clauses[clause].since) >= since for clause in case.clauses)
     ]
 

@@ -44,7 +44,9 @@ def _a_release(clause: Clause, field: attrs.Attribute[str | None], value: str | 
     except InvalidVersion:
         plain = False
     if not plain:
-        raise ValueError(f"clause {clause.id}: {field.name} must be a release number in quotes, such as \"3.4.0\"; got {value!r}")
+        raise ValueError(
+            f'clause {clause.id}: {field.name} must be a release number in quotes, such as "3.4.0"; got {value!r}'
+        )
 
 
 @attrs.frozen
@@ -120,9 +122,7 @@ def load_clauses() -> Mapping[str, Clause]:
     return read_clauses(package_file("clauses.yaml"))
 
 
-def coverage_problems(
-    clauses: Mapping[str, Clause], named_by_test: Mapping[str, Iterable[str]]
-) -> list[str]:
+def coverage_problems(clauses: Mapping[str, Clause], named_by_test: Mapping[str, Iterable[str]]) -> list[str]:
     """Sentences describing every gap between the catalog and the tests naming it.
 
     ``named_by_test`` maps a test id to the clause ids it names.

@@ -89,7 +89,11 @@ def suite_argv(
         argv.append("--allow-absent-feature")
     if report is not None:
         argv += ["--conformance-report", str(report)]
-    for option, values in (("--conformance-clause", clauses), ("--conformance-area", areas), ("--conformance-level", levels)):
+    for option, values in (
+        ("--conformance-clause", clauses),
+        ("--conformance-area", areas),
+        ("--conformance-level", levels),
+    ):
         for value in values:
             argv += [option, value]
     return [*argv, *extra]
@@ -121,42 +125,70 @@ def run_parser() -> Parser:
     parser.add_argument("--airflow-target", metavar="NAME", help="local (default), external, container")
     parser.add_argument("--airflow-db", choices=["sqlite", "postgres"], help="the metadata database (local, container)")
     parser.add_argument(
-        "--no-boot-cache", action="store_true",
+        "--no-boot-cache",
+        action="store_true",
         help="local: migrate a fresh metadata database instead of copying a cached migrated one",
     )
     parser.add_argument(
-        "--allow-absent-feature", action="store_true",
+        "--allow-absent-feature",
+        action="store_true",
         help="exit 0 when every failure is a test the absent DAG Result feature could not run",
     )
     parser.add_argument(
-        "--test", action="append", default=[], metavar="NODEID", type=_test_id,
+        "--test",
+        action="append",
+        default=[],
+        metavar="NODEID",
+        type=_test_id,
         help="run only this suite test, by its node id as the report shows it, e.g. "
         "'test_request.py::test_unknown_ids_get_404[unknown-run]' (repeatable)",
     )
     parser.add_argument(
-        "--keep-server", action="store_true",
+        "--keep-server",
+        action="store_true",
         help="local, container: leave the server up after the run and print its URL, how to get a token and how to stop it",
     )
     selection = parser.add_argument_group(
-        "selection", "check part of the catalog; a clause must match every kind given (within one: any); "
+        "selection",
+        "check part of the catalog; a clause must match every kind given (within one: any); "
         "clauses outside it are reported not-selected, and only the fixture runs the chosen tests read are triggered",
     )
-    selection.add_argument("--clause", action="append", default=[], metavar="ID", help="a clause id or glob, e.g. 'STREAM-*' (repeatable)")
-    selection.add_argument("--area", action="append", default=[], metavar="NAME", help="a feature area of clauses.yaml, e.g. mapping (repeatable)")
-    selection.add_argument("--level", action="append", default=[], metavar="LEVEL", help="MUST or OBSERVED (repeatable)")
+    selection.add_argument(
+        "--clause", action="append", default=[], metavar="ID", help="a clause id or glob, e.g. 'STREAM-*' (repeatable)"
+    )
+    selection.add_argument(
+        "--area",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="a feature area of clauses.yaml, e.g. mapping (repeatable)",
+    )
+    selection.add_argument(
+        "--level", action="append", default=[], metavar="LEVEL", help="MUST or OBSERVED (repeatable)"
+    )
     return parser
 
 
 def run(argv: Sequence[str]) -> int:
     ours, extra = split_at_double_dash(argv)
     args = run_parser().parse_args(ours)
-    return int(pytest.main(suite_argv(
-        report=args.report, airflow_target=args.airflow_target, airflow_db=args.airflow_db,
-        boot_cache=not args.no_boot_cache, allow_absent_feature=args.allow_absent_feature,
-        clauses=args.clause, areas=args.area, levels=args.level, tests=args.test, keep_server=args.keep_server,
-        extra=extra,
-    )))
-
+    return int(
+        pytest.main(
+            suite_argv(
+                report=args.report,
+                airflow_target=args.airflow_target,
+                airflow_db=args.airflow_db,
+                boot_cache=not args.no_boot_cache,
+                allow_absent_feature=args.allow_absent_feature,
+                clauses=args.clause,
+                areas=args.area,
+                levels=args.level,
+                tests=args.test,
+                keep_server=args.keep_server,
+                extra=extra,
+            )
+        )
+    )
 
 
 def _record(argv: Sequence[str]) -> int:
@@ -216,7 +248,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(usage(), end="")
         return 0
     if not argv:
-        print(f"python -m conformance: name a verb ({', '.join(VERBS)}); see python -m conformance --help.", file=sys.stderr)
+        print(
+            f"python -m conformance: name a verb ({', '.join(VERBS)}); see python -m conformance --help.",
+            file=sys.stderr,
+        )
         return USAGE_ERROR
     verb, rest = argv[0], argv[1:]
     if verb not in VERBS:

@@ -15,6 +15,8 @@ from typing import Any, Self
 import httpx
 
 ATTEMPTS = 10
+
+
 # Seconds before retry N (1-based), doubling from half a second to ten: a 500 on sqlite has
 # usually waited out the api-server's own 5 s lock wait already, and the lock is free again soon
 # after (a first retry 2 s later left a paced trigger loop idle for 7 s, measured); but the lock
@@ -80,7 +82,9 @@ class AirflowClient:
             except httpx.TransportError as exc:  # timeouts included
                 self.server_errors.append(f"{method} {url} failed: {type(exc).__name__} (attempt {attempt})")
                 if attempt == ATTEMPTS:
-                    raise AirflowAPIError(f"{method} {url} failed {ATTEMPTS} times, last with {type(exc).__name__}: {exc}") from exc
+                    raise AirflowAPIError(
+                        f"{method} {url} failed {ATTEMPTS} times, last with {type(exc).__name__}: {exc}"
+                    ) from exc
                 await asyncio.sleep(backoff(attempt))
                 continue
             if response.status_code < 500:

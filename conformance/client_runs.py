@@ -62,7 +62,11 @@ def run_client(command: Sequence[str], url: str, timeout: float) -> Outcome:
     env = {**os.environ, "AIRFLOW_WAIT_URL": url}
     started = time.monotonic()
     process = subprocess.Popen(
-        [*command, url], stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env,
+        [*command, url],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=env,
         start_new_session=True,
     )
     timed_out = False
@@ -79,8 +83,11 @@ def run_client(command: Sequence[str], url: str, timeout: float) -> Outcome:
     lines = [line for line in out.decode("utf-8", errors="replace").split("\n") if line.strip()]
     stderr = err.decode("utf-8", errors="replace").strip()
     return Outcome(
-        exit_code=None if timed_out else process.returncode, last_line=lines[-1] if lines else None,
-        stderr_tail=stderr[-TAIL:], duration=time.monotonic() - started, timed_out=timed_out,
+        exit_code=None if timed_out else process.returncode,
+        last_line=lines[-1] if lines else None,
+        stderr_tail=stderr[-TAIL:],
+        duration=time.monotonic() - started,
+        timed_out=timed_out,
     )
 
 

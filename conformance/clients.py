@@ -98,24 +98,36 @@ def load_expected_failures(path: Path, cases: Mapping[str, ReplayCase]) -> Expec
     try:
         document = json.loads(path.read_text())
     except OSError as exc:
-        raise UsageError(f"cannot read --expect-failures {path} ({exc.strerror}); give the path of a JSON file") from None
+        raise UsageError(
+            f"cannot read --expect-failures {path} ({exc.strerror}); give the path of a JSON file"
+        ) from None
     except ValueError as exc:
         raise UsageError(f"--expect-failures {path} is not JSON ({exc}); fix the file") from None
     error = best_match(validator("clients-expected-failures.schema.json").iter_errors(document))
     if error is not None:
         where = "/".join(map(str, error.absolute_path)) or "the top level"
-        raise UsageError(f"--expect-failures {path} is not a list of expected failures ({error.message} at {where}); "
-                         "see schemas/clients-expected-failures.schema.json")
+        raise UsageError(
+            f"--expect-failures {path} is not a list of expected failures ({error.message} at {where}); "
+            "see schemas/clients-expected-failures.schema.json"
+        )
     unknown = [case_id for case_id in document["failures"] if case_id not in cases]
     if unknown:
-        raise UsageError(f"--expect-failures {path} names {unknown[0]!r}, which is no case; "
-                         "python -m conformance replay --index lists them")
+        raise UsageError(
+            f"--expect-failures {path} names {unknown[0]!r}, which is no case; "
+            "python -m conformance replay --index lists them"
+        )
     return ExpectedFailures(str(path), dict(document["failures"]))
 
 
 def run_clients(
-    command: Sequence[str], cases: Mapping[str, ReplayCase], *, speed: float = 0.0, timeout: float = 30.0,
-    jobs: int = 1, expected: ExpectedFailures | None = None, content_type: str | None = None,
+    command: Sequence[str],
+    cases: Mapping[str, ReplayCase],
+    *,
+    speed: float = 0.0,
+    timeout: float = 30.0,
+    jobs: int = 1,
+    expected: ExpectedFailures | None = None,
+    content_type: str | None = None,
 ) -> ClientsRun:
     """Serve ``cases`` (every 200 with ``Content-Type: content_type`` when given) and run ``command`` on each.
 
@@ -134,7 +146,9 @@ def run_clients(
             with ThreadPoolExecutor(max_workers=jobs) as pool:
                 results = tuple(pool.map(one, cases.values()))
         except (FileNotFoundError, PermissionError) as exc:
-            raise UsageError(f"cannot run {shlex.join(command)} ({exc.strerror}); give a command that runs a client") from None
+            raise UsageError(
+                f"cannot run {shlex.join(command)} ({exc.strerror}); give a command that runs a client"
+            ) from None
         return ClientsRun(tuple(command), server.url, speed, timeout, results, expected, content_type)
 
 
@@ -145,8 +159,11 @@ def report(run: ClientsRun) -> dict[str, Any]:
         "command": list(run.command),
         "replay": {"url": run.url, "speed": speed_value(run.speed), "content_type": run.content_type},
         "timeout_s": run.timeout,
-        "expected_failures": None if run.expected is None else {
-            "source": run.expected.source, "ids": [r.case.id for r in run.results if r.expected_failure],
+        "expected_failures": None
+        if run.expected is None
+        else {
+            "source": run.expected.source,
+            "ids": [r.case.id for r in run.results if r.expected_failure],
         },
         "counts": {verdict: len(run.of(verdict)) for verdict in VERDICTS},
         "unexpected_failures": run.unexpected_failures,
@@ -154,16 +171,23 @@ def report(run: ClientsRun) -> dict[str, Any]:
         "exit_code": run.exit_code(),
         "cases": [
             {
-                "id": r.case.id, "kind": r.case.kind, "url": r.url,
+                "id": r.case.id,
+                "kind": r.case.kind,
+                "url": r.url,
                 "label": {
                     "verdict": r.case.label.verdict,
                     "expect": dict(r.case.label.expect) if r.case.label.expect is not None else None,
                     "source": r.case.label.source,
                 },
-                "verdict": r.judgement.verdict, "why": r.judgement.why, "expected_failure": r.expected_failure,
+                "verdict": r.judgement.verdict,
+                "why": r.judgement.why,
+                "expected_failure": r.expected_failure,
                 "client": {
-                    "exit_code": r.outcome.exit_code, "timed_out": r.outcome.timed_out,
-                    "duration_s": round(r.outcome.duration, 3), "said": r.judgement.said, "stderr_tail": r.outcome.stderr_tail,
+                    "exit_code": r.outcome.exit_code,
+                    "timed_out": r.outcome.timed_out,
+                    "duration_s": round(r.outcome.duration, 3),
+                    "said": r.judgement.said,
+                    "stderr_tail": r.outcome.stderr_tail,
                 },
             }
             for r in run.results
@@ -211,20 +235,47 @@ def table(run: ClientsRun) -> str:
 
 def parser() -> Parser:
     result = Parser(
-        prog=PROG, description=__doc__.split("\n\n")[0],
+        prog=PROG,
+        description=__doc__.split("\n\n")[0],
         usage=f"{PROG} [-h] [--json] [--case ID]... [--timeout S] [--speed X|max] [--jobs N] [--content-type TYPE] "
-              "[--expect-failures FILE] -- CMD [ARGS...]",
+        "[--expect-failures FILE] -- CMD [ARGS...]",
     )
-    result.add_argument("--json", action="store_true", help="print the report document (schemas/clients-report.schema.json) instead of the table")
-    result.add_argument("--case", action="append", default=[], metavar="ID", help="only this case (repeatable; replay --index lists them)")
-    result.add_argument("--timeout", type=float, default=30.0, metavar="S", help="seconds a client may take on a case, beyond its replay time (default 30)")
-    result.add_argument("--speed", type=parse_speed, default=0.0, metavar="X|max", help="replay pacing: a factor (1 = as recorded) or max, the default")
+    result.add_argument(
+        "--json",
+        action="store_true",
+        help="print the report document (schemas/clients-report.schema.json) instead of the table",
+    )
+    result.add_argument(
+        "--case",
+        action="append",
+        default=[],
+        metavar="ID",
+        help="only this case (repeatable; replay --index lists them)",
+    )
+    result.add_argument(
+        "--timeout",
+        type=float,
+        default=30.0,
+        metavar="S",
+        help="seconds a client may take on a case, beyond its replay time (default 30)",
+    )
+    result.add_argument(
+        "--speed",
+        type=parse_speed,
+        default=0.0,
+        metavar="X|max",
+        help="replay pacing: a factor (1 = as recorded) or max, the default",
+    )
     result.add_argument("--jobs", type=int, default=1, metavar="N", help="cases run at once (default 1)")
     result.add_argument(
-        "--content-type", type=parse_content_type, metavar="TYPE",
+        "--content-type",
+        type=parse_content_type,
+        metavar="TYPE",
         help=f"the replay server sends Content-Type: TYPE on every 200 (e.g. {NDJSON}, as a fixed Airflow would); default: none, as Airflow 3.3 sends",
     )
-    result.add_argument("--expect-failures", type=Path, metavar="FILE", help="exit 0 only when exactly the cases listed in FILE fail")
+    result.add_argument(
+        "--expect-failures", type=Path, metavar="FILE", help="exit 0 only when exactly the cases listed in FILE fail"
+    )
     return result
 
 
@@ -243,7 +294,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise UsageError(f"{exc.args[0]!r} is no case; python -m conformance replay --index lists them") from None
         expected = load_expected_failures(args.expect_failures, every) if args.expect_failures else None
         run = run_clients(
-            command, cases, speed=args.speed, timeout=args.timeout, jobs=args.jobs, expected=expected,
+            command,
+            cases,
+            speed=args.speed,
+            timeout=args.timeout,
+            jobs=args.jobs,
+            expected=expected,
             content_type=args.content_type,
         )
     except UsageError as exc:

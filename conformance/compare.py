@@ -79,7 +79,14 @@ MISSING = "missing"
 PASSED = frozenset({"pass", "unexpected-pass"})
 NOT_PASSING = frozenset({"fail", "absent", "untested", "not-applicable", "not-selected", MISSING})
 KINDS = (  # the order they are listed in
-    "regression", "persisting-divergence", "new-failure", "divergence-appeared", "gone", "changed", "new", "divergence-gone",
+    "regression",
+    "persisting-divergence",
+    "new-failure",
+    "divergence-appeared",
+    "gone",
+    "changed",
+    "new",
+    "divergence-gone",
     "improvement",
 )
 KIND_NOUNS = {  # one, several
@@ -102,7 +109,9 @@ def counted(count: int, kind: str) -> str:
     return f"{count} {one if count == 1 else several}"
 
 
-def kind_of(baseline: str, candidate: str, *, fail_on_new_divergence: bool = False, same_as_declared: bool = False) -> str | None:
+def kind_of(
+    baseline: str, candidate: str, *, fail_on_new_divergence: bool = False, same_as_declared: bool = False
+) -> str | None:
     """The kind of change from one verdict to another (see the module docstring); None if unchanged.
 
     ``same_as_declared``: the candidate's report notes the clause's failure as the same as
@@ -191,15 +200,23 @@ class Comparison:
 def _side(report: Mapping[str, Any], source: str) -> Side:
     airflow, feature = report["airflow"], report["feature"]
     return Side(
-        source=source, suite_version=report["suite"]["version"], started=report["started"],
-        airflow_version=airflow["version"], prerelease=airflow["prerelease"], target=airflow["target"],
-        database=airflow["database"], feature_absent=None if feature["present"] else (feature["reason"] or "no reason given"),
+        source=source,
+        suite_version=report["suite"]["version"],
+        started=report["started"],
+        airflow_version=airflow["version"],
+        prerelease=airflow["prerelease"],
+        target=airflow["target"],
+        database=airflow["database"],
+        feature_absent=None if feature["present"] else (feature["reason"] or "no reason given"),
     )
 
 
 def compare(
-    baseline: Mapping[str, Any], candidate: Mapping[str, Any], *,
-    fail_on_new_divergence: bool = False, sources: tuple[str, str] = ("baseline", "candidate"),
+    baseline: Mapping[str, Any],
+    candidate: Mapping[str, Any],
+    *,
+    fail_on_new_divergence: bool = False,
+    sources: tuple[str, str] = ("baseline", "candidate"),
 ) -> Comparison:
     """What changed from ``baseline`` to ``candidate`` (report dicts of any format version).
 
@@ -218,18 +235,26 @@ def compare(
         if kind is None:
             unchanged += 1
             continue
-        changes.append(Change(
-            id=clause_id, statement=(after or before or {}).get("statement", ""), kind=kind,
-            baseline=verdicts[0], candidate=verdicts[1],
-            baseline_divergence=before.get("divergence") if before else None,
-            candidate_divergence=after.get("divergence") if after else None,
-        ))
+        changes.append(
+            Change(
+                id=clause_id,
+                statement=(after or before or {}).get("statement", ""),
+                kind=kind,
+                baseline=verdicts[0],
+                candidate=verdicts[1],
+                baseline_divergence=before.get("divergence") if before else None,
+                candidate_divergence=after.get("divergence") if after else None,
+            )
+        )
     changes.sort(key=lambda change: KINDS.index(change.kind))  # stable: clause order within a kind
     old_notes = {notes.identity_of(note) for note in old["notes"]}
     new_notes = {notes.identity_of(note) for note in new["notes"]}
     return Comparison(
-        baseline=_side(old, sources[0]), candidate=_side(new, sources[1]), changes=tuple(changes),
-        unchanged=unchanged, baseline_passed=sum(clause["verdict"] in PASSED for clause in old["clauses"]),
+        baseline=_side(old, sources[0]),
+        candidate=_side(new, sources[1]),
+        changes=tuple(changes),
+        unchanged=unchanged,
+        baseline_passed=sum(clause["verdict"] in PASSED for clause in old["clauses"]),
         fail_on_new_divergence=fail_on_new_divergence,
         notes_appeared=tuple(note for note in new["notes"] if notes.identity_of(note) not in old_notes),
         notes_gone=tuple(note for note in old["notes"] if notes.identity_of(note) not in new_notes),
@@ -251,7 +276,9 @@ def verdict_line(comparison: Comparison) -> str:
     others = ", ".join(counted(len(changes), kind) for kind in KINDS if (changes := comparison.of_kind(kind)))
     clauses = f"{passed} clause{'s' * (passed != 1)}"
     line = f"no regression: of the {clauses} the baseline passed, the candidate regressed none ({others or 'nothing changed'})"
-    if not comparison.fail_on_new_divergence and any(change.baseline in PASSED for change in comparison.of_kind("divergence-appeared")):
+    if not comparison.fail_on_new_divergence and any(
+        change.baseline in PASSED for change in comparison.of_kind("divergence-appeared")
+    ):
         line += "; --fail-on-new-divergence would fail on the divergences that appeared"
     return line
 
@@ -283,7 +310,12 @@ def _side_document(side: Side) -> dict[str, Any]:
         "source": side.source,
         "suite_version": side.suite_version,
         "started": side.started,
-        "airflow": {"version": side.airflow_version, "prerelease": side.prerelease, "target": side.target, "database": side.database},
+        "airflow": {
+            "version": side.airflow_version,
+            "prerelease": side.prerelease,
+            "target": side.target,
+            "database": side.database,
+        },
         "feature": {"present": side.feature_absent is None, "reason": side.feature_absent},
     }
 
@@ -301,8 +333,11 @@ def document(comparison: Comparison) -> dict[str, Any]:
         "counts": _counts(comparison),
         "changes": [
             {
-                "id": change.id, "statement": change.statement, "kind": change.kind,
-                "baseline": change.baseline, "candidate": change.candidate,
+                "id": change.id,
+                "statement": change.statement,
+                "kind": change.kind,
+                "baseline": change.baseline,
+                "candidate": change.candidate,
                 "divergence": {"baseline": change.baseline_divergence, "candidate": change.candidate_divergence},
             }
             for change in comparison.changes
@@ -336,7 +371,12 @@ def render_markdown(comparison: Comparison, *, run_page: str | None = None) -> s
             for change in comparison.changes
         ]
         lines.append("")
-    lines += [f"{comparison.unchanged} clause{'s' * (comparison.unchanged != 1)} unchanged.", "", md(verdict_line(comparison)), ""]
+    lines += [
+        f"{comparison.unchanged} clause{'s' * (comparison.unchanged != 1)} unchanged.",
+        "",
+        md(verdict_line(comparison)),
+        "",
+    ]
     if run_page:
         lines += [f"The run's page, with its artifacts: {run_page}", ""]
     return "\n".join(lines).rstrip("\n") + "\n"
@@ -345,9 +385,12 @@ def render_markdown(comparison: Comparison, *, run_page: str | None = None) -> s
 def parser() -> Parser:
     parser = Parser(prog="python -m conformance compare", description=__doc__.split("\n\n")[0])
     parser.add_argument("baseline", type=Path, help="the report.json you compare against (or the folder holding one)")
-    parser.add_argument("candidate", type=Path, help="the report.json of the run you mean to accept (or the folder holding one)")
     parser.add_argument(
-        "--fail-on-new-divergence", action="store_true",
+        "candidate", type=Path, help="the report.json of the run you mean to accept (or the folder holding one)"
+    )
+    parser.add_argument(
+        "--fail-on-new-divergence",
+        action="store_true",
         help="also exit 1 when a clause the baseline passed is an expected-divergence on the candidate",
     )
     parser.add_argument("--json", action="store_true", help="print the machine document (schemas/compare.schema.json)")
@@ -364,9 +407,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"compare: {sentence}{'' if sentence.endswith(('.', '?')) else '.'}", file=sys.stderr)
         return USAGE_ERROR
     comparison = compare(
-        *reports, fail_on_new_divergence=args.fail_on_new_divergence, sources=(str(paths[0]), str(paths[1])),
+        *reports,
+        fail_on_new_divergence=args.fail_on_new_divergence,
+        sources=(str(paths[0]), str(paths[1])),
     )
-    print(json.dumps(document(comparison), indent=1, ensure_ascii=False) if args.json else render_text(comparison), end="\n" if args.json else "")
+    print(
+        json.dumps(document(comparison), indent=1, ensure_ascii=False) if args.json else render_text(comparison),
+        end="\n" if args.json else "",
+    )
     if os.environ.get(step_summary.SUMMARY_FILE):
         step_summary.append(render_markdown(comparison, run_page=step_summary.run_url(os.environ)))
     return comparison.exit_code()

@@ -105,7 +105,9 @@ class Controller:
                 if self.config.getoption("keep_server"):
                     environ[KEEP_VARIABLE] = "1"
                 self.keep_asked = keep_requested(environ)
-                runs_in_flight(environ.get("AIRFLOW_CONFORMANCE_DB", ""), environ)  # a bad value is said before any boot
+                runs_in_flight(
+                    environ.get("AIRFLOW_CONFORMANCE_DB", ""), environ
+                )  # a bad value is said before any boot
                 target = make_target(self.config.getoption("airflow_target"), environ)
                 progress.step(f"starting the {target.name} target")
                 connection = self.stack.enter_context(target.start())
@@ -152,13 +154,21 @@ class Controller:
 
     def report(self, info: SessionInfo) -> dict[str, Any]:
         run = Run(
-            suite_version=conformance.__version__, airflow_version=info.airflow_version, target=info.target,
-            database=info.database, description=info.description, started=self.began,
+            suite_version=conformance.__version__,
+            airflow_version=info.airflow_version,
+            target=info.target,
+            database=info.database,
+            description=info.description,
+            started=self.began,
             duration_s=time.monotonic() - self.began_clock,
         )
         return build(
-            run, self.collector.results(), load_clauses(), divergences_for(info.airflow_version, info.database),
-            selection=self.selection, run_notes=unmeasured.run_notes(info.airflow_version),
+            run,
+            self.collector.results(),
+            load_clauses(),
+            divergences_for(info.airflow_version, info.database),
+            selection=self.selection,
+            run_notes=unmeasured.run_notes(info.airflow_version),
         )
 
     @pytest.hookimpl(tryfirst=True)
@@ -167,8 +177,11 @@ class Controller:
         absent do not fail the run (exit 1 becomes 0; nothing else changes)."""
         info = self.session()
         if (
-            self.config.getoption("allow_absent_feature") and info is not None and info.feature_absent
-            and exitstatus == pytest.ExitCode.TESTS_FAILED and self.failures_besides_absent == 0
+            self.config.getoption("allow_absent_feature")
+            and info is not None
+            and info.feature_absent
+            and exitstatus == pytest.ExitCode.TESTS_FAILED
+            and self.failures_besides_absent == 0
         ):
             session.exitstatus = pytest.ExitCode.OK
             self.absent_tolerated = True
@@ -189,7 +202,9 @@ class Controller:
             self._say_what_is_kept(terminalreporter.write_line)
             return
         write_line = terminalreporter.write_line
-        terminalreporter.section(f"Airflow DAG Result conformance: Airflow {describe(info.airflow_version)} ({info.target}, {info.database})")
+        terminalreporter.section(
+            f"Airflow DAG Result conformance: Airflow {describe(info.airflow_version)} ({info.target}, {info.database})"
+        )
         report = self.report(info)
         counts = Counter(clause["verdict"] for clause in report["clauses"])
         if not report["feature"]["present"]:
@@ -199,24 +214,40 @@ class Controller:
             write_line(note["message"])
         write_line(f"{len(report['clauses'])} clauses: " + ", ".join(f"{n} {v}" for v, n in sorted(counts.items())))
         if not self.selection.whole:
-            write_line(_selection_line(self.selection, len(report["clauses"]) - counts["not-selected"], len(report["clauses"]), info))
+            write_line(
+                _selection_line(
+                    self.selection, len(report["clauses"]) - counts["not-selected"], len(report["clauses"]), info
+                )
+            )
         listed_together = ("absent", "not-applicable", "not-selected")
         for clause in report["clauses"]:
             if clause["verdict"] not in ("pass", *listed_together):
-                declared = [note for note in report["notes"] if note["kind"] == "same-as-declared" and note["clause"] == clause["id"]]
+                declared = [
+                    note
+                    for note in report["notes"]
+                    if note["kind"] == "same-as-declared" and note["clause"] == clause["id"]
+                ]
                 shown += declared  # a failure on a version never measured: what the nearest one declares
-                why = clause["divergence"] or (declared and declared[0]["message"]) or (clause["verdict"] == "untested" and _skip_reason(clause))
+                why = (
+                    clause["divergence"]
+                    or (declared and declared[0]["message"])
+                    or (clause["verdict"] == "untested" and _skip_reason(clause))
+                )
                 detail = f" ({why})" if why else ""
                 write_line(f"  {clause['verdict']:<19} {clause['id']}{detail}")
         for verdict in listed_together:
             if ids := [clause["id"] for clause in report["clauses"] if clause["verdict"] == verdict]:
                 long = verdict == "not-selected" and len(ids) > NOT_SELECTED_LISTED
-                write_line(f"  {verdict:<19} " + (f"{len(ids)} clauses outside the selection" if long else ", ".join(ids)))
+                write_line(
+                    f"  {verdict:<19} " + (f"{len(ids)} clauses outside the selection" if long else ", ".join(ids))
+                )
         for note in report["notes"]:  # seen, never judged: no verdict or exit code depends on them
             if note not in shown:
                 write_line(f"  note                {notes.summary_line(note)}")
         if self.absent_tolerated:
-            write_line("exit status 0 (--allow-absent-feature): every failure is a test the absent feature could not run")
+            write_line(
+                "exit status 0 (--allow-absent-feature): every failure is a test the absent feature could not run"
+            )
         for error in info.server_errors:
             write_line(f"  server error, retried: {error}")
         if self.report_error:

@@ -56,7 +56,9 @@ def tag_sender(sender: str) -> Callable[[httpx.Request], None]:
 
 
 def _asks_for_gzip(headers: Mapping[str, str]) -> bool:
-    accept = next((value for name, value in headers.items() if name.lower() == "accept-encoding"), HTTPX_ACCEPT_ENCODING)
+    accept = next(
+        (value for name, value in headers.items() if name.lower() == "accept-encoding"), HTTPX_ACCEPT_ENCODING
+    )
     return "gzip" in accept.lower()
 
 
@@ -95,8 +97,15 @@ class Evidence:
 
     def _add(self, label: str | None, **fields: Any) -> dict[str, Any]:
         item = {
-            "label": label, "case": None, "request": None, "status": None, "lines": [],
-            "compared": False, "expected": None, "actual": None, "note": None,
+            "label": label,
+            "case": None,
+            "request": None,
+            "status": None,
+            "lines": [],
+            "compared": False,
+            "expected": None,
+            "actual": None,
+            "note": None,
         } | fields
         self.items.append(item)
         return item
@@ -108,8 +117,10 @@ class Evidence:
             label or f"/wait stream of case {transcript.case_id}",
             case=transcript.case_id,
             request={
-                "method": "GET", "url": _url(transcript.path, transcript.query),
-                "headers": dict(transcript.request_headers), "sender": sender,
+                "method": "GET",
+                "url": _url(transcript.path, transcript.query),
+                "headers": dict(transcript.request_headers),
+                "sender": sender,
                 "gzip": _asks_for_gzip(transcript.request_headers),
             },
             status=transcript.status,
@@ -119,7 +130,10 @@ class Evidence:
         return transcript
 
     def response(
-        self, response: httpx.Response, label: str | None = None, sent_headers: Mapping[str, str] | None = None,
+        self,
+        response: httpx.Response,
+        label: str | None = None,
+        sent_headers: Mapping[str, str] | None = None,
         sender: str | None = None,
     ) -> httpx.Response:
         """Record a response the test got live. Its body arrived whole, so every line has the
@@ -163,7 +177,9 @@ class Evidence:
 def _request(request: httpx.Request, shown: Mapping[str, str], sender: str | None) -> dict[str, Any]:
     """A live request as evidence: never its token, only who sent it."""
     return {
-        "method": request.method, "url": request.url.raw_path.decode(), "headers": dict(shown),
+        "method": request.method,
+        "url": request.url.raw_path.decode(),
+        "headers": dict(shown),
         "sender": sender or _sender_of(request, shown),
         "gzip": "gzip" in request.headers.get("accept-encoding", "").lower(),
     }

@@ -38,7 +38,9 @@ class Divergence:
     clause: str
     versions: SpecifierSet = attrs.field(converter=SpecifierSet)
     reason: str
-    measured_on: tuple[str, ...] = attrs.field(default=(), converter=tuple)  # the file requires it; hand-made ones may omit it
+    measured_on: tuple[str, ...] = attrs.field(
+        default=(), converter=tuple
+    )  # the file requires it; hand-made ones may omit it
     databases: tuple[str, ...] | None = attrs.field(default=None, converter=lambda d: None if d is None else tuple(d))
     cases: tuple[str, ...] | None = attrs.field(default=None, converter=lambda c: None if c is None else tuple(c))
     failure: str | None = None  # a regex the failed assertion's message must contain (re.search)
@@ -91,7 +93,9 @@ def measurement_problems(expectations: Expectations) -> list[str]:
 
 
 def divergences_for(
-    version: str, database: str = "unknown", divergences: Iterable[Divergence] | None = None,
+    version: str,
+    database: str = "unknown",
+    divergences: Iterable[Divergence] | None = None,
     case: str | None | object = ANY_CASE,
 ) -> dict[str, str]:
     """Reasons by clause id for every divergence declared for this Airflow version and database.
@@ -101,18 +105,27 @@ def divergences_for(
     """
     reasons: dict[str, list[str]] = {}
     for d in _applying(version, database, case, divergences):
-        reasons.setdefault(d.clause, []).append(d.reason if d.cases is None else f"{d.reason} (cases: {', '.join(d.cases)})")
+        reasons.setdefault(d.clause, []).append(
+            d.reason if d.cases is None else f"{d.reason} (cases: {', '.join(d.cases)})"
+        )
     return {clause: " ".join(texts) for clause, texts in reasons.items()}
 
 
 def _applying(
-    version: str, database: str, case: str | None | object, divergences: Iterable[Divergence] | None = None,
+    version: str,
+    database: str,
+    case: str | None | object,
+    divergences: Iterable[Divergence] | None = None,
 ) -> Iterator[Divergence]:
     parsed = Version(version)
-    return (d for d in (load_divergences() if divergences is None else divergences) if d.applies_to(parsed, database, case))
+    return (
+        d for d in (load_divergences() if divergences is None else divergences) if d.applies_to(parsed, database, case)
+    )
 
 
-def failure_patterns_for(version: str, database: str = "unknown", case: str | None | object = ANY_CASE) -> dict[str, tuple[str | None, ...]]:
+def failure_patterns_for(
+    version: str, database: str = "unknown", case: str | None | object = ANY_CASE
+) -> dict[str, tuple[str | None, ...]]:
     """The pinned failures by clause for a test: None in a tuple stands for an entry that pins none."""
     patterns: dict[str, list[str | None]] = {}
     for d in _applying(version, database, case):

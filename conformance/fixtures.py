@@ -59,11 +59,17 @@ def airflow_session(request: pytest.FixtureRequest) -> SessionInfo:
 
 
 def authenticated_client(
-    base_url: str, token: str, sender: str, transport: httpx.BaseTransport | None = None,
+    base_url: str,
+    token: str,
+    sender: str,
+    transport: httpx.BaseTransport | None = None,
 ) -> httpx.Client:
     """An HTTP client sending ``token``, whose requests the evidence records as ``sender``'s."""
     return httpx.Client(
-        base_url=base_url, headers={"Authorization": f"Bearer {token}"}, timeout=60, transport=transport,
+        base_url=base_url,
+        headers={"Authorization": f"Bearer {token}"},
+        timeout=60,
+        transport=transport,
         event_hooks={"request": [tag_sender(sender)]},
     )
 
@@ -147,5 +153,10 @@ def _reproduction(item: pytest.Item, report: pytest.TestReport) -> dict[str, Any
     info = _session(folder)
     items = item.stash[evidence_key].items if evidence_key in item.stash else []
     return reproduce.reproduction(
-        item.nodeid, items, base_url=info.base_url, target=info.target, database=info.database, environ=os.environ,
+        item.nodeid,
+        items,
+        base_url=info.base_url,
+        target=info.target,
+        database=info.database,
+        environ=os.environ,
     )

@@ -64,7 +64,6 @@ class Column:
     run: str  # when the run started and how long it took, so that a stale report shows
 
 
-
 @attrs.frozen
 class Row:
     id: str
@@ -94,14 +93,19 @@ class Matrix:
             by_verdict: dict[str, list[str]] = {}
             for column, verdict in zip(self.columns, self.cells(row.id)):
                 by_verdict.setdefault(verdict, []).append(column.label)
-            groups.setdefault("; ".join(f"{v} on {', '.join(labels)}" for v, labels in by_verdict.items()), []).append(row)
+            groups.setdefault("; ".join(f"{v} on {', '.join(labels)}" for v, labels in by_verdict.items()), []).append(
+                row
+            )
         return list(groups.items())
 
     def alike(self) -> list[list[str]]:
         """Labels of columns with the same verdict on every clause and every doc example, 2 or more."""
         groups: dict[tuple[Any, ...], list[str]] = {}
         for index, column in enumerate(self.columns):
-            key = (tuple(self.cells(row.id)[index] for row in self.rows), tuple(sorted((k, v[0]) for k, v in column.doc_examples.items())))
+            key = (
+                tuple(self.cells(row.id)[index] for row in self.rows),
+                tuple(sorted((k, v[0]) for k, v in column.doc_examples.items())),
+            )
             groups.setdefault(key, []).append(column.label)
         return [labels for labels in groups.values() if len(labels) > 1]
 
@@ -241,7 +245,11 @@ def model(matrix: Matrix) -> dict[str, Any]:
                         "versions": row.versions,
                         "differs": row.id in differing,
                         "cells": [
-                            {"label": column.label, "verdict": verdict, "divergence": column.divergences.get(row.id, "")}
+                            {
+                                "label": column.label,
+                                "verdict": verdict,
+                                "divergence": column.divergences.get(row.id, ""),
+                            }
                             for column, verdict in zip(matrix.columns, matrix.cells(row.id))
                         ],
                     }
@@ -261,15 +269,20 @@ def model(matrix: Matrix) -> dict[str, Any]:
                     for column in matrix.columns
                     for works in [column.doc_examples.get(example_id)]
                 ],
-                "failures": [{"detail": detail, "labels": labels} for detail, labels in matrix.example_failures(example_id)],
+                "failures": [
+                    {"detail": detail, "labels": labels} for detail, labels in matrix.example_failures(example_id)
+                ],
             }
             for example_id, text in matrix.doc_examples
         ],
         "alike": matrix.alike(),
         "differences": [
-            {"how": how, "rows": [{"id": row.id, "statement": row.statement} for row in rows]} for how, rows in matrix.differences()
+            {"how": how, "rows": [{"id": row.id, "statement": row.statement} for row in rows]}
+            for how, rows in matrix.differences()
         ],
-        "divergences": [{"clause": clause, "reason": reason, "labels": labels} for clause, reason, labels in matrix.divergences()],
+        "divergences": [
+            {"clause": clause, "reason": reason, "labels": labels} for clause, reason, labels in matrix.divergences()
+        ],
     }
 
 

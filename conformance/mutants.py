@@ -107,7 +107,9 @@ def load_expected(site: Path) -> dict[str, Declaration]:
 def declared_for(run: str, expected: Mapping[str, Declaration]) -> tuple[list[str], bool]:
     """(the clauses that must catch ``run`` — a mutant or ``a+b`` —, whether a benign member is in it)."""
     members = [expected[name] for name in run.split("+")]
-    return list(dict.fromkeys(clause for member in members for clause in member.clauses)), any(m.benign for m in members)
+    return list(dict.fromkeys(clause for member in members for clause in member.clauses)), any(
+        m.benign for m in members
+    )
 
 
 def verdicts_of(report: Mapping[str, Any] | None) -> dict[str, str]:
@@ -160,7 +162,10 @@ def run_suite(mutant: str | None, site: Path, keep: Path | None = None) -> Suite
         report_dir = keep if keep is not None else Path(scratch)
         result = subprocess.run(
             [sys.executable, "-m", "conformance", "run", "--report", str(report_dir), "--", "-q"],
-            env=env, capture_output=True, text=True, check=False,
+            env=env,
+            capture_output=True,
+            text=True,
+            check=False,
         )
         report = read_report(report_dir)
     return SuiteRun(result.returncode, report, time.monotonic() - started, result.stdout + result.stderr)
@@ -184,9 +189,20 @@ def default_mutants(site: ModuleType, representative: bool) -> list[str]:
 
 def main(argv: Sequence[str] | None = None, site: Path | None = None) -> int:
     parser = Parser(prog="python -m conformance mutants", description=__doc__.split("\n\n")[0])
-    parser.add_argument("mutants", nargs="*", metavar="MUTANT", help="default: every one that applies; a+b applies both to one server")
-    parser.add_argument("--representative", action="store_true", help="what CI runs: a harmful values and timing mutant with the benign ones, in one run")
-    parser.add_argument("--baseline", type=Path, metavar="DIR", help="an unmutated run's report folder to compare benign mutants with (else one is run)")
+    parser.add_argument(
+        "mutants", nargs="*", metavar="MUTANT", help="default: every one that applies; a+b applies both to one server"
+    )
+    parser.add_argument(
+        "--representative",
+        action="store_true",
+        help="what CI runs: a harmful values and timing mutant with the benign ones, in one run",
+    )
+    parser.add_argument(
+        "--baseline",
+        type=Path,
+        metavar="DIR",
+        help="an unmutated run's report folder to compare benign mutants with (else one is run)",
+    )
     parser.add_argument("--reports", type=Path, metavar="DIR", help="keep each run's report folder in DIR/<mutant>")
     args = parser.parse_args(argv)
     try:
@@ -197,10 +213,15 @@ def main(argv: Sequence[str] | None = None, site: Path | None = None) -> int:
     module = load_site(site)
     expected = load_expected(site)
     if unknown := [part for name in args.mutants for part in name.split("+") if part not in module.MUTANTS]:
-        print(f"mutants: unknown mutant {', '.join(unknown)}; choose from: {', '.join(module.MUTANTS)}.", file=sys.stderr)
+        print(
+            f"mutants: unknown mutant {', '.join(unknown)}; choose from: {', '.join(module.MUTANTS)}.", file=sys.stderr
+        )
         return USAGE_ERROR
     if undeclared := [name for name in module.MUTANTS if name not in expected]:
-        print(f"mutants: {', '.join(undeclared)} not declared in {site / EXPECTED_FILE}; add the clauses that must catch it, or what makes it benign, and why.", file=sys.stderr)
+        print(
+            f"mutants: {', '.join(undeclared)} not declared in {site / EXPECTED_FILE}; add the clauses that must catch it, or what makes it benign, and why.",
+            file=sys.stderr,
+        )
         return USAGE_ERROR
     names = args.mutants or default_mutants(module, args.representative)
     baseline: dict[str, str] | None = None
@@ -209,8 +230,12 @@ def main(argv: Sequence[str] | None = None, site: Path | None = None) -> int:
         clauses, has_benign = declared_for(mutant, expected)
         legitimate = [f"{part}: {expected[part].legitimate}" for part in mutant.split("+") if expected[part].benign]
         harmful = [f"{part}: {expected[part].why}" for part in mutant.split("+") if not expected[part].benign]
-        print(f"{mutant}\n  expected: {', '.join(clauses) or 'no clause fails'}" + "".join(f"\n  harmful {why}" for why in harmful)
-              + "".join(f"\n  benign {why}" for why in legitimate), flush=True)
+        print(
+            f"{mutant}\n  expected: {', '.join(clauses) or 'no clause fails'}"
+            + "".join(f"\n  harmful {why}" for why in harmful)
+            + "".join(f"\n  benign {why}" for why in legitimate),
+            flush=True,
+        )
         if has_benign and baseline is None:
             baseline = _baseline(args.baseline, site, args.reports)
             if baseline is None:
@@ -221,19 +246,27 @@ def main(argv: Sequence[str] | None = None, site: Path | None = None) -> int:
         missed, extra = compare_catch(clauses, failing)
         false = false_failures(baseline, verdicts_of(run.report), clauses) if has_benign and run.report else []
         ok = run.code == (1 if clauses else 0) and not missed and not extra and not false and run.report is not None
-        detail = "".join([
-            f"; missed by {', '.join(missed)}" if missed else "", f"; also failed {', '.join(extra)}" if extra else "",
-            f"; FALSE FAILURE (verdicts that moved): {', '.join(false)}" if false else "",
-            "; no report (no verdict)" if run.report is None else "",
-        ])
+        detail = "".join(
+            [
+                f"; missed by {', '.join(missed)}" if missed else "",
+                f"; also failed {', '.join(extra)}" if extra else "",
+                f"; FALSE FAILURE (verdicts that moved): {', '.join(false)}" if false else "",
+                "; no report (no verdict)" if run.report is None else "",
+            ]
+        )
         outcome = ("caught as declared" if clauses else "no false failure") if ok else "NOT AS DECLARED"
-        print(f"  {outcome} (exit {run.code}, {run.seconds:.0f} s): failing {', '.join(failing) or '-'}{detail}", flush=True)
+        print(
+            f"  {outcome} (exit {run.code}, {run.seconds:.0f} s): failing {', '.join(failing) or '-'}{detail}",
+            flush=True,
+        )
         for note in (run.report or {}).get("notes", ()):
             print(f"  note: {notes.summary_line(note)}", flush=True)
         if not ok:
             survivors.append(mutant)
             print(f"  the suite's output ends:\n{run.output[-4000:]}", flush=True)
-    print(f"{len(names) - len(survivors)} of {len(names)} mutant runs as declared (harmful caught by exactly their clauses, benign with no false failure)")
+    print(
+        f"{len(names) - len(survivors)} of {len(names)} mutant runs as declared (harmful caught by exactly their clauses, benign with no false failure)"
+    )
     return 1 if survivors else 0
 
 
@@ -242,11 +275,18 @@ def _baseline(directory: Path | None, site: Path, reports: Path | None) -> dict[
     if (report := usable_baseline(directory)) is not None:
         print(f"  unmutated run: {directory / 'report.json'}", flush=True)
         return verdicts_of(report)
-    why = f"{directory} holds no whole-suite report of Airflow {version('apache-airflow')} on the local target" if directory else "no --baseline given"
+    why = (
+        f"{directory} holds no whole-suite report of Airflow {version('apache-airflow')} on the local target"
+        if directory
+        else "no --baseline given"
+    )
     print(f"  unmutated run: running the suite unmutated first ({why})", flush=True)
     run = run_suite(None, site, reports / "unmutated" if reports else None)
     if run.code != 0 or run.report is None:
-        print(f"mutants: the unmutated suite did not pass (exit {run.code}), so no benign mutant can be judged against it; its output ends:\n{run.output[-4000:]}", flush=True)
+        print(
+            f"mutants: the unmutated suite did not pass (exit {run.code}), so no benign mutant can be judged against it; its output ends:\n{run.output[-4000:]}",
+            flush=True,
+        )
         return None
     print(f"  unmutated run: exit 0 in {run.seconds:.0f} s", flush=True)
     return verdicts_of(run.report)

@@ -64,7 +64,9 @@ def _did_you_mean(name: str, known: Sequence[str]) -> str:
 def unknown_key(key: str, clause: str) -> Note:
     """A /wait line key no clause knows, seen under ``clause``."""
     return Note(
-        kind="unknown-key", clause=clause, subject=key,
+        kind="unknown-key",
+        clause=clause,
+        subject=key,
         message=f"/wait lines carry the key {key!r}, which no clause knows: clients ignore it (CLIENTS.md, CLIENT-LINE-3)"
         + _did_you_mean(key, KNOWN_KEYS),
     )
@@ -73,7 +75,9 @@ def unknown_key(key: str, clause: str) -> Note:
 def unknown_error_member(member: str, clause: str) -> Note:
     """An error body member besides ``detail``, seen under ``clause``."""
     return Note(
-        kind="unknown-error-member", clause=clause, subject=member,
+        kind="unknown-error-member",
+        clause=clause,
+        subject=member,
         message=f"error bodies carry the member {member!r} besides detail: clients ignore it (CLIENTS.md, CLIENT-LINE-3)"
         + _did_you_mean(member, ERROR_MEMBERS),
     )
@@ -83,7 +87,9 @@ def unmeasured_version(version: str, nearest: str | None) -> Note:
     """The server's version is none the suite was measured on; ``nearest`` the measured one below it."""
     below = f"the nearest measured version below it is {nearest}" if nearest else "no measured version lies below it"
     return Note(
-        kind="unmeasured-version", clause=None, subject=version,
+        kind="unmeasured-version",
+        clause=None,
+        subject=version,
         message=f"Airflow {version} was never measured by this suite; {below}",
     )
 
@@ -91,7 +97,9 @@ def unmeasured_version(version: str, nearest: str | None) -> Note:
 def same_as_declared(clause: str, nearest: str) -> Note:
     """A failure of ``clause`` on an unmeasured version that ``nearest``'s declared divergence would match."""
     return Note(
-        kind="same-as-declared", clause=clause, subject=nearest,
+        kind="same-as-declared",
+        clause=clause,
+        subject=nearest,
         message=f"same as declared for {nearest}: measure it on this version and extend the entry",
     )
 
@@ -106,7 +114,10 @@ def gather(seen: Iterable[tuple[str, Mapping[str, Any]]]) -> list[dict[str, Any]
     order of first sight, with the evidence of every test that saw it."""
     notes: dict[tuple[Any, ...], dict[str, Any]] = {}
     for nodeid, recorded in seen:
-        entry = notes.setdefault(identity_of(recorded), {key: recorded[key] for key in ("kind", "clause", "subject", "message")} | {"evidence": []})
+        entry = notes.setdefault(
+            identity_of(recorded),
+            {key: recorded[key] for key in ("kind", "clause", "subject", "message")} | {"evidence": []},
+        )
         entry["evidence"].append({"test": nodeid, "detail": recorded["detail"]})
     return list(notes.values())
 

@@ -62,7 +62,9 @@ def media_type_problems(status: int, content_type: str | None) -> list[str]:
     if content_type is None:
         return [f"no Content-Type; the description says {described} for {status}"]
     sent = content_type.split(";")[0].strip().lower()
-    return [] if sent == described else [f"Content-Type {content_type!r}; the description says {described} for {status}"]
+    return (
+        [] if sent == described else [f"Content-Type {content_type!r}; the description says {described} for {status}"]
+    )
 
 
 def body_problems(status: int, body: str) -> list[str]:

@@ -38,7 +38,8 @@ def trigger(wait_http: httpx.Client, dag_id: str, run_id: str) -> None:
 def terminal_line(wait_http: httpx.Client, evidence: Any, dag_id: str, run_id: str, label: str) -> dict[str, Any]:
     """GET .../wait?interval=0.5 on the run, whole; its last line, parsed."""
     response = evidence.response(
-        wait_http.get(f"/api/v2/dags/{dag_id}/dagRuns/{run_id}/wait", params={"interval": "0.5"}, timeout=WAIT_TIMEOUT), label,
+        wait_http.get(f"/api/v2/dags/{dag_id}/dagRuns/{run_id}/wait", params={"interval": "0.5"}, timeout=WAIT_TIMEOUT),
+        label,
     )
     assert response.status_code == 200, f"{run_id}: HTTP {response.status_code}: {response.text[:300]}"
     return json.loads(response.text.strip().splitlines()[-1])

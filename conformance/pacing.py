@@ -44,7 +44,9 @@ def runs_in_flight(database: str, environ: Mapping[str, str] = os.environ) -> in
 
 
 async def until_fewer_than(
-    limit: int | None, streams_of_run: Mapping[str, Collection[asyncio.Task]], also: Collection[asyncio.Task] = (),
+    limit: int | None,
+    streams_of_run: Mapping[str, Collection[asyncio.Task]],
+    also: Collection[asyncio.Task] = (),
 ) -> None:
     """Returns once fewer than ``limit`` runs have a stream still open, or once a task of ``also`` ended.
 

@@ -60,38 +60,49 @@ collected_modules_key = pytest.StashKey[set[Path]]()
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("airflow-conformance", "Airflow DAG Result conformance")
     group.addoption(
-        "--airflow-target", default=None,
+        "--airflow-target",
+        default=None,
         help="where the Airflow under test comes from: local (default), external, container; "
         "also AIRFLOW_CONFORMANCE_TARGET",
     )
     group.addoption(
-        "--airflow-db", default=None, choices=["sqlite", "postgres"],
+        "--airflow-db",
+        default=None,
+        choices=["sqlite", "postgres"],
         help="local and container targets: the metadata database, sqlite (default) or a throwaway PostgreSQL "
         "(container: the topology of separate api-server, scheduler, dag-processor, triggerer containers); "
         "also AIRFLOW_CONFORMANCE_DB",
     )
     group.addoption(
-        "--no-boot-cache", action="store_true",
+        "--no-boot-cache",
+        action="store_true",
         help="local target: migrate a fresh metadata database at this boot instead of copying a cached migrated one; "
         "also AIRFLOW_CONFORMANCE_BOOT_CACHE=0",
     )
     group.addoption(
-        "--conformance-report", default=os.environ.get("AIRFLOW_CONFORMANCE_REPORT"), metavar="DIR",
+        "--conformance-report",
+        default=os.environ.get("AIRFLOW_CONFORMANCE_REPORT"),
+        metavar="DIR",
         help="write junit.xml, report.json and report.html into DIR; also AIRFLOW_CONFORMANCE_REPORT",
     )
     group.addoption(
-        "--allow-absent-feature", action="store_true",
+        "--allow-absent-feature",
+        action="store_true",
         help="exit 0 instead of 1 when every failure is a test the absent DAG Result feature could not run "
         "(for version matrices that include an Airflow older than 3.3)",
     )
     group.addoption(
-        "--keep-server", action="store_true",
+        "--keep-server",
+        action="store_true",
         help="local and container targets: leave the server up after the run, and print its URL, how to get a "
         "token into $AIRFLOW_TOKEN and the command that stops it; also AIRFLOW_CONFORMANCE_KEEP_SERVER=1",
     )
     for kind, example in (("clause", "'STREAM-*'"), ("area", "mapping"), ("level", "MUST")):
         group.addoption(
-            f"--conformance-{kind}", action="append", default=None, metavar=kind.upper(),
+            f"--conformance-{kind}",
+            action="append",
+            default=None,
+            metavar=kind.upper(),
             help=f"check only the clauses of this {kind} (repeatable, comma-separated; e.g. {example}); "
             f"a clause must match every kind given; also {ENVIRONMENT[kind]}",
         )
@@ -102,7 +113,10 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "clause(*ids): the clauses.yaml requirements this test checks")
     config.addinivalue_line("markers", "meta: a test of the suite itself, which names no clause")
     config.addinivalue_line("markers", "doc_example(id, text): this test runs the doc's example `text` as written")
-    config.addinivalue_line("markers", "cases(*ids, dags=(), all=False): the fixture cases (or DAGs' runs) this test reads (conformance.needs)")
+    config.addinivalue_line(
+        "markers",
+        "cases(*ids, dags=(), all=False): the fixture cases (or DAGs' runs) this test reads (conformance.needs)",
+    )
     selection = Selection.from_config(config)
     if not selection.whole and (problem := selection.problem(load_clauses())):
         raise pytest.UsageError(f"airflow-conformance: {problem}")
@@ -167,7 +181,10 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
     """Reject unknown clause ids; skip tests whose clauses are all about other Airflow versions; fail
     those the absent feature cannot run; turn declared divergences into strict expected failures."""
     if item.get_closest_marker("doc_example") and doc_example(item) is None:
-        pytest.fail(f"{item.nodeid}: mark it doc_example(id, text), two strings: the example's id and the doc's literal text", pytrace=False)
+        pytest.fail(
+            f"{item.nodeid}: mark it doc_example(id, text), two strings: the example's id and the doc's literal text",
+            pytrace=False,
+        )
     ids = clause_ids(item)
     if not ids:
         return
@@ -180,7 +197,9 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
     version = info.airflow_version
     reason = why_not_applicable([known[clause] for clause in ids], version)
     case = load_cases().get(case_of(item) or "")
-    if reason is None and case is not None and not applicable_cases([case], version):  # e.g. a stream check on a loop case
+    if (
+        reason is None and case is not None and not applicable_cases([case], version)
+    ):  # e.g. a stream check on a loop case
         reason = f"case {case.id}: " + str(why_not_applicable([known[clause] for clause in case.clauses], version))
     if reason:
         item.user_properties.append((NOT_APPLICABLE, reason))
@@ -189,11 +208,18 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
     if info.feature_absent and (needing := [clause for clause in applicable if known[clause].needs_feature]):
         item.user_properties.append((FEATURE_ABSENT, info.feature_absent))
         verb = "needs" if len(needing) == 1 else "need"
-        pytest.fail(f"DAG Result feature absent in Airflow {version}, which {', '.join(needing)} {verb}: {info.feature_absent}", pytrace=False)
+        pytest.fail(
+            f"DAG Result feature absent in Airflow {version}, which {', '.join(needing)} {verb}: {info.feature_absent}",
+            pytrace=False,
+        )
     reasons = divergences_for(version, info.database, case=case_of(item))
     if diverging := [clause for clause in ids if clause in reasons]:
         reason = "; ".join(f"{clause}: {reasons[clause]}" for clause in diverging)
-        item.add_marker(pytest.mark.xfail(reason=f"known divergence of Airflow {version}: {reason}", strict=True, raises=AssertionError))
+        item.add_marker(
+            pytest.mark.xfail(
+                reason=f"known divergence of Airflow {version}: {reason}", strict=True, raises=AssertionError
+            )
+        )
         patterns = failure_patterns_for(version, info.database, case=case_of(item))
         item.stash[pinned_failures_key] = [pattern for clause in diverging for pattern in patterns[clause]]
 
@@ -219,12 +245,17 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
             report.longrepr = f"fails otherwise than its declared divergence (a failure matching {pinned}): {first}"
     if call.excinfo is not None and call.excinfo.errisinstance(FeatureAbsent) and report.failed:
         info = session_info(item.config)
-        report.longrepr = f"DAG Result feature absent in Airflow {info.airflow_version}: {call.excinfo.value} ({info.feature_absent})"
+        report.longrepr = (
+            f"DAG Result feature absent in Airflow {info.airflow_version}: {call.excinfo.value} ({info.feature_absent})"
+        )
         report.user_properties.append((FEATURE_ABSENT, info.feature_absent))
         # junit.xml takes a test's properties from its teardown report, which copies the item's
         item.user_properties.append((FEATURE_ABSENT, info.feature_absent))
     elif (
-        call.when == "call" and report.failed and call.excinfo is not None and clause_ids(item)
+        call.when == "call"
+        and report.failed
+        and call.excinfo is not None
+        and clause_ids(item)
         and not any(name == FEATURE_ABSENT for name, _ in report.user_properties)
     ):
         note_same_as_declared(item, str(call.excinfo.value))
@@ -236,7 +267,9 @@ def note_same_as_declared(item: pytest.Item, message: str) -> None:
     nearest measured version declares a divergence for that this failure matches."""
     info = session_info(item.config)
     known = load_clauses()
-    applying = [clause for clause in clause_ids(item) if clause in known and known[clause].applies_to(info.airflow_version)]
+    applying = [
+        clause for clause in clause_ids(item) if clause in known and known[clause].applies_to(info.airflow_version)
+    ]
     detail = "failed: " + (message.strip().split("\n")[0][:300] or "(no message)")
     for note in unmeasured.same_as_declared(info.airflow_version, info.database, case_of(item), applying, message):
         evidence_of(item).note(note, detail)

@@ -46,7 +46,9 @@ class Sample:
 class Health:
     """The probe's samples over some span of time, and what they say about a window of it."""
 
-    samples: tuple[Sample, ...] = attrs.field(converter=lambda items: tuple(s if isinstance(s, Sample) else Sample(**s) for s in items))
+    samples: tuple[Sample, ...] = attrs.field(
+        converter=lambda items: tuple(s if isinstance(s, Sample) else Sample(**s) for s in items)
+    )
 
     def within(self, start: float, end: float) -> list[Sample]:
         """Samples that overlap ``[start, end]`` (epoch seconds)."""
@@ -56,16 +58,22 @@ class Health:
         """Why the window ``[start, end]`` cannot be trusted for a timing, or [] when it can."""
         samples = self.within(start, end)
         if not samples:
-            return [f"the probe took no sample in the {end - start:.1f} s window, so the machine's health there is unknown"]
+            return [
+                f"the probe took no sample in the {end - start:.1f} s window, so the machine's health there is unknown"
+            ]
         reasons = []
         if late := [s for s in samples if s.lag_s > LAG_LIMIT]:
             worst = max(late, key=lambda s: s.lag_s)
-            reasons.append(f"the client's clock woke up to {worst.lag_s:.2f} s late ({len(late)} of {len(samples)} samples over {LAG_LIMIT:g} s)")
+            reasons.append(
+                f"the client's clock woke up to {worst.lag_s:.2f} s late ({len(late)} of {len(samples)} samples over {LAG_LIMIT:g} s)"
+            )
         if failed := [s for s in samples if s.control_s is None]:
             reasons.append(f"{len(failed)} of {len(samples)} control requests failed ({failed[0].error})")
         if slow := [s for s in samples if s.control_s is not None and s.control_s > CONTROL_LIMIT]:
             worst = max(slow, key=lambda s: s.control_s or 0.0)
-            reasons.append(f"control requests took up to {worst.control_s:.2f} s ({len(slow)} of {len(samples)} over {CONTROL_LIMIT:g} s)")
+            reasons.append(
+                f"control requests took up to {worst.control_s:.2f} s ({len(slow)} of {len(samples)} over {CONTROL_LIMIT:g} s)"
+            )
         # A gap between samples longer than a few periods: the probe itself was held up.
         ordered = sorted(samples, key=lambda s: s.started)
         if gaps := [b.started - a.ended for a, b in itertools.pairwise(ordered) if b.started - a.ended > 4 * EVERY]:
@@ -110,5 +118,12 @@ async def watch(http: httpx.AsyncClient, control_path: str, samples: list[Sample
                 control, error = None, f"HTTP {response.status_code}"
         except httpx.HTTPError as exc:
             control, error = None, f"{type(exc).__name__}"
-        samples.append(Sample(started=started, ended=time.time(), lag_s=round(lag, 4),
-                              control_s=None if control is None else round(control, 4), error=error))
+        samples.append(
+            Sample(
+                started=started,
+                ended=time.time(),
+                lag_s=round(lag, 4),
+                control_s=None if control is None else round(control, 4),
+                error=error,
+            )
+        )

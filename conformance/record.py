@@ -23,11 +23,11 @@ import sys
 import tempfile
 from pathlib import Path
 
-from conformance import progress
 from packaging.version import InvalidVersion
 
-from conformance.cases import applicable_cases, cases_new_in, load_cases
+from conformance import progress
 from conformance.arguments import Parser
+from conformance.cases import applicable_cases, cases_new_in, load_cases
 from conformance.client import AirflowAPIError
 from conformance.expectations import divergences_for
 from conformance.recordings import diff, manifest_entry, streams_dir, to_fixture
@@ -39,18 +39,27 @@ from conformance.versions import release
 
 def main(argv: list[str] | None = None) -> int:
     parser = Parser(prog="python -m conformance record", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--airflow-target", default=None, help="local (default), external; or AIRFLOW_CONFORMANCE_TARGET")
-    parser.add_argument("--out", type=Path, default=streams_dir(), help="where the transcripts live (default: %(default)s)")
+    parser.add_argument(
+        "--airflow-target", default=None, help="local (default), external; or AIRFLOW_CONFORMANCE_TARGET"
+    )
+    parser.add_argument(
+        "--out", type=Path, default=streams_dir(), help="where the transcripts live (default: %(default)s)"
+    )
     parser.add_argument("--check", action="store_true", help="write nothing; exit 1 if a recording differs")
     parser.add_argument(
-        "--new-in", metavar="VERSION", type=release_argument, default=None,
+        "--new-in",
+        metavar="VERSION",
+        type=release_argument,
+        default=None,
         help="only the cases whose clauses all apply from this release on (e.g. 3.4.0)",
     )
     args = parser.parse_args(argv)
 
     progress.to_stream(sys.stderr, prefix="record: ")
     all_cases = load_cases()
-    cases = all_cases if args.new_in is None else {case.id: case for case in cases_new_in(all_cases.values(), args.new_in)}
+    cases = (
+        all_cases if args.new_in is None else {case.id: case for case in cases_new_in(all_cases.values(), args.new_in)}
+    )
     try:
         target = make_target(args.airflow_target)
         progress.step(f"starting the {target.name} target")
@@ -58,13 +67,17 @@ def main(argv: list[str] | None = None) -> int:
             session = prepare(connection, cases.values(), Path(folder))
             run_ids, version, database = session.run_ids, session.airflow_version, session.database
             if session.feature_absent:
-                raise TargetError(f"Airflow {version} lacks the DAG Result feature ({session.feature_absent}); there is nothing to record")
+                raise TargetError(
+                    f"Airflow {version} lacks the DAG Result feature ({session.feature_absent}); there is nothing to record"
+                )
             recorded = {
                 case.id: to_fixture(session.transcript(case.id), case, run_ids[case.dag_id], version)
                 for case in applicable_cases(cases.values(), version)
             }
             if not recorded:
-                raise TargetError(f"No case applies to Airflow {version}{f' among those new in {args.new_in}' if args.new_in else ''}; there is nothing to record")
+                raise TargetError(
+                    f"No case applies to Airflow {version}{f' among those new in {args.new_in}' if args.new_in else ''}; there is nothing to record"
+                )
     except (TargetError, AirflowAPIError) as exc:
         print(f"record: {exc}", file=sys.stderr)
         return 4
@@ -76,7 +89,10 @@ def main(argv: list[str] | None = None) -> int:
         if lines := diff(committed, fixture, path.name):
             changed.append(case_id)
             print("\n".join(lines))
-    print(f"record: {len(recorded)} transcripts from Airflow {version}; {len(changed)} differ from {args.out}", file=sys.stderr)
+    print(
+        f"record: {len(recorded)} transcripts from Airflow {version}; {len(changed)} differ from {args.out}",
+        file=sys.stderr,
+    )
     if args.check:
         return 1 if changed else 0
 
@@ -94,7 +110,9 @@ def main(argv: list[str] | None = None) -> int:
         "$schema": schema_id("stream-manifest.schema.json"),
         "airflow_version": committed.get("airflow_version", version),
         "database": committed.get("database", database),
-        "cases": [entries.get(case_id) or kept[case_id] for case_id in all_cases if case_id in entries or case_id in kept],
+        "cases": [
+            entries.get(case_id) or kept[case_id] for case_id in all_cases if case_id in entries or case_id in kept
+        ],
     }
     manifest_path.write_text(json.dumps(manifest, indent=1) + "\n")
     return 0

@@ -40,7 +40,11 @@ RUN_ID = "{run_id}"
 VOLATILE_HEADERS = frozenset({"date"})
 # Headers about the body's bytes on the wire rather than the decoded text stored, by the key
 # each gets in ``response.wire`` (stream-transcript.schema.json).
-WIRE_HEADERS = {"content-encoding": "content_encoding", "transfer-encoding": "transfer_encoding", "content-length": "content_length"}
+WIRE_HEADERS = {
+    "content-encoding": "content_encoding",
+    "transfer-encoding": "transfer_encoding",
+    "content-length": "content_length",
+}
 IDENTITY = "identity"
 
 
@@ -93,10 +97,7 @@ def received_headers(response: Mapping[str, Any]) -> list[tuple[str, str]]:
     The wire headers go last, which is where Airflow's server puts them; ``date`` stays dropped.
     """
     wire = response["wire"]
-    sent = [
-        (name, str(wire[key])) for name, key in WIRE_HEADERS.items()
-        if key in wire and wire[key] != IDENTITY
-    ]
+    sent = [(name, str(wire[key])) for name, key in WIRE_HEADERS.items() if key in wire and wire[key] != IDENTITY]
     return [(name, value) for name, value in response["headers"]] + sent
 
 
@@ -109,7 +110,9 @@ def manifest_entry(case: Case, divergences: Mapping[str, str], airflow_version: 
         "description": case.description,
         "clauses": list(case.clauses),
         "expect": dict(case.expect),
-        "diverges": [{"clause": clause, "reason": divergences[clause]} for clause in case.clauses if clause in divergences],
+        "diverges": [
+            {"clause": clause, "reason": divergences[clause]} for clause in case.clauses if clause in divergences
+        ],
     }
 
 
@@ -139,7 +142,9 @@ def diff(old: Mapping[str, Any] | None, new: Mapping[str, Any], name: str, width
         if fixture is None:
             return []
         text = json.dumps({k: v for k, v in normalise(fixture).items() if k != "poll lines"}, indent=1)
-        return [line if len(line) <= width else f"{line[:width]}… ({len(line)} characters)" for line in text.splitlines()]
+        return [
+            line if len(line) <= width else f"{line[:width]}… ({len(line)} characters)" for line in text.splitlines()
+        ]
 
     return list(difflib.unified_diff(render(old), render(new), f"committed/{name}", f"recorded/{name}", lineterm=""))
 

@@ -40,8 +40,8 @@ from jsonschema.exceptions import best_match
 
 from conformance import strict_json
 from conformance.arguments import Parser
-from conformance.schemas import validator
 from conformance.ndjson import KNOWN_KEYS, TERMINAL_STATES, LineFramer
+from conformance.schemas import validator
 
 POLL_STATES = frozenset({"queued", "running"})
 # state or results in another case, the s also as U+017F (long s), which case folding makes s:
@@ -99,7 +99,9 @@ class _Reader:
         if not text.strip(JSON_WHITESPACE):  # CLIENT-BLANK-1; not str.strip(), which knows more spaces
             return
         if text.startswith("\ufeff"):  # a BOM: JSON sent over a network must not start with one (RFC 8259, 8.1)
-            raise StreamError(f"line {n}: starts with a byte order mark (U+FEFF), which no /wait line may: {_snippet(text)}")
+            raise StreamError(
+                f"line {n}: starts with a byte order mark (U+FEFF), which no /wait line may: {_snippet(text)}"
+            )
         if self.terminal is not None:  # CLIENT-TERMINAL-1
             raise StreamError(f"line {n}: a line after the terminal {self.terminal['state']!r} line ({_snippet(text)})")
         try:
@@ -111,7 +113,9 @@ class _Reader:
         if not isinstance(value, dict):
             raise StreamError(f"line {n}: not a JSON object: {_snippet(text)}")
         if "detail" in value and "state" not in value:  # CLIENT-ERROR-1
-            raise StreamError(f"line {n}: the server reported an error mid-stream: {_snippet(json.dumps(value['detail']), 200)}")
+            raise StreamError(
+                f"line {n}: the server reported an error mid-stream: {_snippet(json.dumps(value['detail']), 200)}"
+            )
         if collided := [key for key in value if key not in KNOWN_KEYS and KNOWN_KEY_IN_OTHER_CASE.fullmatch(key)]:
             # CLIENT-LINE-3: unknown keys are ignored, except one that is a known key in another case
             raise StreamError(
@@ -229,7 +233,9 @@ def wait_for_result(
             http.close()
 
 
-def wait_for_url(url: str, *, token: str | None = None, timeout: float = 300.0, client: httpx.Client | None = None) -> WaitResult:
+def wait_for_url(
+    url: str, *, token: str | None = None, timeout: float = 300.0, client: httpx.Client | None = None
+) -> WaitResult:
     """:func:`wait_for_result` for a whole /wait URL, query included, requested exactly as given.
 
     The read timeout comes from the URL's (last) ``interval``, 1 s when it has none.
@@ -250,8 +256,13 @@ def wait_for_url(url: str, *, token: str | None = None, timeout: float = 300.0, 
 
 
 def _stream_wait(
-    http: httpx.Client, url: str, params: Sequence[tuple[str, str]] | None, *,
-    token: str | None, interval: float, timeout: float,
+    http: httpx.Client,
+    url: str,
+    params: Sequence[tuple[str, str]] | None,
+    *,
+    token: str | None,
+    interval: float,
+    timeout: float,
 ) -> WaitResult:
     """One GET of /wait, judged line by line as it arrives (see :func:`wait_for_result`)."""
     path = urlsplit(url).path
@@ -294,11 +305,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     ``results`` left out, CLIENT-LINE-3) and exits 0, or prints ``{"error": "<why>"}`` and exits
     1 when the stream is rejected; bad usage exits 4.
     """
-    parser = Parser(prog="python -m conformance.reference_client", description="Wait on one /wait URL and print its terminal line.")
-    parser.add_argument(
-        "url", nargs="?", default=os.environ.get("AIRFLOW_WAIT_URL"), help="the whole /wait URL, query included (default: $AIRFLOW_WAIT_URL)",
+    parser = Parser(
+        prog="python -m conformance.reference_client", description="Wait on one /wait URL and print its terminal line."
     )
-    parser.add_argument("--token", default=os.environ.get("AIRFLOW_TOKEN"), help="a bearer token (default: $AIRFLOW_TOKEN)")
+    parser.add_argument(
+        "url",
+        nargs="?",
+        default=os.environ.get("AIRFLOW_WAIT_URL"),
+        help="the whole /wait URL, query included (default: $AIRFLOW_WAIT_URL)",
+    )
+    parser.add_argument(
+        "--token", default=os.environ.get("AIRFLOW_TOKEN"), help="a bearer token (default: $AIRFLOW_TOKEN)"
+    )
     parser.add_argument("--timeout", type=float, default=300.0, help="seconds the whole call may take (default 300)")
     args = parser.parse_args(argv)
     if not args.url:

@@ -117,9 +117,14 @@ def index(cases: Mapping[str, ReplayCase], url: str, speed: float, content_type:
         "run_id": RUN_ID,
         "cases": [
             {
-                "id": case.id, "kind": case.kind, "description": case.description,
-                "url": url + case.target(), "base_url": url + case.base_path, "dag_id": case.dag_id,
-                "query": [list(pair) for pair in case.query], "verdict": case.label.verdict,
+                "id": case.id,
+                "kind": case.kind,
+                "description": case.description,
+                "url": url + case.target(),
+                "base_url": url + case.base_path,
+                "dag_id": case.dag_id,
+                "query": [list(pair) for pair in case.query],
+                "verdict": case.label.verdict,
                 "expect": dict(case.label.expect) if case.label.expect is not None else None,
             }
             for case in cases.values()
@@ -206,7 +211,9 @@ class _Handler(BaseHTTPRequestHandler):
         if not compress:
             return [(piece.at, piece.data) for piece in case.pieces if piece.data]
         compressor = zlib.compressobj(6, zlib.DEFLATED, 16 + zlib.MAX_WBITS)  # 16+: the gzip format
-        pieces = [(piece.at, compressor.compress(piece.data) + compressor.flush(zlib.Z_SYNC_FLUSH)) for piece in case.pieces]
+        pieces = [
+            (piece.at, compressor.compress(piece.data) + compressor.flush(zlib.Z_SYNC_FLUSH)) for piece in case.pieces
+        ]
         return [*pieces, (case.duration, compressor.flush())]
 
     def _wait_until(self, started: float, at: float) -> None:
@@ -221,7 +228,11 @@ class _Server(ThreadingHTTPServer):
     block_on_close = False
 
     def __init__(
-        self, port: int, cases: Mapping[str, ReplayCase], speed: float, log: Callable[[str], None] | None,
+        self,
+        port: int,
+        cases: Mapping[str, ReplayCase],
+        speed: float,
+        log: Callable[[str], None] | None,
         content_type: str | None = None,
     ) -> None:
         self.cases = dict(cases)
@@ -256,8 +267,13 @@ class ReplayServer:
     """
 
     def __init__(
-        self, cases: Mapping[str, ReplayCase] | None = None, *, speed: float = 1.0, port: int = 0,
-        log: Callable[[str], None] | None = None, content_type: str | None = None,
+        self,
+        cases: Mapping[str, ReplayCase] | None = None,
+        *,
+        speed: float = 1.0,
+        port: int = 0,
+        log: Callable[[str], None] | None = None,
+        content_type: str | None = None,
     ) -> None:
         self.cases = dict(cases) if cases is not None else load_replay_cases()
         self._server = _Server(port, self.cases, speed, log, content_type)
@@ -285,7 +301,9 @@ class ReplayServer:
         self._thread.start()
         return self
 
-    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None) -> None:
+    def __exit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None
+    ) -> None:
         self._server.shutdown()
         self._server.server_close()
         self._thread.join()
@@ -295,14 +313,21 @@ def parser() -> Parser:
     result = Parser(prog="python -m conformance replay", description=__doc__.split("\n\n")[0])
     result.add_argument("--port", type=int, default=0, help="the loopback port to listen on (default 0: a free one)")
     result.add_argument(
-        "--speed", type=parse_speed, default=1.0, metavar="X|max",
+        "--speed",
+        type=parse_speed,
+        default=1.0,
+        metavar="X|max",
         help="pace the recorded lines X times faster than they arrived (default 1); max or 0: no waiting",
     )
     result.add_argument(
-        "--content-type", type=parse_content_type, metavar="TYPE",
+        "--content-type",
+        type=parse_content_type,
+        metavar="TYPE",
         help=f"send Content-Type: TYPE on every 200 stream (e.g. {NDJSON}, as a fixed Airflow would); default: none, as Airflow 3.3 sends",
     )
-    result.add_argument("--index", action="store_true", help="print the JSON index of cases and URLs instead of one line")
+    result.add_argument(
+        "--index", action="store_true", help="print the JSON index of cases and URLs instead of one line"
+    )
     result.add_argument("--quiet", action="store_true", help="do not log each request on stderr")
     return result
 
@@ -326,12 +351,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         server = ReplayServer(speed=args.speed, port=args.port, log=log, content_type=args.content_type)
     except OSError as exc:
-        print(f"python -m conformance replay: cannot listen on {HOST}:{args.port} ({exc.strerror}); choose another --port.", file=sys.stderr)
+        print(
+            f"python -m conformance replay: cannot listen on {HOST}:{args.port} ({exc.strerror}); choose another --port.",
+            file=sys.stderr,
+        )
         return USAGE_ERROR
     with server:
         pace = "no waiting" if server.speed == 0 else f"speed {server.speed:g}"
         declared = "" if server.content_type is None else f"; Content-Type: {server.content_type} on every 200"
-        summary = f"replay: {len(server.cases)} cases at {server.url}/ ({pace}{declared}; GET / lists them; Ctrl-C stops)"
+        summary = (
+            f"replay: {len(server.cases)} cases at {server.url}/ ({pace}{declared}; GET / lists them; Ctrl-C stops)"
+        )
         if args.index:
             print(json.dumps(server.index()), flush=True)  # one line, for a script to read
             print(summary, file=sys.stderr, flush=True)

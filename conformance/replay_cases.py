@@ -36,9 +36,9 @@ from urllib.parse import urlencode
 
 import attrs
 
+from conformance.ndjson import TERMINAL_STATES
 from conformance.paths import fixtures_dir
 from conformance.recordings import load_manifest, streams_dir
-from conformance.ndjson import TERMINAL_STATES
 
 RUN_ID = "replay"  # the run id in every case's path; any other run id is served the same
 NEGATIVE_DAG_ID = "negative_streams"
@@ -135,16 +135,25 @@ def recorded_case(entry: Mapping[str, Any], fixture: Mapping[str, Any]) -> Repla
     at = [arrivals[min(i, len(arrivals) - 1)] for i in range(len(lines))]
     if entry["diverges"]:
         clauses = ", ".join(item["clause"] for item in entry["diverges"])
-        label = Label("accept", _terminal_line(response["body"]),
-                      f"the recording (Airflow {fixture['airflow_version']} diverges: {clauses})")
+        label = Label(
+            "accept",
+            _terminal_line(response["body"]),
+            f"the recording (Airflow {fixture['airflow_version']} diverges: {clauses})",
+        )
     else:
         label = Label("accept", dict(entry["expect"]), "the manifest's expect")
     return ReplayCase(
-        id=entry["id"], kind="recorded", description=entry["description"], dag_id=entry["dag_id"],
-        query=tuple((name, value) for name, value in request["query"]), status=response["status"],
+        id=entry["id"],
+        kind="recorded",
+        description=entry["description"],
+        dag_id=entry["dag_id"],
+        query=tuple((name, value) for name, value in request["query"]),
+        status=response["status"],
         headers=tuple((name, value) for name, value in response["headers"] if name.lower() not in FRAMING_HEADERS),
-        pieces=tuple(Piece(when, data) for when, data in zip(at, lines)), label=label,
-        chunked=chunked, gzip_on_request=encoding == "gzip",
+        pieces=tuple(Piece(when, data) for when, data in zip(at, lines)),
+        label=label,
+        chunked=chunked,
+        gzip_on_request=encoding == "gzip",
     )
 
 
@@ -167,11 +176,18 @@ def negative_case(case: Mapping[str, Any]) -> ReplayCase:
         raise ValueError(f"{case['id']}: only a chunked 200 body can be cut")
     verdict = case["verdict"]
     return ReplayCase(
-        id=case["id"], kind="negative", description=case["description"], dag_id=NEGATIVE_DAG_ID,
-        query=NEGATIVE_QUERY, status=status, headers=tuple((name, value) for name, value in case.get("headers", [])),
+        id=case["id"],
+        kind="negative",
+        description=case["description"],
+        dag_id=NEGATIVE_DAG_ID,
+        query=NEGATIVE_QUERY,
+        status=status,
+        headers=tuple((name, value) for name, value in case.get("headers", [])),
         pieces=tuple(Piece(0.0, part) for part in parts),
         label=Label(verdict, dict(case["expect"]) if verdict == "accept" else None, "negative-streams.json"),
-        chunked=status == 200, content_encoding=encoding, cut=case.get("cut"),
+        chunked=status == 200,
+        content_encoding=encoding,
+        cut=case.get("cut"),
     )
 
 

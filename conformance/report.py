@@ -199,8 +199,12 @@ class Run:
 
 
 def build(
-    run: Run, results: Iterable[TestResult], clauses: Mapping[str, Clause], divergences: Mapping[str, str],
-    selection: Selection = WHOLE, run_notes: Iterable[Mapping[str, Any]] = (),
+    run: Run,
+    results: Iterable[TestResult],
+    clauses: Mapping[str, Clause],
+    divergences: Mapping[str, str],
+    selection: Selection = WHOLE,
+    run_notes: Iterable[Mapping[str, Any]] = (),
 ) -> dict[str, Any]:
     """The report.json document (a dict), clauses in catalog order, tests by node id.
 
@@ -214,7 +218,10 @@ def build(
             by_clause.setdefault(clause_id, []).append(test)
     entries = [
         _clause_entry(
-            clause, by_clause[clause.id], divergences.get(clause.id), _applies(clause, run.airflow_version),
+            clause,
+            by_clause[clause.id],
+            divergences.get(clause.id),
+            _applies(clause, run.airflow_version),
             selection.selects(clause),
         )
         for clause in clauses.values()
@@ -225,8 +232,11 @@ def build(
         "report_version": REPORT_VERSION,
         "suite": {"name": "airflow-dag-result-conformance", "version": run.suite_version},
         "airflow": {
-            "version": run.airflow_version, "prerelease": is_prerelease(run.airflow_version), "target": run.target,
-            "database": run.database, "description": run.description,
+            "version": run.airflow_version,
+            "prerelease": is_prerelease(run.airflow_version),
+            "target": run.target,
+            "database": run.database,
+            "description": run.description,
         },
         "feature": {"present": absent is None, "reason": absent},
         "started": run.started.isoformat(timespec="seconds"),
@@ -235,9 +245,12 @@ def build(
         "summary": {verdict: counts[verdict] for verdict in VERDICTS},
         "clauses": entries,
         "doc_examples": _doc_examples(results),
-        "notes": notes.gather([
-            *((notes.SESSION, note) for note in run_notes), *((test.nodeid, note) for test in results for note in test.notes),
-        ]),
+        "notes": notes.gather(
+            [
+                *((notes.SESSION, note) for note in run_notes),
+                *((test.nodeid, note) for test in results for note in test.notes),
+            ]
+        ),
     }
 
 

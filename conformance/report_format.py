@@ -29,7 +29,14 @@ from conformance.versions import is_prerelease
 
 REPORT_VERSION = 4
 VERDICTS = (  # worst first
-    "fail", "unexpected-pass", "absent", "expected-divergence", "pass", "untested", "not-applicable", "not-selected",
+    "fail",
+    "unexpected-pass",
+    "absent",
+    "expected-divergence",
+    "pass",
+    "untested",
+    "not-applicable",
+    "not-selected",
 )
 
 

@@ -45,8 +45,11 @@ VERDICT_LABELS = {  # worst first
 }
 assert tuple(VERDICT_LABELS) == VERDICTS, "a label for every verdict, in the report's order"
 OUTCOME_VERDICTS = {  # a test's outcome, coloured like the clause verdict it leads to
-    "passed": "pass", "failed": "fail", "skipped": "untested",
-    "expected-divergence": "expected-divergence", "unexpected-pass": "unexpected-pass",
+    "passed": "pass",
+    "failed": "fail",
+    "skipped": "untested",
+    "expected-divergence": "expected-divergence",
+    "unexpected-pass": "unexpected-pass",
 }
 
 
@@ -56,7 +59,9 @@ def _pretty(value: Any) -> str:
 
 def _when(iso: str) -> str:
     moment = datetime.fromisoformat(iso)
-    return moment.strftime("%Y-%m-%d %H:%M:%S ") + ("UTC" if moment.utcoffset() == timedelta(0) else moment.strftime("%z"))
+    return moment.strftime("%Y-%m-%d %H:%M:%S ") + (
+        "UTC" if moment.utcoffset() == timedelta(0) else moment.strftime("%z")
+    )
 
 
 def _short_test(nodeid: str) -> str:
@@ -91,24 +96,34 @@ def render(report: Mapping[str, Any]) -> str:
     areas: dict[str, list[Mapping[str, Any]]] = {}
     for clause in report["clauses"]:
         areas.setdefault(clause["area"], []).append(clause)
-    return _environment().get_template("report.html.jinja").render(
-        report=report,
-        areas=areas,
-        attention=sorted(
-            ((clause, _why(clause)) for clause in report["clauses"] if clause["verdict"] not in ("pass", "untested", "not-applicable", "not-selected")),
-            key=lambda pair: list(VERDICT_LABELS).index(pair[0]["verdict"]),  # worst first, then catalog order
-        ),
-        untested=[clause["id"] for clause in report["clauses"] if clause["verdict"] == "untested"],
-        version=describe(report["airflow"]["version"]),
-        started=_when(report["started"]),
-        selection=Selection.from_json(report["selection"]).describe(),
-        labels=VERDICT_LABELS,
-        outcome_verdicts=OUTCOME_VERDICTS,
+    return (
+        _environment()
+        .get_template("report.html.jinja")
+        .render(
+            report=report,
+            areas=areas,
+            attention=sorted(
+                (
+                    (clause, _why(clause))
+                    for clause in report["clauses"]
+                    if clause["verdict"] not in ("pass", "untested", "not-applicable", "not-selected")
+                ),
+                key=lambda pair: list(VERDICT_LABELS).index(pair[0]["verdict"]),  # worst first, then catalog order
+            ),
+            untested=[clause["id"] for clause in report["clauses"] if clause["verdict"] == "untested"],
+            version=describe(report["airflow"]["version"]),
+            started=_when(report["started"]),
+            selection=Selection.from_json(report["selection"]).describe(),
+            labels=VERDICT_LABELS,
+            outcome_verdicts=OUTCOME_VERDICTS,
+        )
     )
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m conformance.report_html", description="Render a report.json as HTML.")
+    parser = argparse.ArgumentParser(
+        prog="python -m conformance.report_html", description="Render a report.json as HTML."
+    )
     parser.add_argument("report", type=Path, help="a report.json written by --conformance-report")
     args = parser.parse_args(argv)
     sys.stdout.write(render(json.loads(args.report.read_text())))

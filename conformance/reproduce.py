@@ -38,7 +38,9 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 TOKEN_VARIABLES = {
-    "admin": "AIRFLOW_TOKEN", "restricted": "AIRFLOW_RESTRICTED_TOKEN", "no-runs": "AIRFLOW_NO_RUNS_TOKEN",
+    "admin": "AIRFLOW_TOKEN",
+    "restricted": "AIRFLOW_RESTRICTED_TOKEN",
+    "no-runs": "AIRFLOW_NO_RUNS_TOKEN",
     "unknown": "AIRFLOW_TOKEN",
 }
 DATABASES = ("sqlite", "postgres")  # what --airflow-db accepts
@@ -47,15 +49,25 @@ WAIT_PATH = re.compile(r"^(?P<runs>/api/v2/dags/(?P<dag>[^/?]+)/dagRuns/)(?P<run
 RUN_ID_LINE = "RUN_ID=reproduce-$(date +%Y%m%dT%H%M%S)-$$"
 # Variables that shape the target, carried with their values into the command.
 CARRIED = (
-    "AIRFLOW_CONFORMANCE_URL", "AIRFLOW_CONFORMANCE_IMAGE", "AIRFLOW_CONFORMANCE_POSTGRES_IMAGE",
-    "AIRFLOW_CONFORMANCE_BOOT_TIMEOUT", "TESTCONTAINERS_RYUK_DISABLED", "CONFORMANCE_MUTANT", "PYTHONPATH",
+    "AIRFLOW_CONFORMANCE_URL",
+    "AIRFLOW_CONFORMANCE_IMAGE",
+    "AIRFLOW_CONFORMANCE_POSTGRES_IMAGE",
+    "AIRFLOW_CONFORMANCE_BOOT_TIMEOUT",
+    "TESTCONTAINERS_RYUK_DISABLED",
+    "CONFORMANCE_MUTANT",
+    "PYTHONPATH",
 )
 # Variables that hold credentials (or half of them): named, never carried.
 NAMED_ONLY = (
-    "AIRFLOW_CONFORMANCE_TOKEN", "AIRFLOW_CONFORMANCE_USERNAME", "AIRFLOW_CONFORMANCE_PASSWORD",
-    "AIRFLOW_CONFORMANCE_RESTRICTED_TOKEN", "AIRFLOW_CONFORMANCE_RESTRICTED_USERNAME",
-    "AIRFLOW_CONFORMANCE_RESTRICTED_PASSWORD", "AIRFLOW_CONFORMANCE_NO_RUNS_TOKEN",
-    "AIRFLOW_CONFORMANCE_NO_RUNS_USERNAME", "AIRFLOW_CONFORMANCE_NO_RUNS_PASSWORD",
+    "AIRFLOW_CONFORMANCE_TOKEN",
+    "AIRFLOW_CONFORMANCE_USERNAME",
+    "AIRFLOW_CONFORMANCE_PASSWORD",
+    "AIRFLOW_CONFORMANCE_RESTRICTED_TOKEN",
+    "AIRFLOW_CONFORMANCE_RESTRICTED_USERNAME",
+    "AIRFLOW_CONFORMANCE_RESTRICTED_PASSWORD",
+    "AIRFLOW_CONFORMANCE_NO_RUNS_TOKEN",
+    "AIRFLOW_CONFORMANCE_NO_RUNS_USERNAME",
+    "AIRFLOW_CONFORMANCE_NO_RUNS_PASSWORD",
 )
 _CREDENTIALS_IN_URL = re.compile(r"^[a-z][a-z0-9+.-]*://[^/@]*@", re.IGNORECASE)
 
@@ -92,7 +104,9 @@ def curl(request: Mapping[str, Any], url: str) -> str:
     if request["method"] != "GET":
         words += ["-X", shlex.quote(request["method"])]
     words += _headers(request.get("headers") or {}, sender) + _authorization(sender) + [url]
-    guess = "  # sent with a token of the test's own client; the admin's stands in for it" if sender == "unknown" else ""
+    guess = (
+        "  # sent with a token of the test's own client; the admin's stands in for it" if sender == "unknown" else ""
+    )
     return " ".join(words) + guess
 
 
@@ -100,8 +114,17 @@ def trigger(base_url: str, dag_id: str) -> str:
     """A curl line triggering a run of ``dag_id`` with the id ``$RUN_ID``, as the session does."""
     body = shlex.quote('{"dag_run_id": "') + '"$RUN_ID"' + shlex.quote('", "logical_date": null}')
     words = [
-        "curl", "-sS", "-w", shlex.quote("\\n"), "-X", "POST", *_authorization("admin"),
-        "-H", shlex.quote("Content-Type: application/json"), "--data", body,
+        "curl",
+        "-sS",
+        "-w",
+        shlex.quote("\\n"),
+        "-X",
+        "POST",
+        *_authorization("admin"),
+        "-H",
+        shlex.quote("Content-Type: application/json"),
+        "--data",
+        body,
         shlex.quote(f"{base_url}/api/v2/dags/{dag_id}/dagRuns"),
     ]
     return " ".join(words)
@@ -136,7 +159,11 @@ def curl_lines(items: Iterable[Mapping[str, Any]], base_url: str) -> list[str]:
 
 
 def pytest_command(
-    nodeid: str, target: str, database: str | None, environ: Mapping[str, str], python: str = sys.executable,
+    nodeid: str,
+    target: str,
+    database: str | None,
+    environ: Mapping[str, str],
+    python: str = sys.executable,
 ) -> str:
     """The front-door command running just this test against the same kind of target.
 
@@ -160,7 +187,12 @@ def pytest_command(
 
 
 def reproduction(
-    nodeid: str, items: Sequence[Mapping[str, Any]], *, base_url: str, target: str, database: str | None,
+    nodeid: str,
+    items: Sequence[Mapping[str, Any]],
+    *,
+    base_url: str,
+    target: str,
+    database: str | None,
     environ: Mapping[str, str],
 ) -> dict[str, Any]:
     """A test's ``reproduce`` entry (schemas/report.schema.json, ``$defs/reproduce``)."""
@@ -171,7 +203,9 @@ def as_text(reproduce: Mapping[str, Any]) -> str:
     """The entry for a terminal: what to export, the curl lines, the command."""
     lines = []
     if reproduce["curl"]:
-        variables = sorted({variable for variable in TOKEN_VARIABLES.values() if f"${variable}" in "".join(reproduce["curl"])})
+        variables = sorted(
+            {variable for variable in TOKEN_VARIABLES.values() if f"${variable}" in "".join(reproduce["curl"])}
+        )
         lines += [f"the requests (with {' and '.join(variables)} exported):" if variables else "the requests:"]
         lines += [f"  {line}" for line in reproduce["curl"]]
     lines += ["this test alone, against the same target:", f"  {reproduce['pytest']}"]

@@ -53,9 +53,7 @@ class Selection:
     levels: tuple[str, ...] = attrs.field(default=(), converter=_values)
 
     @classmethod
-    def given(
-        cls, options: Mapping[str, Sequence[str] | None], environ: Mapping[str, str]
-    ) -> Selection:
+    def given(cls, options: Mapping[str, Sequence[str] | None], environ: Mapping[str, str]) -> Selection:
         """From command-line values by kind (``{"clause": [...]}``); a kind not given there comes from its variable."""
         chosen = {kind: options.get(kind) or [environ.get(ENVIRONMENT[kind], "")] for kind in KINDS}
         return cls(clauses=chosen["clause"], areas=chosen["area"], levels=chosen["level"])
@@ -85,7 +83,9 @@ class Selection:
         """Why this selection is a mistake, in one sentence; None when every value selects something."""
         for level in self.levels:
             if level.upper() not in LEVELS:
-                return f"level {level!r} ({_where('level')}) is not a level of clauses.yaml; choose {' or '.join(LEVELS)}."
+                return (
+                    f"level {level!r} ({_where('level')}) is not a level of clauses.yaml; choose {' or '.join(LEVELS)}."
+                )
         areas = list(dict.fromkeys(clause.area for clause in catalog.values()))
         for area in self.areas:
             if area.casefold() not in {known.casefold() for known in areas}:
@@ -93,7 +93,11 @@ class Selection:
         for pattern in self.clauses:
             if not any(_id_matches(clause_id, pattern) for clause_id in catalog):
                 closest = difflib.get_close_matches(pattern.upper(), list(catalog), n=3, cutoff=0.6)
-                hint = f"did you mean {' or '.join(closest)}?" if closest else "the ids are in conformance/clauses.yaml, and a glob such as 'STREAM-*' matches several."
+                hint = (
+                    f"did you mean {' or '.join(closest)}?"
+                    if closest
+                    else "the ids are in conformance/clauses.yaml, and a glob such as 'STREAM-*' matches several."
+                )
                 return f"clause {pattern!r} ({_where('clause')}) matches no clause id; {hint}"
         if not self.selected(catalog):
             return f"{self.describe()} select no clause together (a clause must match every kind given); widen one of them."
@@ -102,7 +106,9 @@ class Selection:
     def describe(self) -> str:
         """The selection as front-door options, e.g. ``--clause 'STREAM-*' --level MUST``."""
         given = [("--clause", self.clauses), ("--area", self.areas), ("--level", self.levels)]
-        return " ".join(f"{option} {_quoted(value)}" for option, values in given for value in values) or "the whole suite"
+        return (
+            " ".join(f"{option} {_quoted(value)}" for option, values in given for value in values) or "the whole suite"
+        )
 
     def as_json(self) -> dict[str, list[str]] | None:
         """The report's ``selection``: what was given by kind, or None for the whole suite."""

@@ -133,7 +133,9 @@ async def _prepare(connection: Connection, cases: list[Case], folder: Path) -> S
     (folder / "transcripts").mkdir(parents=True, exist_ok=True)
     async with AirflowClient(connection.base_url, connection.token) as client:
         version = await client.version()
-        progress.step(f"Airflow {version} at {connection.base_url} ({connection.target}, database {connection.database})")
+        progress.step(
+            f"Airflow {version} at {connection.base_url} ({connection.target}, database {connection.database})"
+        )
         # A case about another Airflow version is not run, so its DAG (which may not even
         # import here, e.g. 3.4's loops on 3.3) is neither awaited nor triggered.
         cases = applicable_cases(cases, version)
@@ -150,7 +152,9 @@ async def _prepare(connection: Connection, cases: list[Case], folder: Path) -> S
         samples: list[Sample] = []  # the probe's, over the whole burst (conformance.timing reads them)
         probe: asyncio.Task[None] | None = None
         watchdog = asyncio.create_task(_watch_health(client))
-        for number, dag_id in enumerate(dag_ids, start=1):  # one at a time: sqlite standalone does not survive a burst of inserts
+        for number, dag_id in enumerate(
+            dag_ids, start=1
+        ):  # one at a time: sqlite standalone does not survive a burst of inserts
             await until_fewer_than(limit, streams_of_run, also=(watchdog,))
             if watchdog.done():
                 break
@@ -162,7 +166,9 @@ async def _prepare(connection: Connection, cases: list[Case], folder: Path) -> S
                 streams.append(task := asyncio.create_task(record_case(client.http, case, run_id)))
                 streams_of_run.setdefault(dag_id, []).append(task)
             if number == 1:  # a paced trigger loop lasts most of the session: say the streams run meanwhile
-                progress.step(f"streaming each run's /wait responses as it is triggered{f' (at most {limit} runs in flight)' if limit else ''}")
+                progress.step(
+                    f"streaming each run's /wait responses as it is triggered{f' (at most {limit} runs in flight)' if limit else ''}"
+                )
         paced = f", at most {limit} in flight" if limit else ""
         progress.step(f"triggered {len(dag_ids)} runs ({run_id}{paced}); streaming {len(streams)} /wait responses")
         board = RunBoard(dag_ids, {case.id: case.dag_id for case in cases}, started)
@@ -194,14 +200,24 @@ async def _prepare(connection: Connection, cases: list[Case], folder: Path) -> S
         for transcript in transcripts:
             transcript = attrs.evolve(transcript, run=runs[cases_by_id[transcript.case_id].dag_id])
             transcript.save(folder / "transcripts")
-        progress.step(f"all {len(dag_ids)} runs finished and {len(streams)} streams ended after {time.monotonic() - started:.1f} s")
+        progress.step(
+            f"all {len(dag_ids)} runs finished and {len(streams)} streams ended after {time.monotonic() - started:.1f} s"
+        )
 
         info = SessionInfo(
-            target=connection.target, base_url=connection.base_url, token=connection.token,
-            description=connection.description, database=connection.database, airflow_version=version,
-            run_ids=dict.fromkeys(dag_ids, run_id), server_errors=client.server_errors, folder=str(folder),
-            feature_absent=fixture_dags.feature_absent, missing_dags=fixture_dags.missing,
-            restricted_token=connection.restricted_token, no_runs_token=connection.no_runs_token,
+            target=connection.target,
+            base_url=connection.base_url,
+            token=connection.token,
+            description=connection.description,
+            database=connection.database,
+            airflow_version=version,
+            run_ids=dict.fromkeys(dag_ids, run_id),
+            server_errors=client.server_errors,
+            folder=str(folder),
+            feature_absent=fixture_dags.feature_absent,
+            missing_dags=fixture_dags.missing,
+            restricted_token=connection.restricted_token,
+            no_runs_token=connection.no_runs_token,
         )
         info.save()
         return info
@@ -280,7 +296,9 @@ async def _watch_health(client: AirflowClient, every: float = 3.0, patience: flo
 
 
 async def ready_fixture_dags(
-    client: AirflowClient, dag_ids: list[str], url: str,
+    client: AirflowClient,
+    dag_ids: list[str],
+    url: str,
     version: str | None = None,
 ) -> FixtureDags:
     """Wait for the fixture DAGs to be parsed, then unpause those present, one write at a time.
@@ -323,7 +341,9 @@ def feature_absence(version: str, missing: list[str], errors: dict[str, str]) ->
     if Version(version).release[:2] < FEATURE_SINCE:
         reasons.append("the feature was added in Airflow {}.{}".format(*FEATURE_SINCE))
     if lacking_result:
-        reasons.append(f"airflow.sdk has no result decorator, so {len(lacking_result)} fixture DAGs using @result do not load")
+        reasons.append(
+            f"airflow.sdk has no result decorator, so {len(lacking_result)} fixture DAGs using @result do not load"
+        )
     return "; ".join(reasons) or None
 
 

@@ -108,7 +108,9 @@ def re_measures(evidence: Iterable[Mapping[str, Any]]) -> int:
     """
     measured = [(item, item["measurement"]) for item in evidence if isinstance(item.get("measurement"), dict)]
     numbered = sum(m["number"] > 0 for _, m in measured if isinstance(m.get("number"), int))
-    series = Counter((item.get("test"), item.get("case")) for item, m in measured if not isinstance(m.get("number"), int))
+    series = Counter(
+        (item.get("test"), item.get("case")) for item, m in measured if not isinstance(m.get("number"), int)
+    )
     return numbered + sum(count - 1 for count in series.values())
 
 
@@ -138,8 +140,14 @@ def passed(runs: Sequence[RunResult], runs_asked: int) -> bool:
     return len(runs) == runs_asked and all(run.exit_code == 0 and not run.lost and not run.failing for run in runs)
 
 
-def summary(runs: Sequence[RunResult], *, runs_asked: int, busy_core: bool, pytest_args: Sequence[str],
-            stress_ended: int | None = None) -> dict[str, Any]:
+def summary(
+    runs: Sequence[RunResult],
+    *,
+    runs_asked: int,
+    busy_core: bool,
+    pytest_args: Sequence[str],
+    stress_ended: int | None = None,
+) -> dict[str, Any]:
     """The soak as one JSON document (soak.json); the terminal summary is rendered from it.
 
     ``stress_ended`` is stress-ng's exit code when it ended before the soak did: the runs after
@@ -154,13 +162,23 @@ def summary(runs: Sequence[RunResult], *, runs_asked: int, busy_core: bool, pyte
         "pytest_args": list(pytest_args),
         "passed": passed(runs, runs_asked) and stress_ended is None,
         "runs": [
-            {"number": run.number, "exit_code": run.exit_code, "seconds": round(run.seconds, 1), "lost_verdict": run.lost,
-             "failing": run.failing, "output_tail": run.output_tail or None}
+            {
+                "number": run.number,
+                "exit_code": run.exit_code,
+                "seconds": round(run.seconds, 1),
+                "lost_verdict": run.lost,
+                "failing": run.failing,
+                "output_tail": run.output_tail or None,
+            }
             for run in runs
         ],
         "clauses": {
-            clause: {"judged": entry.judged, "false_failures": entry.false_failures, "re_measures": entry.re_measures,
-                     "verdicts": dict(entry.verdicts)}
+            clause: {
+                "judged": entry.judged,
+                "false_failures": entry.false_failures,
+                "re_measures": entry.re_measures,
+                "verdicts": dict(entry.verdicts),
+            }
             for clause, entry in tallies.items()
         },
         "totals": {
@@ -169,8 +187,13 @@ def summary(runs: Sequence[RunResult], *, runs_asked: int, busy_core: bool, pyte
             "lost_verdicts": [run.number for run in runs if run.lost],
             "false_failures": sum(entry.false_failures for entry in tallies.values()),
             "re_measures": sum(entry.re_measures for entry in tallies.values()),
-            "wall_s": {"min": round(min(seconds), 1), "median": round(statistics.median(seconds), 1),
-                       "max": round(max(seconds), 1)} if seconds else None,
+            "wall_s": {
+                "min": round(min(seconds), 1),
+                "median": round(statistics.median(seconds), 1),
+                "max": round(max(seconds), 1),
+            }
+            if seconds
+            else None,
         },
     }
 
@@ -186,7 +209,11 @@ def run_line(run: RunResult, total: int) -> str:
 
 def render(document: Mapping[str, Any]) -> str:
     """The summary table (clauses that failed or re-measured) and the totals, from :func:`summary`'s document."""
-    rows = [(clause, entry) for clause, entry in document["clauses"].items() if entry["false_failures"] or entry["re_measures"]]
+    rows = [
+        (clause, entry)
+        for clause, entry in document["clauses"].items()
+        if entry["false_failures"] or entry["re_measures"]
+    ]
     width = max([len("clause"), *(len(clause) for clause, _ in rows)])
     ended, asked = len(document["runs"]), document["runs_asked"]
     busy = " with one core kept busy" if document["busy_core"] else ""
@@ -195,7 +222,10 @@ def render(document: Mapping[str, Any]) -> str:
         lines.append(f"  stress-ng ended early (exit {code}): the later runs had no busy core")
     if rows:
         lines.append(f"  {'clause':<{width}}  judged  false failures  re-measures")
-        lines += [f"  {clause:<{width}}  {e['judged']:>6}  {e['false_failures']:>14}  {e['re_measures']:>11}" for clause, e in rows]
+        lines += [
+            f"  {clause:<{width}}  {e['judged']:>6}  {e['false_failures']:>14}  {e['re_measures']:>11}"
+            for clause, e in rows
+        ]
     else:
         lines.append("  no clause failed or re-measured")
     totals = document["totals"]
@@ -206,7 +236,9 @@ def render(document: Mapping[str, Any]) -> str:
         f"false failures: {totals['false_failures']}, re-measures: {totals['re_measures']}"
     )
     if wall := totals["wall_s"]:
-        lines.append(f"wall time per run: min {wall['min']:.1f} s, median {wall['median']:.1f} s, max {wall['max']:.1f} s")
+        lines.append(
+            f"wall time per run: min {wall['min']:.1f} s, median {wall['median']:.1f} s, max {wall['max']:.1f} s"
+        )
     return "\n".join(lines)
 
 
@@ -225,8 +257,15 @@ def run_suite(command: Sequence[str]) -> tuple[int, str]:
     sent SIGTERM, which the harness turns into an orderly stop of its Airflow (SIGKILL, what
     ``subprocess.run`` sends on an interrupt, would leave that Airflow running).
     """
-    with subprocess.Popen(list(command), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                          text=True, errors="replace", process_group=0) as process:
+    with subprocess.Popen(
+        list(command),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        stdin=subprocess.DEVNULL,
+        text=True,
+        errors="replace",
+        process_group=0,
+    ) as process:
         try:
             output, _ = process.communicate()
         except BaseException:
@@ -268,6 +307,7 @@ def busy_core(command: Sequence[str] = STRESS_NG) -> Iterator[subprocess.Popen[b
 @contextmanager
 def sigterm_as_interrupt() -> Iterator[None]:
     """SIGTERM raises KeyboardInterrupt while the soak runs, so the run and stress-ng are stopped, as on Ctrl-C."""
+
     def interrupt(signum: int, frame: object) -> None:
         raise KeyboardInterrupt(f"signal {signum}")
 
@@ -287,8 +327,13 @@ def one_run(number: int, report_dir: Path, pytest_args: Sequence[str], runner: R
     code, output = runner(suite_command(folder, pytest_args))
     seconds = time.monotonic() - started
     report = read_report(folder)
-    return RunResult(number, code, seconds, None if report is None else clause_outcomes(report),
-                     output[-OUTPUT_TAIL:] if code != 0 or report is None else "")
+    return RunResult(
+        number,
+        code,
+        seconds,
+        None if report is None else clause_outcomes(report),
+        output[-OUTPUT_TAIL:] if code != 0 or report is None else "",
+    )
 
 
 def soak(runs: int, report_dir: Path, pytest_args: Sequence[str], runner: Runner) -> list[RunResult]:
@@ -302,7 +347,10 @@ def soak(runs: int, report_dir: Path, pytest_args: Sequence[str], runner: Runner
             if run.output_tail:
                 print(f"  its output ends:\n{run.output_tail}", flush=True)
     except KeyboardInterrupt:
-        print(f"soak: interrupted during run {len(done) + 1} of {runs}; what follows covers the {len(done)} that ended.", flush=True)
+        print(
+            f"soak: interrupted during run {len(done) + 1} of {runs}; what follows covers the {len(done)} that ended.",
+            flush=True,
+        )
     return done
 
 
@@ -318,29 +366,45 @@ def run_count(text: str) -> int:
 
 
 def parser() -> Parser:
-    parser = Parser(prog="python -m conformance soak", description=__doc__.split("\n\n")[0],
-                    epilog="Arguments after -- go to every run's pytest, after -q.")
-    parser.add_argument("--runs", type=run_count, required=True, metavar="N", help="how many runs of the suite, one after the other")
-    parser.add_argument("--busy-core", action="store_true", help="keep one core busy for the whole soak (needs stress-ng)")
-    parser.add_argument("--report", metavar="DIR", help="where run-K/ and soak.json go (default: a new temporary folder)")
+    parser = Parser(
+        prog="python -m conformance soak",
+        description=__doc__.split("\n\n")[0],
+        epilog="Arguments after -- go to every run's pytest, after -q.",
+    )
+    parser.add_argument(
+        "--runs", type=run_count, required=True, metavar="N", help="how many runs of the suite, one after the other"
+    )
+    parser.add_argument(
+        "--busy-core", action="store_true", help="keep one core busy for the whole soak (needs stress-ng)"
+    )
+    parser.add_argument(
+        "--report", metavar="DIR", help="where run-K/ and soak.json go (default: a new temporary folder)"
+    )
     return parser
-
 
 
 def main(argv: Sequence[str] | None = None, runner: Runner = run_suite, stress: Sequence[str] = STRESS_NG) -> int:
     ours, pytest_args = split_at_double_dash(sys.argv[1:] if argv is None else argv)
     args = parser().parse_args(ours)
     if args.busy_core and shutil.which(stress[0]) is None:  # the soak installs nothing itself (tox -e soak does)
-        print(f"soak: --busy-core needs {stress[0]}, which is not installed; install it (apt-get install stress-ng) "
-              "or leave out --busy-core.", file=sys.stderr)
+        print(
+            f"soak: --busy-core needs {stress[0]}, which is not installed; install it (apt-get install stress-ng) "
+            "or leave out --busy-core.",
+            file=sys.stderr,
+        )
         return USAGE_ERROR
     report_dir = Path(args.report) if args.report else Path(tempfile.mkdtemp(prefix="conformance-soak-"))
     report_dir.mkdir(parents=True, exist_ok=True)
-    print(f"soak: {args.runs} runs of the suite{', one core kept busy' if args.busy_core else ''}; reports in {report_dir}", flush=True)
+    print(
+        f"soak: {args.runs} runs of the suite{', one core kept busy' if args.busy_core else ''}; reports in {report_dir}",
+        flush=True,
+    )
     with sigterm_as_interrupt(), busy_core(stress) if args.busy_core else nullcontext() as stressor:
         runs = soak(args.runs, report_dir, pytest_args, runner)
         stress_ended = stressor.poll() if stressor is not None else None
-    document = summary(runs, runs_asked=args.runs, busy_core=args.busy_core, pytest_args=pytest_args, stress_ended=stress_ended)
+    document = summary(
+        runs, runs_asked=args.runs, busy_core=args.busy_core, pytest_args=pytest_args, stress_ended=stress_ended
+    )
     (report_dir / "soak.json").write_text(json.dumps(document, indent=2) + "\n")
     print(render(document))
     print(f"soak.json: {report_dir / 'soak.json'}")

@@ -62,7 +62,9 @@ def _counts(summary: Mapping[str, int]) -> list[tuple[str, int]]:
 
 def _first_message(clause: Mapping[str, Any]) -> str | None:
     outcome = NEEDS_A_LOOK[clause["verdict"]]
-    message = next((test["message"] for test in clause["tests"] if test["outcome"] == outcome and test["message"]), None)
+    message = next(
+        (test["message"] for test in clause["tests"] if test["outcome"] == outcome and test["message"]), None
+    )
     if message is None:
         return None
     return message if len(message) <= MESSAGE_LIMIT else message[:MESSAGE_LIMIT] + "…"
@@ -119,7 +121,9 @@ def append(text: str, environ: Mapping[str, str] | None = None) -> Path | None:
     return path
 
 
-def append_report(report: Mapping[str, Any], written: Sequence[Path], environ: Mapping[str, str] | None = None) -> Path | None:
+def append_report(
+    report: Mapping[str, Any], written: Sequence[Path], environ: Mapping[str, str] | None = None
+) -> Path | None:
     """A run's summary (:func:`markdown`), appended when ``GITHUB_STEP_SUMMARY`` is set."""
     environ = os.environ if environ is None else environ
     if not environ.get(SUMMARY_FILE):

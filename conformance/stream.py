@@ -108,7 +108,10 @@ async def record_wait(
     try:
         async with asyncio.timeout(deadline):
             async with client.stream(
-                "GET", path, params=list(query), headers=dict(headers or {}),
+                "GET",
+                path,
+                params=list(query),
+                headers=dict(headers or {}),
                 timeout=httpx.Timeout(SEND_TIMEOUT, read=read_timeout),
             ) as response:
                 status, response_headers = response.status_code, list(response.headers.items())
@@ -129,8 +132,15 @@ async def record_wait(
     except httpx.HTTPError as exc:
         error = f"{type(exc).__name__}: {exc}"
     return Transcript(
-        case_id=case_id, path=path, query=query, request_headers=dict(headers or {}), sent_at=sent_at,
-        status=status, headers=response_headers, lines=lines, error=error,
+        case_id=case_id,
+        path=path,
+        query=query,
+        request_headers=dict(headers or {}),
+        sent_at=sent_at,
+        status=status,
+        headers=response_headers,
+        lines=lines,
+        error=error,
     )
 
 
@@ -138,6 +148,11 @@ async def record_case(http: httpx.AsyncClient, case: Case, run_id: str) -> Trans
     """The /wait stream of one case on the run ``run_id`` of its DAG, as the case asks for it."""
     interval = case.interval or 1.0
     return await record_wait(
-        http, case.id, f"/api/v2/dags/{case.dag_id}/dagRuns/{run_id}/wait", case.query, case.headers,
-        read_timeout=min(interval, 60.0) + 30.0, deadline=STREAM_DEADLINE,
+        http,
+        case.id,
+        f"/api/v2/dags/{case.dag_id}/dagRuns/{run_id}/wait",
+        case.query,
+        case.headers,
+        read_timeout=min(interval, 60.0) + 30.0,
+        deadline=STREAM_DEADLINE,
     )

@@ -36,12 +36,11 @@ from conformance.client import AirflowClient
 from conformance.probe import Health, watch
 from conformance.session import SessionInfo
 from conformance.stream import Transcript, record_case
-from conformance.timing_checks import TimingCheck, lateness, latency, stream_window, typical_problems
+from conformance.timing_checks import TimingCheck, latency, lateness, stream_window, typical_problems
 
 MAX_REMEASURES = 2
 TYPICAL_SAMPLE = 6  # cases re-measured together when the median's session windows were disturbed
 TYPICAL_QUORUM = 4  # undisturbed cases needed for a median to be judged
-
 
 
 @attrs.frozen
@@ -67,7 +66,10 @@ class Verdict:
 
 def measure(number: int, transcript: Transcript, health: Health, check: TimingCheck) -> Measurement:
     return Measurement(
-        number, transcript, check.problems(transcript, health), check.disturbances(transcript, health),
+        number,
+        transcript,
+        check.problems(transcript, health),
+        check.disturbances(transcript, health),
         health.summary(*check.window(transcript)),
     )
 
@@ -82,8 +84,13 @@ def judge(first: Measurement, check: TimingCheck, remeasure: Callable[[int], tup
         if not current.disturbances:
             return Verdict(current.problems, measurements, _reason(current, "judged in an undisturbed window"))
         if current.number >= MAX_REMEASURES:
-            return Verdict(current.problems, measurements, _reason(
-                current, f"every one of {len(measurements)} windows was disturbed; the last is judged as it is"))
+            return Verdict(
+                current.problems,
+                measurements,
+                _reason(
+                    current, f"every one of {len(measurements)} windows was disturbed; the last is judged as it is"
+                ),
+            )
         transcript, health = remeasure(current.number + 1)
         measurements.append(measure(current.number + 1, transcript, health, check))
 
@@ -97,15 +104,22 @@ def record(evidence: Any, verdict: Verdict) -> None:
     """Every measurement into the test's evidence: its stream, and whether it was kept and why."""
     kept = verdict.measurements[-1]
     for measurement in verdict.measurements:
-        evidence.transcript(measurement.transcript, label=f"measurement {measurement.number} of case {measurement.transcript.case_id}")
+        evidence.transcript(
+            measurement.transcript, label=f"measurement {measurement.number} of case {measurement.transcript.case_id}"
+        )
         evidence.measurement(
-            number=measurement.number, kept=measurement is kept,
+            number=measurement.number,
+            kept=measurement is kept,
             reason=verdict.reason if measurement is kept else "discarded: " + "; ".join(measurement.disturbances),
-            disturbances=measurement.disturbances, problems=measurement.problems, health=measurement.health,
+            disturbances=measurement.disturbances,
+            problems=measurement.problems,
+            health=measurement.health,
         )
 
 
-def fresh_measurements(base_url: str, token: str, cases: Sequence[Case], run_id: str) -> list[tuple[Transcript, Health]]:
+def fresh_measurements(
+    base_url: str, token: str, cases: Sequence[Case], run_id: str
+) -> list[tuple[Transcript, Health]]:
     """Fresh runs of several cases at once (a handful: the point is a quiet window), one probe for all."""
     return asyncio.run(_fresh_many(base_url, token, list(cases), run_id))
 
@@ -144,9 +158,13 @@ def fresh_round(session: SessionInfo, case: Case, number: int) -> tuple[Transcri
     share the run and the probe.
     """
     # xdist workers (``-n``) keep rounds of their own, so each makes its own run
-    run_id = remeasure_run_id(session, number, "-".join(filter(None, (case.dag_id, os.environ.get("PYTEST_XDIST_WORKER")))))
+    run_id = remeasure_run_id(
+        session, number, "-".join(filter(None, (case.dag_id, os.environ.get("PYTEST_XDIST_WORKER"))))
+    )
     if run_id not in _rounds:
-        together = [other for other in load_cases().values() if other.dag_id == case.dag_id and session.streamed(other.id)]
+        together = [
+            other for other in load_cases().values() if other.dag_id == case.dag_id and session.streamed(other.id)
+        ]
         together = together if case in together else [case, *together]
         fresh = fresh_measurements(session.base_url, session.token, together, run_id)
         _rounds[run_id] = {other.id: measured for other, measured in zip(together, fresh)}
@@ -177,15 +195,25 @@ def _excess(pairs: Sequence[tuple[Case, Transcript, Health]]) -> tuple[dict[str,
     return excess, disturbed
 
 
-def _round(number: int, excess: dict[str, float], disturbed: dict[str, list[str]], health: Health,
-           transcripts: Sequence[Transcript], kept: bool, reason: str) -> dict[str, Any]:
+def _round(
+    number: int,
+    excess: dict[str, float],
+    disturbed: dict[str, list[str]],
+    health: Health,
+    transcripts: Sequence[Transcript],
+    kept: bool,
+    reason: str,
+) -> dict[str, Any]:
     """One round of the median's measurements, in the shape of a measurement's evidence."""
     windows = [stream_window(transcript) for transcript in transcripts]
     span = (min(w[0] for w in windows), max(w[1] for w in windows)) if windows else (0.0, 0.0)
     return {
-        "number": number, "kept": kept, "reason": f"{reason} ({len(disturbed)} of {len(excess)} windows disturbed)",
+        "number": number,
+        "kept": kept,
+        "reason": f"{reason} ({len(disturbed)} of {len(excess)} windows disturbed)",
         "disturbances": [f"{case}: {reasons[0]}" for case, reasons in disturbed.items()][:10],
-        "problems": typical_problems(excess), "health": health.summary(*span),
+        "problems": typical_problems(excess),
+        "health": health.summary(*span),
     }
 
 
@@ -208,9 +236,13 @@ def typical_verdict(session: SessionInfo, measured: Sequence[tuple[Case, Transcr
         return Typical(typical_problems(clean), clean, [_round(0, excess, disturbed, health, transcripts, True, why)])
     rounds = [_round(0, excess, disturbed, health, transcripts, False, "discarded: too few undisturbed windows")]
     # quick runs only: not the 8 s slow_run, not 3.4's loops
-    sample = [case for case, _ in measured if case.dag_id != "slow_run" and not case.dag_id.startswith("loop_")][:TYPICAL_SAMPLE]
+    sample = [case for case, _ in measured if case.dag_id != "slow_run" and not case.dag_id.startswith("loop_")][
+        :TYPICAL_SAMPLE
+    ]
     for number in range(1, MAX_REMEASURES + 1):
-        fresh = fresh_measurements(session.base_url, session.token, sample, remeasure_run_id(session, number, "typical"))
+        fresh = fresh_measurements(
+            session.base_url, session.token, sample, remeasure_run_id(session, number, "typical")
+        )
         health = fresh[0][1] if fresh else Health(())
         transcripts = [transcript for transcript, _ in fresh]
         excess, disturbed = _excess([(case, transcript, health) for case, (transcript, _) in zip(sample, fresh)])
@@ -220,6 +252,10 @@ def typical_verdict(session: SessionInfo, measured: Sequence[tuple[Case, Transcr
             rounds.append(_round(number, excess, disturbed, health, transcripts, True, why))
             return Typical(typical_problems(clean), clean, rounds)
         last = number == MAX_REMEASURES
-        why = "every round was disturbed; the last is judged as it is" if last else "discarded: too few undisturbed windows"
+        why = (
+            "every round was disturbed; the last is judged as it is"
+            if last
+            else "discarded: too few undisturbed windows"
+        )
         rounds.append(_round(number, excess, disturbed, health, transcripts, last, why))
     return Typical(typical_problems(excess), excess, rounds)

@@ -102,7 +102,9 @@ def lateness_problems(transcript: Transcript, interval: float) -> list[str]:
     """The terminal line no later than an interval (plus the stall allowance) after the run ended."""
     late = lateness(transcript)
     if late > interval + STALL_ALLOWANCE:
-        return [f"the terminal line came {late:.2f} s after the run ended (interval {interval:g}, allowed {interval + STALL_ALLOWANCE:g} s)"]
+        return [
+            f"the terminal line came {late:.2f} s after the run ended (interval {interval:g}, allowed {interval + STALL_ALLOWANCE:g} s)"
+        ]
     if late < -CLOCK_ALLOWANCE:
         return [f"the terminal line came {-late:.2f} s before the run's end_date"]
     return []
@@ -113,7 +115,9 @@ def typical_problems(excess: Mapping[str, float]) -> list[str]:
     if not excess:
         return ["no case could be measured"]
     if (median := statistics.median(excess.values())) > TYPICAL_EXCESS:
-        return [f"the median lateness beyond one interval is {median:.3f} s over {len(excess)} cases (allowed {TYPICAL_EXCESS} s)"]
+        return [
+            f"the median lateness beyond one interval is {median:.3f} s over {len(excess)} cases (allowed {TYPICAL_EXCESS} s)"
+        ]
     return []
 
 
@@ -152,10 +156,13 @@ def terminal_window(transcript: Transcript, interval: float) -> tuple[float, flo
 
 def latency(interval: float) -> TimingCheck:
     """Judged on the run's last interval and the wait for the terminal line; stalls only add lateness."""
+
     def window(transcript: Transcript) -> tuple[float, float]:
         return terminal_window(transcript, interval)
 
-    return TimingCheck(lambda t, h: lateness_problems(t, interval), lambda t, h: h.disturbances(*window(t)), window, pass_is_sound=True)
+    return TimingCheck(
+        lambda t, h: lateness_problems(t, interval), lambda t, h: h.disturbances(*window(t)), window, pass_is_sound=True
+    )
 
 
 def judged_gaps(transcript: Transcript, health: Health) -> list[tuple[float, bool]]:

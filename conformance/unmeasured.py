@@ -71,7 +71,11 @@ def run_notes(version: str | None) -> list[dict[str, object]]:
 
 
 def same_as_declared(
-    version: str | None, database: str, case: str | None, clauses: Iterable[str], message: str,
+    version: str | None,
+    database: str,
+    case: str | None,
+    clauses: Iterable[str],
+    message: str,
 ) -> list[notes.Note]:
     """For a test of ``clauses`` on ``case`` that failed with ``message`` on an unmeasured
     ``version``: a ``same-as-declared`` note for each clause the nearest measured version's
@@ -83,5 +87,7 @@ def same_as_declared(
     return [
         notes.same_as_declared(clause, nearest)
         for clause in dict.fromkeys(clauses)
-        if clause not in declared_here and clause in declared_there and failed_as_declared(message, declared_there[clause])
+        if clause not in declared_here
+        and clause in declared_there
+        and failed_as_declared(message, declared_there[clause])
     ]

@@ -73,7 +73,9 @@ class ApiServer:
     def pid(self) -> int:
         # its process title, e.g. "airflow api_server -- host:127.0.0.1 port:8793", which psutil may split at spaces
         marker = f"port:{self.port}"
-        return _find(lambda argv: " ".join(argv).startswith("airflow api_server") and marker in " ".join(argv), os.getpid()).pid
+        return _find(
+            lambda argv: " ".join(argv).startswith("airflow api_server") and marker in " ".join(argv), os.getpid()
+        ).pid
 
     def kill(self, sig: signal.Signals = signal.SIGKILL, timeout: float = 150.0) -> float:
         """Send ``sig`` to the api-server and wait for it to die; the seconds that took."""
@@ -87,13 +89,20 @@ class ApiServer:
 
     def start(self, timeout: float = 180.0) -> float:
         """Start a new api-server like the one killed; the seconds until the API answered healthy."""
-        scheduler = _find(lambda argv: len(argv) >= 2 and argv[-1] == "scheduler" and argv[-2].endswith("airflow"), os.getpid())
+        scheduler = _find(
+            lambda argv: len(argv) >= 2 and argv[-1] == "scheduler" and argv[-2].endswith("airflow"), os.getpid()
+        )
         environ, home = scheduler.environ(), Path(scheduler.cwd())
         start = time.monotonic()
         with (home / "api-server-restarted.log").open("ab") as log:
             restarted = subprocess.Popen(
-                [str(find_airflow()), "api-server"], cwd=home, env=environ, stdout=log, stderr=subprocess.STDOUT,
-                stdin=subprocess.DEVNULL, start_new_session=True,
+                [str(find_airflow()), "api-server"],
+                cwd=home,
+                env=environ,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                start_new_session=True,
             )
         self.started.append(restarted)
 
@@ -102,7 +111,10 @@ class ApiServer:
                 raise RuntimeError(f"the restarted api-server exited with {restarted.returncode}; see {log.name}")
 
         wait_until_healthy(
-            f"{self.base_url}{HEALTH_PATH}", start + timeout, check=still_running, poll_interval=0.3,
+            f"{self.base_url}{HEALTH_PATH}",
+            start + timeout,
+            check=still_running,
+            poll_interval=0.3,
             late=lambda: f"the restarted api-server was not healthy after {timeout:g} s",
         )
         return time.monotonic() - start

@@ -81,7 +81,10 @@ def nginx(upstream: str, variants: Mapping[str, str], ready_timeout: float = 15.
     (prefix / "nginx.conf").write_text(render(upstream, variants, ports, prefix))
     process = subprocess.Popen(
         [binary, "-p", str(prefix), "-c", str(prefix / "nginx.conf"), "-e", str(prefix / "error.log")],
-        stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT, start_new_session=True,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
     )
     try:
         deadline = time.monotonic() + ready_timeout

@@ -33,15 +33,19 @@ import attrs
 import httpx
 import pytest
 
-from conformance.reference_client import StreamError, WaitResult, WaitTimeout, wait_for_result
 from conformance.client import AirflowClient
+from conformance.reference_client import StreamError, WaitResult, WaitTimeout, wait_for_result
 from conformance.session import new_run_id, ready_fixture_dags
 from conformance.stream import epoch
 from conformance.targets import docker_engine
 from conformance.targets.base import Connection
 from conformance.targets.container_settings import ContainerSettings
 from conformance.targets.docker_celery import (
-    SINGLE_PORT, CeleryTopology, celery_topology, wait_until_replica_serves, wait_until_worker_ready,
+    SINGLE_PORT,
+    CeleryTopology,
+    celery_topology,
+    wait_until_replica_serves,
+    wait_until_worker_ready,
 )
 from conformance.targets.health import HEALTH_PATH
 
@@ -101,7 +105,9 @@ class Deployment:
         return found
 
     def wait(self, run_id: str, timeout: float = 240, base_url: str | None = None) -> WaitResult:
-        return wait_for_result(base_url or self.base_url, TIMED, run_id, token=self.connection.token, interval=1, timeout=timeout)
+        return wait_for_result(
+            base_url or self.base_url, TIMED, run_id, token=self.connection.token, interval=1, timeout=timeout
+        )
 
     def healthy(self, role: str, timeout: float = 120) -> float:
         """Seconds until the container of ``role`` (a replica, or a worker) serves again."""
@@ -141,7 +147,9 @@ def deployment() -> Iterator[Deployment]:
         yield deployment
     client = docker_engine.docker_client().client
     try:
-        assert docker_engine.labelled_names(client, f"{docker_engine.LABEL}={run}") == [], "the topology left containers or networks"
+        assert docker_engine.labelled_names(client, f"{docker_engine.LABEL}={run}") == [], (
+            "the topology left containers or networks"
+        )
     finally:
         client.close()
 
@@ -153,7 +161,9 @@ def outcome_of(call: Callable[[], WaitResult]) -> WaitResult | BaseException:
         return exc
 
 
-def in_threads(calls: list[Callable[[], Any]], ended: list[float] | None = None) -> tuple[list[threading.Thread], list[Any]]:
+def in_threads(
+    calls: list[Callable[[], Any]], ended: list[float] | None = None
+) -> tuple[list[threading.Thread], list[Any]]:
     """Each call in a thread of its own: the threads, and the list their outcomes fill (and
     ``ended``, when given, the monotonic time each ended)."""
     outcomes: list[Any] = [None] * len(calls)
@@ -192,7 +202,11 @@ def test_the_suite_passes_through_nginx_with_both_replicas_serving_streams(deplo
     started = time.monotonic()
     done = subprocess.run(
         [sys.executable, "-m", "conformance", "run", "--report", str(tmp_path), "--", "-q", "-p", "no:cacheprovider"],
-        env=env, capture_output=True, text=True, timeout=900, check=False,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=900,
+        check=False,
     )
     took = time.monotonic() - started
     assert done.returncode == 0, done.stdout[-6000:] + done.stderr[-2000:]
@@ -216,8 +230,11 @@ def lateness_figures(base_url: str, deployment: Deployment, runs: int) -> tuple[
 
     def one(run_id: str) -> Callable[[], Any]:
         def call() -> tuple[WaitResult, float]:
-            answer = wait_for_result(base_url, LOAD_DAG, run_id, token=deployment.connection.token, interval=1, timeout=300)
+            answer = wait_for_result(
+                base_url, LOAD_DAG, run_id, token=deployment.connection.token, interval=1, timeout=300
+            )
             return answer, time.time()
+
         return call
 
     threads, outcomes = in_threads([one(run_id) for run_id in run_ids for _ in range(per_run)])
@@ -246,7 +263,10 @@ def test_load_spread_over_both_replicas(deployment):
         served_before = deployment.topology.streams_by_replica()
         lateness, wrong = lateness_figures(base_url, deployment, max(1, LOAD_STREAMS // 10))
         served = deployment.topology.streams_by_replica() - served_before
-        memory = {role: f"{memory_before[role]:.0f} -> {memory_mib(replica):.0f} MiB" for role, replica in deployment.topology.replicas.items()}
+        memory = {
+            role: f"{memory_before[role]:.0f} -> {memory_mib(replica):.0f} MiB"
+            for role, replica in deployment.topology.replicas.items()
+        }
         figures[label] = (lateness, wrong, served)
         p95 = lateness[max(0, round(0.95 * len(lateness)) - 1)] if lateness else float("nan")
         print(
@@ -255,7 +275,9 @@ def test_load_spread_over_both_replicas(deployment):
             f"/wait per replica {dict(served)}; replica memory {memory}"
         )
     for label, (lateness, wrong, served) in figures.items():
-        assert wrong == 0 and len(lateness) == LOAD_STREAMS // max(1, LOAD_STREAMS // 10) * max(1, LOAD_STREAMS // 10), (label, wrong)
+        assert wrong == 0 and len(lateness) == LOAD_STREAMS // max(1, LOAD_STREAMS // 10) * max(
+            1, LOAD_STREAMS // 10
+        ), (label, wrong)
     assert set(figures["both replicas"][2]) == set(deployment.topology.replicas), figures["both replicas"][2]
     if "api-server-1 alone" in figures:
         assert set(figures["api-server-1 alone"][2]) == {"api-server-1"}, figures["api-server-1 alone"][2]
@@ -273,20 +295,28 @@ def test_a_killed_replica_cuts_its_streams_cleanly_and_a_retry_gets_the_answer_f
     for thread in threads:
         thread.join(timeout=120)
     cut = [outcome for outcome in outcomes if not right(outcome)]
-    cut_after = max((end - killed_at for end, outcome in zip(ended, outcomes) if not right(outcome)), default=float("nan"))
+    cut_after = max(
+        (end - killed_at for end, outcome in zip(ended, outcomes) if not right(outcome)), default=float("nan")
+    )
     rest_after = max((end - killed_at for end, outcome in zip(ended, outcomes) if right(outcome)), default=float("nan"))
     retries = [outcome_of(lambda: deployment.wait(run_id)) for _ in cut]
     killed.get_wrapped_container().start()
     back_after = deployment.healthy("api-server-1")
 
-    print(f"\nreplica killed with 6 streams open: {len(cut)} were cut, within {cut_after:.2f} s of the kill; the other "
-          f"{len(outcomes) - len(cut)} ended right, the last {rest_after:.1f} s after the kill, with the run; "
-          f"api-server-1 served again {back_after:.1f} s after its restart")
+    print(
+        f"\nreplica killed with 6 streams open: {len(cut)} were cut, within {cut_after:.2f} s of the kill; the other "
+        f"{len(outcomes) - len(cut)} ended right, the last {rest_after:.1f} s after the kill, with the run; "
+        f"api-server-1 served again {back_after:.1f} s after its restart"
+    )
     for outcome in cut:
         print(f"  cut: {type(outcome).__name__}: {outcome}")
-    print(f"  re-requested through nginx: {[(r.state, r.results) if isinstance(r, WaitResult) else repr(r) for r in retries]}")
+    print(
+        f"  re-requested through nginx: {[(r.state, r.results) if isinstance(r, WaitResult) else repr(r) for r in retries]}"
+    )
     assert all(right(outcome) or cut_cleanly(outcome) for outcome in outcomes), outcomes
-    assert cut and len(cut) < len(outcomes), "round robin put the streams on both replicas, so some must end and some be cut"
+    assert cut and len(cut) < len(outcomes), (
+        "round robin put the streams on both replicas, so some must end and some be cut"
+    )
     assert all(right(retry) for retry in retries), retries
 
 
@@ -315,12 +345,21 @@ def test_a_rolling_restart_of_both_replicas_loses_no_answer(deployment):
     for thread in threads:
         thread.join(timeout=300)
 
-    print(f"\nrolling restart (SIGTERM, {STOP_GRACE} s grace) while 4 clients streamed a {ROLLING_RUN_SECONDS} s run, re-requesting when cut:")
+    print(
+        f"\nrolling restart (SIGTERM, {STOP_GRACE} s grace) while 4 clients streamed a {ROLLING_RUN_SECONDS} s run, re-requesting when cut:"
+    )
     for role, (stop_start, healthy, rotation) in restarts.items():
-        print(f"  {role}: docker restart took {stop_start:.1f} s, serving again {healthy:.1f} s later, in nginx's rotation {rotation:.1f} s after that")
+        print(
+            f"  {role}: docker restart took {stop_start:.1f} s, serving again {healthy:.1f} s later, in nginx's rotation {rotation:.1f} s after that"
+        )
     for attempt in Counter(attempts).most_common():
         print(f"  {attempt[1]} x {attempt[0][:160]}")
-    said = deployment.topology.nginx.get_wrapped_container().logs(stdout=False, since=since).decode(errors="replace").splitlines()
+    said = (
+        deployment.topology.nginx.get_wrapped_container()
+        .logs(stdout=False, since=since)
+        .decode(errors="replace")
+        .splitlines()
+    )
     print(f"  nginx's error log meanwhile ({len(said)} lines), by what it said:")
     for message, count in Counter(NGINX_ERROR.sub("", line)[:150] for line in said).most_common(8):
         print(f"    {count} x {message}")
@@ -338,7 +377,9 @@ def worker_of(deployment: Deployment, hostname: str) -> str:
 
 def test_a_worker_killed_mid_task_is_noticed_and_the_retry_yields_the_result(deployment):
     run_id = deployment.trigger(seconds=10)
-    task = deployment.until("the task running", lambda: (found := deployment.task(run_id))["state"] == "running" and found)
+    task = deployment.until(
+        "the task running", lambda: (found := deployment.task(run_id))["state"] == "running" and found
+    )
     role = worker_of(deployment, task["hostname"])
     threads, outcomes = in_threads([lambda: deployment.wait(run_id, timeout=240)])
     time.sleep(2)
@@ -359,10 +400,14 @@ def test_a_worker_killed_mid_task_is_noticed_and_the_retry_yields_the_result(dep
     deployment.topology.workers[role].get_wrapped_container().start()
     back_after = deployment.healthy(role)
 
-    print(f"\n{role} killed while it ran {TIMED_TASK} (try {task['try_number']}): the task's states after the kill: "
-          + ", ".join(f"{at:.1f} s {state} (try {number})" for at, state, number in states))
-    print(f"  the stream opened before the kill ended: {outcomes[0].state if isinstance(outcomes[0], WaitResult) else outcomes[0]!r}"
-          f" {getattr(outcomes[0], 'results', '')}; the retry ran on {retried_on}; {role} ready again {back_after:.1f} s after its restart")
+    print(
+        f"\n{role} killed while it ran {TIMED_TASK} (try {task['try_number']}): the task's states after the kill: "
+        + ", ".join(f"{at:.1f} s {state} (try {number})" for at, state, number in states)
+    )
+    print(
+        f"  the stream opened before the kill ended: {outcomes[0].state if isinstance(outcomes[0], WaitResult) else outcomes[0]!r}"
+        f" {getattr(outcomes[0], 'results', '')}; the retry ran on {retried_on}; {role} ready again {back_after:.1f} s after its restart"
+    )
     assert right(outcomes[0]), outcomes[0]
     assert retried_on != role and states[-1][1:] == ("success", task["try_number"] + 1), states
 
@@ -380,9 +425,11 @@ def test_redis_restarted_mid_run_loses_no_task(deployment):
     for thread in threads:
         thread.join(timeout=120)
 
-    print(f"\nRedis restarted ({restarted_after:.1f} s) while a task ran: that run's stream "
-          f"{outcomes[0].state if isinstance(outcomes[0], WaitResult) else repr(outcomes[0])}; a run triggered after the "
-          f"restart: {answer.state if isinstance(answer, WaitResult) else repr(answer)} {getattr(answer, 'results', '')}, "
-          f"{answered_after:.1f} s after the restart began")
+    print(
+        f"\nRedis restarted ({restarted_after:.1f} s) while a task ran: that run's stream "
+        f"{outcomes[0].state if isinstance(outcomes[0], WaitResult) else repr(outcomes[0])}; a run triggered after the "
+        f"restart: {answer.state if isinstance(answer, WaitResult) else repr(answer)} {getattr(answer, 'results', '')}, "
+        f"{answered_after:.1f} s after the restart began"
+    )
     assert right(outcomes[0]), outcomes[0]
     assert right(answer), answer

@@ -16,9 +16,9 @@ import time
 
 import docker
 import pytest
-from suite_output import wait_for_line
 
 from conformance.targets.docker_engine import LABEL, labelled_names
+from suite_output import wait_for_line
 
 SUITE = [sys.executable, "-m", "conformance", "run", "--", "-n", "2", "-q"]
 
@@ -43,11 +43,15 @@ def _popen(**env: str) -> subprocess.Popen[str]:
     return subprocess.Popen(
         SUITE,
         env={
-            **os.environ, "AIRFLOW_CONFORMANCE_TARGET": "container", "TESTCONTAINERS_RYUK_DISABLED": "true",
+            **os.environ,
+            "AIRFLOW_CONFORMANCE_TARGET": "container",
+            "TESTCONTAINERS_RYUK_DISABLED": "true",
             "PYTHONUNBUFFERED": "1",  # progress lines must arrive when written, not when a buffer fills
             **env,
         },
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
         # A shell may start us with SIGINT ignored; the child must see Ctrl-C as a user's would.
         preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),  # noqa: PLW1509 (Popen can't reset SIGINT)
     )
@@ -75,7 +79,9 @@ def test_after_a_boot_timeout(start_suite):
 
 
 def test_after_an_image_that_is_not_airflow(start_suite):
-    process = start_suite(AIRFLOW_CONFORMANCE_IMAGE="airflow-conformance/debian:bookworm")  # the base image: no airflow in it
+    process = start_suite(
+        AIRFLOW_CONFORMANCE_IMAGE="airflow-conformance/debian:bookworm"
+    )  # the base image: no airflow in it
     output, _ = process.communicate(timeout=120)
     assert process.returncode == 4 and "Docker could not run" in output, output[-3000:]
     assert ours() == []
@@ -100,7 +106,9 @@ def test_after_a_signal(start_suite, database, sig, when):
         wait_for_line(process, when, timeout=300)
     if not ours():
         process.terminate()
-        pytest.fail(f"no container was there when the signal was sent; the suite's output ends:\n{process.communicate()[0][-3000:]}")
+        pytest.fail(
+            f"no container was there when the signal was sent; the suite's output ends:\n{process.communicate()[0][-3000:]}"
+        )
     process.send_signal(sig)
     output, _ = process.communicate(timeout=120)
     assert process.returncode != 0, output[-3000:]

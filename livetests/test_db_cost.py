@@ -22,11 +22,11 @@ from typing import Any
 
 import httpx
 import pytest
-from waiter_probe import probed_environment, waiters
 
 from conformance.client import AirflowClient
 from conformance.session import new_run_id, ready_fixture_dags
 from conformance.targets.local import LocalTarget
+from waiter_probe import probed_environment, waiters
 
 COUNTS = tuple(int(n) for n in os.environ.get("AIRFLOW_CONFORMANCE_DBCOST_STREAMS", "1,10,50").split(","))
 DAG, INTERVAL, WINDOW = "timed_run", 0.2, 6.0
@@ -69,8 +69,15 @@ def counters(database) -> dict[str, int]:
             (WAITER_QUERY,),
         )
         statements, waiter_calls, waiter_rows = cursor.fetchone()
-    return {"statements": int(statements), "waiter query calls": int(waiter_calls), "waiter query rows": int(waiter_rows),
-            "transactions": transactions, "sessions": sessions, "rows returned": returned, "rows fetched": fetched}
+    return {
+        "statements": int(statements),
+        "waiter query calls": int(waiter_calls),
+        "waiter query rows": int(waiter_rows),
+        "transactions": transactions,
+        "sessions": sessions,
+        "rows returned": returned,
+        "rows fetched": fetched,
+    }
 
 
 async def measure(database, base_url: str, headers: dict[str, str], path: str, count: int) -> dict[str, Any]:
@@ -140,7 +147,9 @@ def test_polling_cost_per_waiter_is_flat_as_waiters_grow(airflow):
 
     baseline = phases[0]["database"]
     print(f"\nbaseline, no stream, {WINDOW + SETTLE:.0f} s: " + ", ".join(f"{k} {v}" for k, v in baseline.items()))
-    print("per poll, measured in the api-server (exact) | in PostgreSQL, baseline subtracted (other components add noise):")
+    print(
+        "per poll, measured in the api-server (exact) | in PostgreSQL, baseline subtracted (other components add noise):"
+    )
     for count in COUNTS:
         found = phases[count]["waiters"]
         assert len(found) == count
@@ -160,6 +169,8 @@ def test_polling_cost_per_waiter_is_flat_as_waiters_grow(airflow):
         }
         database_side = {key: (value - baseline[key]) / polls for key, value in phases[count]["database"].items()}
         print(
-            f"{count:>3} waiters, {polls:>5} polls: " + ", ".join(f"{k} {v:.2f}" for k, v in exact.items())
-            + " | " + ", ".join(f"{k} {v:.2f}" for k, v in database_side.items())
+            f"{count:>3} waiters, {polls:>5} polls: "
+            + ", ".join(f"{k} {v:.2f}" for k, v in exact.items())
+            + " | "
+            + ", ".join(f"{k} {v:.2f}" for k, v in database_side.items())
         )

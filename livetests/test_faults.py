@@ -34,10 +34,8 @@ from typing import Any
 import attrs
 import httpx
 import pytest
-from api_server import ApiServer
-from nginx_proxy import nginx
-from waiter_probe import Waiter, one, probed_environment, waiters
 
+from api_server import ApiServer
 from conformance.checks import framing_problems, poll_line_problems, terminal_problems
 from conformance.client import AirflowClient
 from conformance.reference_client import StreamError, WaitTimeout, wait_for_result
@@ -46,6 +44,8 @@ from conformance.stream import LineFramer, Transcript, record_wait
 from conformance.targets.base import Connection
 from conformance.targets.health import all_healthy
 from conformance.targets.local import LocalTarget
+from nginx_proxy import nginx
+from waiter_probe import Waiter, one, probed_environment, waiters
 
 TIMED, TIMED_RESULT = "timed_run", {"sleep_then_answer": "done"}
 LARGE, LARGE_RESULT = "large_value", {"blob": "0123456789" * 100_000}
@@ -181,7 +181,9 @@ def test_a_slow_reader_gets_every_line_intact(airflow):
     framer, raw_lines, reads = LineFramer(), [], 0
     with (
         httpx.Client(base_url=airflow.base_url, transport=tiny_window, headers=headers) as http,
-        http.stream("GET", airflow.path(LARGE, run_id), params={"interval": "0.2"}, timeout=httpx.Timeout(60)) as response,
+        http.stream(
+            "GET", airflow.path(LARGE, run_id), params={"interval": "0.2"}, timeout=httpx.Timeout(60)
+        ) as response,
     ):
         assert response.status_code == 200
         paused_at = time.time()
@@ -242,7 +244,9 @@ def test_what_a_client_behind_nginx_sees(airflow, proxies):
         assert stream_problems(transcript, TIMED_RESULT) == [], name
         arrivals = [transcript.sent_at + line.at for line in transcript.lines]
         early[name] = sum(at < ended for at in arrivals)
-        print(f"{name:46} {len(arrivals):5}  {early[name]:14}  {transcript.lines[0].at:.2f}..{transcript.lines[-1].at:.2f}")
+        print(
+            f"{name:46} {len(arrivals):5}  {early[name]:14}  {transcript.lines[0].at:.2f}..{transcript.lines[-1].at:.2f}"
+        )
     print(f"Airflow's own headers: {dict(transcripts['direct'].headers)}")
     assert all(early[name] >= 2 for name in LIVE), early  # lines arrived while the run was still going
     assert early["compressing"] == 0  # held until the stream ended
@@ -275,7 +279,9 @@ def test_a_huge_interval_sends_one_line_then_nothing(airflow):
                 got[interval] += framer.feed(chunk)
 
     async def scenario() -> Transcript:
-        async with httpx.AsyncClient(base_url=airflow.base_url, headers=airflow.connection.headers, timeout=None) as http:
+        async with httpx.AsyncClient(
+            base_url=airflow.base_url, headers=airflow.connection.headers, timeout=None
+        ) as http:
             readers = [asyncio.create_task(read(http, interval)) for interval in HUGE]
             reference = await record(airflow.base_url, airflow, run_id, "0.5")
             await asyncio.sleep(2)  # four reference intervals past the run's end: our own deadline
@@ -292,8 +298,10 @@ def test_a_huge_interval_sends_one_line_then_nothing(airflow):
         assert json.loads(got[interval][0])["state"] in ("queued", "running")
         waiter = one(found, interval=float(interval))
         assert len(waiter.polls) == 1 and waiter.how == "cancelled", waiter
-    print(f"\nintervals {', '.join(HUGE)}: one line each, none after the run ended; each waiter polled once "
-          f"and was cancelled when we hung up")
+    print(
+        f"\nintervals {', '.join(HUGE)}: one line each, none after the run ended; each waiter polled once "
+        f"and was cancelled when we hung up"
+    )
 
 
 @pytest.fixture(scope="module")
@@ -306,7 +314,10 @@ def test_a_restarted_api_server_cuts_open_streams_and_a_new_wait_succeeds(airflo
     run_id = airflow.trigger(seconds=30)
     task_path = f"/api/v2/dags/{TIMED}/dagRuns/{run_id}/taskInstances/sleep_then_answer"
     deadline = time.monotonic() + 120
-    while httpx.get(airflow.base_url + task_path, headers=airflow.connection.headers, timeout=30).json().get("state") != "running":
+    while (
+        httpx.get(airflow.base_url + task_path, headers=airflow.connection.headers, timeout=30).json().get("state")
+        != "running"
+    ):
         assert time.monotonic() < deadline, "the task never started"
         time.sleep(0.5)
 
@@ -314,7 +325,9 @@ def test_a_restarted_api_server_cuts_open_streams_and_a_new_wait_succeeds(airflo
 
     def consume() -> None:
         try:
-            outcomes.append(wait_for_result(airflow.base_url, TIMED, run_id, token=airflow.connection.token, interval=1))
+            outcomes.append(
+                wait_for_result(airflow.base_url, TIMED, run_id, token=airflow.connection.token, interval=1)
+            )
         except Exception as exc:  # noqa: BLE001 (whatever the stream raised is the outcome asserted below)
             outcomes.append(exc)
 
@@ -333,8 +346,10 @@ def test_a_restarted_api_server_cuts_open_streams_and_a_new_wait_succeeds(airflo
     print(f"\napi-server SIGKILL: dead in {dead_after:.2f} s; open streams failed within {clients_failed_after:.2f} s:")
     for outcome in outcomes:
         print(f"  {type(outcome).__name__}: {outcome}")
-    print(f"restarted api-server healthy after {up_after:.1f} s; re-issued /wait: {answer.state} {answer.results} "
-          f"after {len(answer.lines)} lines")
+    print(
+        f"restarted api-server healthy after {up_after:.1f} s; re-issued /wait: {answer.state} {answer.results} "
+        f"after {len(answer.lines)} lines"
+    )
     assert len(outcomes) == 3
     for outcome in outcomes:
         assert isinstance(outcome, StreamError) and not isinstance(outcome, WaitTimeout), outcome

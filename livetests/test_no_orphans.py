@@ -16,9 +16,9 @@ import time
 from pathlib import Path
 
 import pytest
-from suite_output import wait_for_line
 
 from conformance.targets.processes import processes_working_in
+from suite_output import wait_for_line
 
 # The mapped-task clauses: five fixture DAGs, with mapped, failing and skipped task processes,
 # every one of them streamed; what is cleaned up is the same for 28 DAGs, so CI's 30 minutes
@@ -34,8 +34,12 @@ def start_suite(tmp_path: Path, **env: str) -> tuple[subprocess.Popen[str], Path
     folder = tmp_path / "tmp"
     folder.mkdir()
     process = subprocess.Popen(
-        [*SUITE, f"--basetemp={tmp_path / 'basetemp'}"], cwd=tmp_path, env={**os.environ, "TMPDIR": str(folder), **env},
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        [*SUITE, f"--basetemp={tmp_path / 'basetemp'}"],
+        cwd=tmp_path,
+        env={**os.environ, "TMPDIR": str(folder), **env},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
         # A shell may start us with SIGINT ignored; the child must see Ctrl-C as a user's would.
         preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),  # noqa: PLW1509 (Popen can't reset SIGINT)
     )

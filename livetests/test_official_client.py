@@ -58,7 +58,8 @@ def case_param(case_id: str) -> pytest.param:
 def selected_cases(session: pytest.Session, mode: str) -> list[str]:
     """The case ids whose test_case runs in ``mode`` this session (every case when none does)."""
     chosen = {
-        item.callspec.params["case_id"] for item in session.items
+        item.callspec.params["case_id"]
+        for item in session.items
         if getattr(item, "originalname", None) == "test_case" and item.callspec.params["mode"] == mode
     }
     return [case_id for case_id in CASES if case_id in chosen] or list(CASES)
@@ -74,7 +75,11 @@ def runs(request: pytest.FixtureRequest) -> Callable[[str], ClientsRun]:
             content_type, path = MODES[mode]
             cases = {case_id: CASES[case_id] for case_id in selected_cases(request.session, mode)}
             done[mode] = run_clients(
-                ADAPTER, cases, jobs=JOBS, expected=load_expected_failures(path, CASES), content_type=content_type,
+                ADAPTER,
+                cases,
+                jobs=JOBS,
+                expected=load_expected_failures(path, CASES),
+                content_type=content_type,
             )
             print(f"\n--- {mode} ---\n{table(done[mode])}", end="")
         return done[mode]
@@ -100,7 +105,13 @@ def test_case(mode, case_id, runs):
     if result.expected_failure:
         assert result.judgement.verdict == "fail", (
             f"{case_id} is listed in {listed} but got {result.judgement.verdict}"
-            + (f" ({result.judgement.why})" if result.judgement.why else f": the client now handles it; take it out of {listed}")
+            + (
+                f" ({result.judgement.why})"
+                if result.judgement.why
+                else f": the client now handles it; take it out of {listed}"
+            )
         )
     else:
-        assert result.judgement.verdict == "pass", f"{result.judgement.verdict}: {result.judgement.why} (not listed in {listed})"
+        assert result.judgement.verdict == "pass", (
+            f"{result.judgement.verdict}: {result.judgement.why} (not listed in {listed})"
+        )

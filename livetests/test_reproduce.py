@@ -44,12 +44,22 @@ def run_suite(tmp_path: Path) -> tuple[subprocess.CompletedProcess[str], Path, P
     folder.mkdir()
     site = find_site([Path(__file__).resolve().parent.parent])
     env = {
-        **os.environ, "TMPDIR": str(folder), "CONFORMANCE_MUTANT": MUTANT,
+        **os.environ,
+        "TMPDIR": str(folder),
+        "CONFORMANCE_MUTANT": MUTANT,
         "PYTHONPATH": os.pathsep.join(filter(None, [str(site), os.environ.get("PYTHONPATH")])),
     }
     command = [
-        sys.executable, "-m", "conformance", "run", "--keep-server", "--report", str(reports),
-        "--", "-q", f"--basetemp={tmp_path / 'basetemp'}",
+        sys.executable,
+        "-m",
+        "conformance",
+        "run",
+        "--keep-server",
+        "--report",
+        str(reports),
+        "--",
+        "-q",
+        f"--basetemp={tmp_path / 'basetemp'}",
     ]
     result = subprocess.run(command, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=1200, check=False)
     return result, folder, reports
@@ -57,7 +67,10 @@ def run_suite(tmp_path: Path) -> tuple[subprocess.CompletedProcess[str], Path, P
 
 def kept_printout(output: str) -> tuple[dict[str, Path], str]:
     """The token files (variable -> path) and the stop line the run printed for its kept server."""
-    files = {name: Path(path) for name, path in re.findall(r"^\s*export (AIRFLOW_\w*TOKEN)=\$\(cat (\S+)\)$", output, re.MULTILINE)}
+    files = {
+        name: Path(path)
+        for name, path in re.findall(r"^\s*export (AIRFLOW_\w*TOKEN)=\$\(cat (\S+)\)$", output, re.MULTILINE)
+    }
     stop = re.search(r"^\s*stop it: (.+)$", output, re.MULTILINE)
     assert files and stop, f"the run printed no kept server; its output ends:\n{output[-3000:]}"
     return files, stop[1]
@@ -72,7 +85,8 @@ def credentials(home: Path, token_files: dict[str, Path]) -> dict[str, str]:
 def failing_curl_lines(report: dict) -> list[tuple[str, list[str]]]:
     tests = {test["nodeid"]: test for clause in report["clauses"] for test in clause["tests"]}
     return [
-        (nodeid, test["reproduce"]["curl"]) for nodeid, test in sorted(tests.items())
+        (nodeid, test["reproduce"]["curl"])
+        for nodeid, test in sorted(tests.items())
         if FAILING_TEST in nodeid and test["outcome"] == "failed" and test.get("reproduce", {}).get("curl")
     ]
 
@@ -106,19 +120,31 @@ def test_a_failing_run_reproduces_by_curl_and_leaks_no_credential(tmp_path):
         held = credentials(home, token_files)
         assert all(held.values()) and len(held) == 2 * len(ROLE_OF), sorted(held)  # each user's password and token
 
-        outputs = {"terminal": output} | {str(path.relative_to(reports)): path.read_text() for path in reports.rglob("*") if path.is_file()}
+        outputs = {"terminal": output} | {
+            str(path.relative_to(reports)): path.read_text() for path in reports.rglob("*") if path.is_file()
+        }
         assert {"junit.xml", "report.json", "report.html"} <= set(outputs)
-        assert [(where, what) for where, text in outputs.items() for what, secret in held.items() if secret in text] == []
+        assert [
+            (where, what) for where, text in outputs.items() for what, secret in held.items() if secret in text
+        ] == []
 
         report = json.loads((reports / "report.json").read_text())
         # this run is also CI's mutant check of the framing family (tox -e mutants runs the others)
-        assert compare_catch(load_expected(find_site([Path(__file__).resolve().parent.parent]))[MUTANT].clauses, failing_clauses(report)) == ([], [])
+        assert compare_catch(
+            load_expected(find_site([Path(__file__).resolve().parent.parent]))[MUTANT].clauses, failing_clauses(report)
+        ) == ([], [])
         candidates = failing_curl_lines(report)
         assert candidates, "the mutant made no test_results_only_on_the_terminal_line fail with curl lines"
-        env = {"PATH": os.environ["PATH"], "AIRFLOW_TOKEN": held["AIRFLOW_TOKEN"], "AIRFLOW_RESTRICTED_TOKEN": held["AIRFLOW_RESTRICTED_TOKEN"]}
+        env = {
+            "PATH": os.environ["PATH"],
+            "AIRFLOW_TOKEN": held["AIRFLOW_TOKEN"],
+            "AIRFLOW_RESTRICTED_TOKEN": held["AIRFLOW_RESTRICTED_TOKEN"],
+        }
         tried = []
         for nodeid, lines in candidates[:TRIED]:
-            pasted = subprocess.run(["bash", "-c", "\n".join(lines)], env=env, capture_output=True, text=True, timeout=240, check=False)
+            pasted = subprocess.run(
+                ["bash", "-c", "\n".join(lines)], env=env, capture_output=True, text=True, timeout=240, check=False
+            )
             tried.append(f"{nodeid} (exit {pasted.returncode}):\n{pasted.stdout[-1500:]}{pasted.stderr[-500:]}")
             if pasted.returncode == 0 and poll_lines_with_results(pasted.stdout):
                 break

@@ -33,7 +33,9 @@ from conformance.targets import docker_engine
 from conformance.targets.container import ContainerTarget
 from conformance.targets.container_settings import API_PORT
 
-RUNNER_IMAGE = os.environ.get("AIRFLOW_CONFORMANCE_RUNNER_IMAGE") or f"airflow-conformance/suite:{conformance.__version__}"
+RUNNER_IMAGE = (
+    os.environ.get("AIRFLOW_CONFORMANCE_RUNNER_IMAGE") or f"airflow-conformance/suite:{conformance.__version__}"
+)
 AIRFLOW_VERSION = "3.3.2"  # of the Airflow image tox's container envs use
 ALIAS = "airflow"
 # The mapped-task clauses (five fixture DAGs, with mapped, failing and skipped tasks): what the
@@ -64,12 +66,16 @@ def images_are_built() -> None:
     client = docker_engine.docker_client()
     try:
         docker_engine.ensure_image(client, RUNNER_IMAGE, "build it with `tools/container/build.sh suite`")
-        docker_engine.ensure_image(client, ContainerTarget(os.environ).settings.image, "build it with `tools/container/build.sh airflow`")
+        docker_engine.ensure_image(
+            client, ContainerTarget(os.environ).settings.image, "build it with `tools/container/build.sh airflow`"
+        )
     finally:
         client.client.close()
 
 
-def run_runner(run: str, env: dict[str, str], reports: Path, network: Network | None = None, **kwargs: object) -> tuple[int, str]:
+def run_runner(
+    run: str, env: dict[str, str], reports: Path, network: Network | None = None, **kwargs: object
+) -> tuple[int, str]:
     """The runner image's exit code and output, for one ``docker run`` of it; the container is removed."""
     container = (
         DockerContainer(RUNNER_IMAGE)
@@ -84,7 +90,9 @@ def run_runner(run: str, env: dict[str, str], reports: Path, network: Network | 
         try:
             code = container.get_wrapped_container().wait(timeout=RUN_TIMEOUT)["StatusCode"]
         except RequestException:  # the engine's wait timed out
-            pytest.fail(f"the runner did not finish within {RUN_TIMEOUT} s; its output ends:\n{docker_engine.logs_of(container, 60)}")
+            pytest.fail(
+                f"the runner did not finish within {RUN_TIMEOUT} s; its output ends:\n{docker_engine.logs_of(container, 60)}"
+            )
         return code, container.get_wrapped_container().logs().decode(errors="replace")
 
 
@@ -96,19 +104,26 @@ def test_the_runner_image_passes_against_airflow_on_a_private_network(run, tmp_p
         Network(docker_network_kw={"labels": {docker_engine.LABEL: run}}) as network,
         ContainerTarget(os.environ).standalone(run, network, ALIAS) as airflow,
     ):
-        code, output = run_runner(run, {
-            "AIRFLOW_CONFORMANCE_URL": f"http://{ALIAS}:{API_PORT}",
-            "AIRFLOW_CONFORMANCE_USERNAME": "admin",
-            "AIRFLOW_CONFORMANCE_PASSWORD": docker_engine.read_password(airflow),
-            "AIRFLOW_CONFORMANCE_DB": "sqlite",
-            "AIRFLOW_CONFORMANCE_CLAUSE": RUNNER_CLAUSES,
-        }, reports, network)
+        code, output = run_runner(
+            run,
+            {
+                "AIRFLOW_CONFORMANCE_URL": f"http://{ALIAS}:{API_PORT}",
+                "AIRFLOW_CONFORMANCE_USERNAME": "admin",
+                "AIRFLOW_CONFORMANCE_PASSWORD": docker_engine.read_password(airflow),
+                "AIRFLOW_CONFORMANCE_DB": "sqlite",
+                "AIRFLOW_CONFORMANCE_CLAUSE": RUNNER_CLAUSES,
+            },
+            reports,
+            network,
+        )
         airflow_said = docker_engine.standalone_logs(airflow) if code != 0 else ""
     assert code == 0, f"{output[-6000:]}\n`airflow standalone`, by component:\n{airflow_said}"
     assert f"Airflow DAG Result conformance: Airflow {AIRFLOW_VERSION} (external, sqlite)" in output, output[-6000:]
     assert {"report.json", "report.html", "junit.xml"} <= {path.name for path in reports.iterdir()}
     report = json.loads((reports / "report.json").read_text())
-    assert report["airflow"]["target"] == "external" and report["airflow"]["version"] == AIRFLOW_VERSION, report["airflow"]
+    assert report["airflow"]["target"] == "external" and report["airflow"]["version"] == AIRFLOW_VERSION, report[
+        "airflow"
+    ]
     assert report["airflow"]["description"] == f"http://{ALIAS}:{API_PORT}"
     verdicts = {clause["id"]: clause["verdict"] for clause in report["clauses"]}
     failed = {clause: verdict for clause, verdict in verdicts.items() if verdict in ("fail", "unexpected-pass")}
@@ -125,10 +140,14 @@ def test_a_reports_folder_it_cannot_write_to_ends_the_run_first(run, tmp_path):
     reports.chmod(0o555)
     code, output = run_runner(run, {"AIRFLOW_CONFORMANCE_URL": "http://nowhere.invalid:8080"}, reports)
     assert code == 4, output
-    assert "the reports folder /reports is not writable by uid 10001" in output and '--user "$(id -u):$(id -g)"' in output, output
+    assert (
+        "the reports folder /reports is not writable by uid 10001" in output and '--user "$(id -u):$(id -g)"' in output
+    ), output
 
 
 def test_the_image_runs_as_a_user_and_holds_no_airflow(run, tmp_path):
-    code, output = run_runner(run, {}, tmp_path, entrypoint=["python", "-c", "import os; print(os.getuid()); import airflow"])
+    code, output = run_runner(
+        run, {}, tmp_path, entrypoint=["python", "-c", "import os; print(os.getuid()); import airflow"]
+    )
     assert code == 1 and "10001" in output.splitlines(), output  # docker's log interleaves stdout and stderr freely
     assert "No module named 'airflow'" in output, output

@@ -55,13 +55,20 @@ def waiters(log: Path, run_id: str | None = None) -> list[Waiter]:
         event = json.loads(line)
         key = (event["pid"], event["waiter"])
         if event["event"] == "open":
-            records[key] = {"pid": event["pid"], "serial": event["waiter"], "run_id": event["run_id"],
-                            "interval": event["interval"], "opened": event["t"], "polls": []}
+            records[key] = {
+                "pid": event["pid"],
+                "serial": event["waiter"],
+                "run_id": event["run_id"],
+                "interval": event["interval"],
+                "opened": event["t"],
+                "polls": [],
+            }
         elif key in records and event["event"] == "poll":
             records[key]["polls"].append(event["t"])
         elif key in records and event["event"] == "close":
             records[key].update(
-                closed=event["t"], how=event["how"],
+                closed=event["t"],
+                how=event["how"],
                 **{cost: event[cost] for cost in ("statements", "checkouts", "connects")},
             )
     found = [Waiter(**{**record, "polls": tuple(record["polls"])}) for record in records.values()]

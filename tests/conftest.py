@@ -32,8 +32,13 @@ def recorded_transcript(case_id: str) -> Transcript:
     fixture = load_fixture(case_id)
     request, response = fixture["request"], fixture["response"]
     return Transcript(
-        case_id=case_id, path=request["path"], query=request["query"], request_headers=request["headers"],
-        sent_at=0.0, status=response["status"], headers=received_headers(response),
+        case_id=case_id,
+        path=request["path"],
+        query=request["query"],
+        request_headers=request["headers"],
+        sent_at=0.0,
+        status=response["status"],
+        headers=received_headers(response),
         lines=[Line(raw, at) for raw, at in zip(body_lines(fixture), fixture["arrivals"])],
     )
 
@@ -45,7 +50,9 @@ def node(test: Callable[..., Any]) -> str:
 
 def suite_test(test: Callable[..., Any]) -> tuple[str, tuple[str, ...]]:
     """A suite test's node id and the clauses its marks name (what the replay stands in for)."""
-    return node(test), tuple(clause for mark in getattr(test, "pytestmark", []) if mark.name == "clause" for clause in mark.args)
+    return node(test), tuple(
+        clause for mark in getattr(test, "pytestmark", []) if mark.name == "clause" for clause in mark.args
+    )
 
 
 def replayed_results(version: str, database: str) -> list[TestResult]:
@@ -62,8 +69,16 @@ def replayed_results(version: str, database: str) -> list[TestResult]:
         raw = [line.raw for line in transcript.lines]
         terminal = transcript.lines[-1].value()
         checks = {
-            (node(test_results.test_terminal_line), case.clauses): (case.terminal_mismatches(terminal), case.expect, terminal),
-            suite_test(test_stream.test_every_line_is_a_newline_terminated_valid_object): (framing_problems(raw), [], None),
+            (node(test_results.test_terminal_line), case.clauses): (
+                case.terminal_mismatches(terminal),
+                case.expect,
+                terminal,
+            ),
+            suite_test(test_stream.test_every_line_is_a_newline_terminated_valid_object): (
+                framing_problems(raw),
+                [],
+                None,
+            ),
             suite_test(test_stream.test_exactly_one_terminal_line_and_it_is_last): (terminal_problems(raw), [], None),
             suite_test(test_stream.test_results_only_on_the_terminal_line): (poll_line_problems(raw), [], None),
         }
@@ -74,10 +89,16 @@ def replayed_results(version: str, database: str) -> list[TestResult]:
             diverging = [clause for clause in clauses if clause in divergences]
             outcome = declared_outcome(failed=bool(problems), diverging=bool(diverging))
             message = "; ".join(divergences[c] for c in diverging) if diverging else "; ".join(problems) or None
-            results.append(TestResult(
-                nodeid=f"conformance/suite/{test}[{case.id}]", clauses=tuple(clauses), outcome=outcome,
-                duration_s=0.01, message=message, evidence=tuple(evidence.items),
-            ))
+            results.append(
+                TestResult(
+                    nodeid=f"conformance/suite/{test}[{case.id}]",
+                    clauses=tuple(clauses),
+                    outcome=outcome,
+                    duration_s=0.01,
+                    message=message,
+                    evidence=tuple(evidence.items),
+                )
+            )
     return results
 
 
@@ -86,8 +107,13 @@ def recorded_report() -> dict[str, Any]:
     manifest = load_manifest()
     version, database = manifest["airflow_version"], manifest["database"]
     run = Run(
-        suite_version="0.0.0", airflow_version=version, target="recorded", database=database,
-        description="fixtures/streams replayed offline", started=datetime(2026, 1, 1, tzinfo=UTC), duration_s=1.0,
+        suite_version="0.0.0",
+        airflow_version=version,
+        target="recorded",
+        database=database,
+        description="fixtures/streams replayed offline",
+        started=datetime(2026, 1, 1, tzinfo=UTC),
+        duration_s=1.0,
     )
     return build(run, replayed_results(version, database), load_clauses(), divergences_for(version, database))
 

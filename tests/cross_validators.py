@@ -40,7 +40,10 @@ VALIDATORS_DIR = TOOLS_DIR / "validators"
 META_SCHEMA = Draft202012Validator.META_SCHEMA["$id"]
 NPM_TIMEOUT = 600.0  # seconds for npm ci, a one-off per lock file
 # Every proxy variable pointed at a port nobody listens on: a fetch fails at once, never leaves.
-NO_NETWORK = {name: "http://127.0.0.1:9" for name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy")}
+NO_NETWORK = {
+    name: "http://127.0.0.1:9"
+    for name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy")
+}
 NO_NETWORK |= {"NO_PROXY": "", "no_proxy": ""}
 
 
@@ -60,7 +63,12 @@ def schema_examples() -> Iterator[Example]:
     for path in sorted((fixtures_dir() / "schema-examples").glob("*.json")):
         for group in json.loads(path.read_text()):
             for test in group["tests"]:
-                yield Example(f"schema-examples/{path.name}: {group['description']}: {test['description']}", group["schema"], test["data"], test["valid"])
+                yield Example(
+                    f"schema-examples/{path.name}: {group['description']}: {test['description']}",
+                    group["schema"],
+                    test["data"],
+                    test["valid"],
+                )
 
 
 def shown(path: Path) -> str:
@@ -80,7 +88,12 @@ def reference_documents() -> Iterator[Example]:
         elif isinstance(document, dict) and str(document.get("$schema", "")).startswith(BASE_URI):
             yield Example(shown(path), {"$schema": META_SCHEMA, "$ref": document["$schema"]}, document, True)
     for name in ("clauses", "expectations"):
-        yield Example(f"conformance/{name}.yaml", by_id(f"{name}.schema.json"), yaml.safe_load(package_file(f"{name}.yaml").read_text()), True)
+        yield Example(
+            f"conformance/{name}.yaml",
+            by_id(f"{name}.schema.json"),
+            yaml.safe_load(package_file(f"{name}.yaml").read_text()),
+            True,
+        )
 
 
 def all_examples() -> list[Example]:
@@ -96,7 +109,9 @@ def schema_files() -> list[Path]:
 
 def python_verdicts(examples: Sequence[Example]) -> list[bool]:
     checker = Draft202012Validator.FORMAT_CHECKER
-    return [Draft202012Validator(e.schema, registry=registry(), format_checker=checker).is_valid(e.data) for e in examples]
+    return [
+        Draft202012Validator(e.schema, registry=registry(), format_checker=checker).is_valid(e.data) for e in examples
+    ]
 
 
 # --- Ajv --------------------------------------------------------------------------------------
@@ -116,15 +131,21 @@ def ajv_node_modules() -> Path:
         return installed / "node_modules"
     npm = shutil.which("npm")
     if npm is None:
-        raise RuntimeError("node is installed but npm is not: install npm (Debian: apt-get install npm) so the test can install ajv")
+        raise RuntimeError(
+            "node is installed but npm is not: install npm (Debian: apt-get install npm) so the test can install ajv"
+        )
     installed.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f"{installed.name}.", dir=installed.parent))
     try:
         for path in manifest:
             shutil.copy(path, staging / path.name)
         done = subprocess.run(
-            [npm, "ci", "--ignore-scripts", "--no-audit", "--no-fund"], cwd=staging,
-            capture_output=True, text=True, timeout=NPM_TIMEOUT, check=False,
+            [npm, "ci", "--ignore-scripts", "--no-audit", "--no-fund"],
+            cwd=staging,
+            capture_output=True,
+            text=True,
+            timeout=NPM_TIMEOUT,
+            check=False,
         )
         if done.returncode != 0:
             raise RuntimeError(f"npm ci in {staging} failed (exit {done.returncode}): {done.stderr.strip()[-2000:]}")
@@ -144,8 +165,13 @@ def ajv_run(examples: Sequence[Example]) -> dict[str, Any]:
     assert node is not None, "callers skip when node is missing"
     job = json.dumps({"cases": [{"schema": e.schema, "data": e.data} for e in examples]})
     done = subprocess.run(
-        [node, str(VALIDATORS_DIR / "ajv-check.mjs"), str(schemas_dir())], input=job,
-        capture_output=True, text=True, timeout=300, env={**os.environ, "NODE_PATH": str(ajv_node_modules())}, check=False,
+        [node, str(VALIDATORS_DIR / "ajv-check.mjs"), str(schemas_dir())],
+        input=job,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, "NODE_PATH": str(ajv_node_modules())},
+        check=False,
     )
     if done.returncode != 0:
         raise RuntimeError(f"ajv-check.mjs failed (exit {done.returncode}): {done.stderr.strip()}")
@@ -170,7 +196,11 @@ def local_refs(schema: Any) -> Any:
 def check_jsonschema(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "check_jsonschema", "--output-format", "json", *args],
-        capture_output=True, text=True, timeout=300, env={**os.environ, **NO_NETWORK}, check=False,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, **NO_NETWORK},
+        check=False,
     )
 
 
@@ -178,7 +208,9 @@ def check_jsonschema_metaschema() -> dict[str, Any]:
     """check-jsonschema's own check of every schema file against its meta-schema."""
     done = check_jsonschema("--check-metaschema", *map(str, schema_files()))
     if done.returncode not in (0, 1):
-        raise RuntimeError(f"check-jsonschema --check-metaschema failed (exit {done.returncode}): {done.stderr.strip()}")
+        raise RuntimeError(
+            f"check-jsonschema --check-metaschema failed (exit {done.returncode}): {done.stderr.strip()}"
+        )
     return json.loads(done.stdout)
 
 
@@ -203,7 +235,9 @@ def check_jsonschema_verdicts(examples: Sequence[Example]) -> list[bool]:
             # resolve (or a fetch the proxy refused) leaves stdout empty, exit 1 and a traceback.
             report = json.loads(done.stdout) if done.stdout.strip() else {}
             if done.returncode not in (0, 1) or "errors" not in report or report.get("parse_errors"):
-                raise RuntimeError(f"check-jsonschema failed on {schema} (exit {done.returncode}): {done.stdout.strip()[-2000:]} {done.stderr.strip()[-2000:]}")
+                raise RuntimeError(
+                    f"check-jsonschema failed on {schema} (exit {done.returncode}): {done.stdout.strip()[-2000:]} {done.stderr.strip()[-2000:]}"
+                )
             failed = {error["filename"] for error in report["errors"]}
             for index, instance in instances.items():
                 verdicts[index] = instance not in failed

@@ -5,8 +5,14 @@ from __future__ import annotations
 from typing import Any
 
 SESSION: dict[str, Any] = {
-    "target": "fake", "base_url": "http://unused.invalid", "token": "t", "description": "",
-    "airflow_version": "3.3.2", "database": "sqlite", "run_ids": {}, "server_errors": [],
+    "target": "fake",
+    "base_url": "http://unused.invalid",
+    "token": "t",
+    "description": "",
+    "airflow_version": "3.3.2",
+    "database": "sqlite",
+    "run_ids": {},
+    "server_errors": [],
 }
 
 

@@ -15,8 +15,7 @@ from pathlib import Path
 import pytest
 
 from conformance import controller
-from conformance.targets import TargetError, make_target
-from conformance.targets import boot_cache
+from conformance.targets import TargetError, boot_cache, make_target
 from conformance.targets.boot_cache import (
     BootCache,
     CacheError,
@@ -35,7 +34,9 @@ from conformance.targets.processes import ProcessGroup
 CORE_RECORD = "airflow/__init__.py,sha256=aaa,100\nairflow/models/base.py,sha256=bbb,200\n"
 
 
-def install(site: Path, name: str, version: str, record: str | None = "x.py,sha256=1,1\n", direct_url: str | None = None) -> Path:
+def install(
+    site: Path, name: str, version: str, record: str | None = "x.py,sha256=1,1\n", direct_url: str | None = None
+) -> Path:
     """A fake installed distribution: what importlib.metadata reads of one."""
     info = site / f"{name.replace('-', '_')}-{version}.dist-info"
     info.mkdir(parents=True)
@@ -67,7 +68,10 @@ def key_of(site: Path, **changed: str) -> str:
 # --- the switch and the folder ---
 
 
-@pytest.mark.parametrize(("environ", "expected"), [({}, True), ({"AIRFLOW_CONFORMANCE_BOOT_CACHE": "1"}, True), ({"AIRFLOW_CONFORMANCE_BOOT_CACHE": "0"}, False)])
+@pytest.mark.parametrize(
+    ("environ", "expected"),
+    [({}, True), ({"AIRFLOW_CONFORMANCE_BOOT_CACHE": "1"}, True), ({"AIRFLOW_CONFORMANCE_BOOT_CACHE": "0"}, False)],
+)
 def test_the_switch_is_0_or_1_and_on_by_default(environ, expected):
     assert boot_cache.enabled(environ) is expected
 
@@ -84,12 +88,20 @@ def test_any_other_switch_value_is_one_sentence(value):
 
 
 def test_the_folder_is_under_the_users_cache(tmp_path, monkeypatch):
-    assert boot_cache.cache_folder({"XDG_CACHE_HOME": str(tmp_path)}) == tmp_path / "airflow-dag-result-conformance" / "boot"
+    assert (
+        boot_cache.cache_folder({"XDG_CACHE_HOME": str(tmp_path)})
+        == tmp_path / "airflow-dag-result-conformance" / "boot"
+    )
     monkeypatch.setenv("HOME", str(tmp_path / "home"))
     expected = tmp_path / "home" / ".cache" / "airflow-dag-result-conformance" / "boot"
     assert boot_cache.cache_folder({}) == expected
-    assert boot_cache.cache_folder({"XDG_CACHE_HOME": "relative/cache"}) == expected  # not absolute: ignored, as XDG says
-    assert LocalTarget({"XDG_CACHE_HOME": str(tmp_path)}).cache_folder == tmp_path / "airflow-dag-result-conformance" / "boot"
+    assert (
+        boot_cache.cache_folder({"XDG_CACHE_HOME": "relative/cache"}) == expected
+    )  # not absolute: ignored, as XDG says
+    assert (
+        LocalTarget({"XDG_CACHE_HOME": str(tmp_path)}).cache_folder
+        == tmp_path / "airflow-dag-result-conformance" / "boot"
+    )
 
 
 def test_no_boot_cache_reaches_the_target_as_its_variable(pytester, monkeypatch):
@@ -100,7 +112,9 @@ def test_no_boot_cache_reaches_the_target_as_its_variable(pytester, monkeypatch)
         raise TargetError("stopped here.")
 
     monkeypatch.setattr(controller, "make_target", no_target)
-    monkeypatch.setattr(controller.signal, "signal", lambda *args: None)  # the controller's SIGTERM handler stays out of this process
+    monkeypatch.setattr(
+        controller.signal, "signal", lambda *args: None
+    )  # the controller's SIGTERM handler stays out of this process
     pytester.inline_run("--pyargs", "conformance.suite", "--no-boot-cache", "-p", "no:cacheprovider", "-p", "no:xdist")
     assert seen["AIRFLOW_CONFORMANCE_BOOT_CACHE"] == "0"
 
@@ -111,8 +125,10 @@ def test_no_boot_cache_reaches_the_target_as_its_variable(pytester, monkeypatch)
 def test_the_key_covers_airflow_its_providers_and_the_schema_libraries_by_their_records(site):
     labels = [label for label, _ in distribution_parts([str(site)])]
     assert labels == [
-        "distribution apache-airflow 3.3.2", "distribution apache-airflow-core 3.3.2",
-        "distribution apache-airflow-providers-fab 3.10.2", "distribution apache-airflow-task-sdk 1.3.2",
+        "distribution apache-airflow 3.3.2",
+        "distribution apache-airflow-core 3.3.2",
+        "distribution apache-airflow-providers-fab 3.10.2",
+        "distribution apache-airflow-task-sdk 1.3.2",
         "distribution sqlalchemy 2.0.40",
     ]
 
@@ -143,7 +159,10 @@ def test_the_key_changes_with_the_users_their_roles_and_the_script_granting_them
     other grants must not read it (it would lack them), but other passwords are every boot's own."""
     script = tmp_path / "conformance_users.py"
     script.write_text("ROLES = {'ConformanceNoXCom': (('can_read', 'DAGs'), ('can_read', 'DAG Runs'))}\n")
-    two = {"admin": {"role": "Admin", "password": "a"}, "no-xcom-reader": {"role": "ConformanceNoXCom", "password": "b"}}
+    two = {
+        "admin": {"role": "Admin", "password": "a"},
+        "no-xcom-reader": {"role": "ConformanceNoXCom", "password": "b"},
+    }
 
     def key(users):
         return cache_key([("database", b"sqlite"), boot_cache.users_part(users, script)])
@@ -178,7 +197,12 @@ def test_the_key_ignores_distributions_that_create_no_tables(site):
 
 
 def test_an_editable_airflow_is_not_cached(site):
-    install(site, "apache-airflow-providers-standard", "1.0.0", direct_url='{"url": "file:///src", "dir_info": {"editable": true}}')
+    install(
+        site,
+        "apache-airflow-providers-standard",
+        "1.0.0",
+        direct_url='{"url": "file:///src", "dir_info": {"editable": true}}',
+    )
     with pytest.raises(Uncacheable, match=r"apache-airflow-providers-standard is an editable install"):
         distribution_parts([str(site)])
 
@@ -209,9 +233,16 @@ def test_the_interpreter_is_asked_for_its_own_path(site):
 def test_a_database_the_target_does_not_choose_turns_the_cache_off(tmp_path):
     sqlite = SqliteFile(tmp_path / "airflow.db")
     assert unknown_database({"AIRFLOW__DATABASE__SQL_ALCHEMY_CONNECT_ARGS": "x"}, sqlite) is None
-    assert "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN is set" in unknown_database({"AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": "sqlite:////x.db"}, sqlite)
+    assert "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN is set" in unknown_database(
+        {"AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": "sqlite:////x.db"}, sqlite
+    )
     assert "AIRFLOW_CONFIG is set" in unknown_database({"AIRFLOW_CONFIG": "/etc/airflow.cfg"}, sqlite)
-    assert unknown_database({"AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": "postgresql://..."}, PostgresDatabase("postgresql://...")) is None
+    assert (
+        unknown_database(
+            {"AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": "postgresql://..."}, PostgresDatabase("postgresql://...")
+        )
+        is None
+    )
 
 
 # --- entries: miss, store, hit ---
@@ -266,7 +297,10 @@ def test_a_miss_then_a_store_then_a_hit(tmp_path):
         cache.store(first, cold)
     finally:
         still_open.close()
-    assert cache.entry.is_file() and cache.config.read_text() == f"[core]\ndags_folder = {boot_cache.HOME_MARK}/dags\nfernet_key = k1\n"
+    assert (
+        cache.entry.is_file()
+        and cache.config.read_text() == f"[core]\ndags_folder = {boot_cache.HOME_MARK}/dags\nfernet_key = k1\n"
+    )
     assert cache.short == "1a2b3c4d…"
     assert cache.restore(second, warm, HASHES) is True
     assert revision_of(second.path) == "abc123"  # what was still in the write-ahead log is in the entry
@@ -360,12 +394,17 @@ def test_pruning_keeps_the_most_recently_used_entries(tmp_path):
     orphan = tmp_path / f"dead{boot_cache.CONFIG_SUFFIX}"  # a store died before writing its database
     orphan.write_text("[core]\n")
     os.utime(orphan, (now - 2 * boot_cache.STALE_TEMPORARY_S, now - 2 * boot_cache.STALE_TEMPORARY_S))
-    stale, fresh = tmp_path / f"{boot_cache.TEMPORARY_PREFIX}dead.sqlite", tmp_path / f"{boot_cache.TEMPORARY_PREFIX}live.sqlite"
+    stale, fresh = (
+        tmp_path / f"{boot_cache.TEMPORARY_PREFIX}dead.sqlite",
+        tmp_path / f"{boot_cache.TEMPORARY_PREFIX}live.sqlite",
+    )
     stale.write_bytes(b"")
     fresh.write_bytes(b"")
     os.utime(stale, (now - 2 * boot_cache.STALE_TEMPORARY_S, now - 2 * boot_cache.STALE_TEMPORARY_S))
     BootCache(tmp_path, "0" * 64, ".sqlite").prune(keep=2)
-    assert sorted(path.name for path in tmp_path.iterdir()) == sorted(["0.sqlite", "0.cfg", "1.sqlite", "1.cfg", fresh.name])
+    assert sorted(path.name for path in tmp_path.iterdir()) == sorted(
+        ["0.sqlite", "0.cfg", "1.sqlite", "1.cfg", fresh.name]
+    )
 
 
 # --- the local target's boot ---
@@ -390,7 +429,10 @@ connection.execute("CREATE TABLE IF NOT EXISTS ab_user (username TEXT, password 
 connection.executemany("INSERT INTO ab_user VALUES (?, ?)", [(name, "made:" + user["password"]) for name, user in users.items()])
 connection.commit()
 """
-USERS = {"admin": {"role": "Admin", "password": "pw1"}, "no-xcom-reader": {"role": "ConformanceNoXCom", "password": "pw2"}}
+USERS = {
+    "admin": {"role": "Admin", "password": "pw1"},
+    "no-xcom-reader": {"role": "ConformanceNoXCom", "password": "pw2"},
+}
 
 
 def test_the_local_target_migrates_once_then_copies_the_migrated_database(tmp_path, monkeypatch, caplog):
@@ -415,7 +457,9 @@ def test_the_local_target_migrates_once_then_copies_the_migrated_database(tmp_pa
         home.mkdir()
         env = {**os.environ, "AIRFLOW_HOME": str(home), "PYTHONPATH": str(site), "MIGRATIONS_LOG": str(migrations)}
         target = LocalTarget({"XDG_CACHE_HOME": str(tmp_path / "cache"), **environ})
-        target._metadata_database(ProcessGroup(home, env), airflow, Path(sys.executable), env, home, time.monotonic() + 60, users)
+        target._metadata_database(
+            ProcessGroup(home, env), airflow, Path(sys.executable), env, home, time.monotonic() + 60, users
+        )
         return home, [message for message in caplog.messages if message.startswith("boot cache: ")]
 
     cold, said = boot("cold")
@@ -426,7 +470,9 @@ def test_the_local_target_migrates_once_then_copies_the_migrated_database(tmp_pa
     assert migrations.read_text().splitlines() == [str(cold)]
     assert revision_of(warm / "airflow.db") == "head"
     assert (warm / "airflow.cfg").read_text() == "[core]\n"
-    assert {name: check_scrypt(value, "fresh") for name, value in passwords_of(warm / "airflow.db").items()} == dict.fromkeys(USERS, True)
+    assert {
+        name: check_scrypt(value, "fresh") for name, value in passwords_of(warm / "airflow.db").items()
+    } == dict.fromkeys(USERS, True)
     off, said = boot("off", AIRFLOW_CONFORMANCE_BOOT_CACHE="0")
     assert said == ["boot cache: off (--no-boot-cache or AIRFLOW_CONFORMANCE_BOOT_CACHE=0)"]
     assert migrations.read_text().splitlines() == [str(cold), str(off)]
@@ -452,7 +498,11 @@ def fake_program(folder: Path, name: str, script: str) -> None:
 
 def test_a_postgres_entry_is_dumped_and_restored_in_one_transaction(tmp_path, monkeypatch):
     monkeypatch.setenv("PATH", str(tmp_path))
-    fake_program(tmp_path, "pg_dump", f'echo "$@" > {tmp_path}/dump-args; for a; do case $a in --file=*) echo dump > "${{a#--file=}}";; esac; done')
+    fake_program(
+        tmp_path,
+        "pg_dump",
+        f'echo "$@" > {tmp_path}/dump-args; for a; do case $a in --file=*) echo dump > "${{a#--file=}}";; esac; done',
+    )
     fake_program(tmp_path, "pg_restore", f'echo "$@" > {tmp_path}/restore-args')
     fake_program(tmp_path, "psql", f'echo "$@" > {tmp_path}/psql-args; echo admin; echo no-xcom-reader')
     database = PostgresDatabase("postgresql+psycopg2://airflow@127.0.0.1:5999/airflow")
@@ -465,7 +515,10 @@ def test_a_postgres_entry_is_dumped_and_restored_in_one_transaction(tmp_path, mo
     restore_args = (tmp_path / "restore-args").read_text().split()
     assert {"--exit-on-error", "--single-transaction"} <= set(restore_args)
     assert restore_args[-1] == str(cache.entry)
-    assert "UPDATE ab_user SET password = CASE username WHEN 'admin' THEN 'scrypt:32768:8:1$new$aa'" in (tmp_path / "psql-args").read_text()
+    assert (
+        "UPDATE ab_user SET password = CASE username WHEN 'admin' THEN 'scrypt:32768:8:1$new$aa'"
+        in (tmp_path / "psql-args").read_text()
+    )
 
 
 def test_a_failed_postgres_restore_is_a_cache_error_with_its_reason(tmp_path, monkeypatch):
@@ -475,7 +528,9 @@ def test_a_failed_postgres_restore_is_a_cache_error_with_its_reason(tmp_path, mo
     cache = BootCache(tmp_path, "a" * 64, database.suffix)
     cache.entry.write_text("dump")
     cache.config.write_text("[core]\n")
-    with pytest.raises(CacheError, match=r"pg_restore failed with exit code 1: pg_restore: error: could not execute query"):
+    with pytest.raises(
+        CacheError, match=r"pg_restore failed with exit code 1: pg_restore: error: could not execute query"
+    ):
         cache.restore(database, tmp_path, HASHES)
 
 
@@ -488,12 +543,19 @@ def postgres_installed() -> bool:
 
 
 def psql(url: str, sql: str) -> str:
-    done = subprocess.run([str(pg_binary("psql")), "-v", "ON_ERROR_STOP=1", "-qAt", url, "-c", sql], capture_output=True, text=True, check=True)
+    done = subprocess.run(
+        [str(pg_binary("psql")), "-v", "ON_ERROR_STOP=1", "-qAt", url, "-c", sql],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     return done.stdout
 
 
 def schema_of(url: str) -> list[str]:
-    dumped = subprocess.run([str(pg_binary("pg_dump")), "--schema-only", url], capture_output=True, text=True, check=True).stdout
+    dumped = subprocess.run(
+        [str(pg_binary("pg_dump")), "--schema-only", url], capture_output=True, text=True, check=True
+    ).stdout
     return [line for line in dumped.splitlines() if line and not line.startswith(("--", "\\restrict", "\\unrestrict"))]
 
 
@@ -525,7 +587,10 @@ def test_a_restored_postgres_database_is_the_one_dumped(tmp_path):
         psql(migrated_db.libpq_url, "CREATE DATABASE fresh")
         assert cache.restore(fresh, home, {**HASHES, "someone's": "quoted"}) is True
         assert schema_of(fresh.libpq_url) == schema_of(migrated_db.libpq_url)
-        assert psql(fresh.libpq_url, "SELECT pool, slots FROM slot_pool; SELECT version_num FROM alembic_version") == "default_pool|128\nabc123\n"
+        assert (
+            psql(fresh.libpq_url, "SELECT pool, slots FROM slot_pool; SELECT version_num FROM alembic_version")
+            == "default_pool|128\nabc123\n"
+        )
         assert psql(fresh.libpq_url, "SELECT username, password FROM ab_user ORDER BY id") == (
             "admin|scrypt:32768:8:1$new$aa\nno-xcom-reader|scrypt:32768:8:1$new$bb\nsomeone's|quoted\n"
         )
@@ -535,4 +600,7 @@ def test_a_restored_postgres_database_is_the_one_dumped(tmp_path):
         psql(half.libpq_url, "CREATE TABLE dag_run (id integer)")  # the restore will collide with it
         with pytest.raises(CacheError, match="pg_restore failed"):
             cache.restore(half, home, HASHES)
-        assert psql(half.libpq_url, "SELECT string_agg(tablename, ',') FROM pg_tables WHERE schemaname = 'public'") == "dag_run\n"
+        assert (
+            psql(half.libpq_url, "SELECT string_agg(tablename, ',') FROM pg_tables WHERE schemaname = 'public'")
+            == "dag_run\n"
+        )

@@ -27,15 +27,31 @@ def digest(text: str) -> dict:
         ({"state": "success", "results": {"a": 1}}, {"state": "success", "results": {"a": 1}}, []),
         ({"state": "success"}, {"state": "success"}, []),
         ({"state": "success"}, {"state": "failed"}, ["state is 'failed', expected 'success'"]),
-        ({"state": "success", "results": {"a": 1}}, {"state": "success"}, ['no results key, expected results {"a": 1}']),
-        ({"state": "success"}, {"state": "success", "results": {"a": 1}}, ['results are {"a": 1}, expected no results key']),
-        ({"state": "success", "results": {"a": 1}}, {"state": "success", "results": {"a": 2}}, ['results are {"a": 2}, expected {"a": 1}']),
+        (
+            {"state": "success", "results": {"a": 1}},
+            {"state": "success"},
+            ['no results key, expected results {"a": 1}'],
+        ),
+        (
+            {"state": "success"},
+            {"state": "success", "results": {"a": 1}},
+            ['results are {"a": 1}, expected no results key'],
+        ),
+        (
+            {"state": "success", "results": {"a": 1}},
+            {"state": "success", "results": {"a": 2}},
+            ['results are {"a": 2}, expected {"a": 1}'],
+        ),
         (
             {"state": "success", "results": {"a": 1, "b": 2}},
             {"state": "success", "results": {"b": 2, "a": 1}},
             ["results keys come in order ['b', 'a'], expected ['a', 'b']"],
         ),
-        ({"state": "success", "string_digests": {"blob": digest(BLOB)}}, {"state": "success", "results": {"blob": BLOB}}, []),
+        (
+            {"state": "success", "string_digests": {"blob": digest(BLOB)}},
+            {"state": "success", "results": {"blob": BLOB}},
+            [],
+        ),
         (
             {"state": "success", "string_digests": {"blob": digest(BLOB)}},
             {"state": "success", "results": {"blob": "y" * 1000}},
@@ -63,9 +79,19 @@ def digest(text: str) -> dict:
         ),
     ],
     ids=[
-        "match", "match-no-results", "wrong-state", "missing-results", "unexpected-results", "wrong-value",
-        "key-order", "digest-match", "digest-sha-mismatch", "digest-length-mismatch", "digest-not-a-string",
-        "digest-other-task", "digest-no-results",
+        "match",
+        "match-no-results",
+        "wrong-state",
+        "missing-results",
+        "unexpected-results",
+        "wrong-value",
+        "key-order",
+        "digest-match",
+        "digest-sha-mismatch",
+        "digest-length-mismatch",
+        "digest-not-a-string",
+        "digest-other-task",
+        "digest-no-results",
     ],
 )
 def test_terminal_mismatches(expect, terminal, problems):
@@ -78,7 +104,12 @@ def test_long_values_are_shortened_in_messages():
 
 
 def test_interval_is_the_last_one_asked_for():
-    assert Case(id="c", description="", dag_id="d", query=[["interval", "1"], ["interval", "2.5"]], expect={}, clauses=[]).interval == 2.5
+    assert (
+        Case(
+            id="c", description="", dag_id="d", query=[["interval", "1"], ["interval", "2.5"]], expect={}, clauses=[]
+        ).interval
+        == 2.5
+    )
     assert Case(id="c", description="", dag_id="d", query=[], expect={}, clauses=[]).interval is None
 
 

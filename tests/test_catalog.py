@@ -37,9 +37,18 @@ def test_a_clause_listed_twice_is_refused(tmp_path):
     ("versions", "applies"),
     [
         ({}, {"3.2.2": True, "3.3.2": True, "3.4.0b2": True, "3.5.0": True}),
-        ({"since": "3.4.0"}, {"3.3.2": False, "3.4.0.dev0": True, "3.4.0b2": True, "3.4.0rc1": True, "3.4.0": True, "3.5.1": True}),
-        ({"until": "3.4.0"}, {"3.2.2": True, "3.3.2": True, "3.3.2.post1": True, "3.4.0.dev0": False, "3.4.0b2": False, "3.4.0": False}),
-        ({"since": "3.3", "until": "3.4.0"}, {"3.2.2": False, "3.3.0b1": True, "3.3.0": True, "3.3.2": True, "3.4.0b2": False}),
+        (
+            {"since": "3.4.0"},
+            {"3.3.2": False, "3.4.0.dev0": True, "3.4.0b2": True, "3.4.0rc1": True, "3.4.0": True, "3.5.1": True},
+        ),
+        (
+            {"until": "3.4.0"},
+            {"3.2.2": True, "3.3.2": True, "3.3.2.post1": True, "3.4.0.dev0": False, "3.4.0b2": False, "3.4.0": False},
+        ),
+        (
+            {"since": "3.3", "until": "3.4.0"},
+            {"3.2.2": False, "3.3.0b1": True, "3.3.0": True, "3.3.2": True, "3.4.0b2": False},
+        ),
     ],
     ids=["unbounded", "since-only", "until-only", "both"],
 )
@@ -79,7 +88,9 @@ def test_a_test_is_not_applicable_only_when_none_of_its_clauses_applies():
     ids=["must-with-until", "empty-range", "inverted-range", "unquoted", "pre-release-bound", "not-a-version"],
 )
 def test_a_catalog_with_a_bad_version_range_is_refused(tmp_path, entry, message):
-    (tmp_path / "clauses.yaml").write_text(yaml.safe_dump([{"id": "A-1", "area": "a", "statement": "s", "source": "doc", **entry}]))
+    (tmp_path / "clauses.yaml").write_text(
+        yaml.safe_dump([{"id": "A-1", "area": "a", "statement": "s", "source": "doc", **entry}])
+    )
     with pytest.raises(ValueError, match=f"clauses.yaml: clause {message}" if "MUST" in message else message):
         catalog.read_clauses(tmp_path / "clauses.yaml")
 
@@ -108,7 +119,9 @@ def test_coverage_problems(named_by_test, problems):
 
 
 def test_suite_collects_in_a_subprocess(pytester):
-    result = pytester.runpytest_subprocess("--collect-only", "-q", "-p", "no:cacheprovider", "--pyargs", "conformance.suite")
+    result = pytester.runpytest_subprocess(
+        "--collect-only", "-q", "-p", "no:cacheprovider", "--pyargs", "conformance.suite"
+    )
     assert result.ret == 0
     assert {
         "test_results.py::test_terminal_line[result-decorator]",

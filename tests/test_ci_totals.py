@@ -52,14 +52,20 @@ def test_passes_and_skips_pass(tmp_path, capsys):
 def test_a_failure_or_an_error_fails(tmp_path, capsys):
     write_env(tmp_path, "unit", PASS, FAIL)
     write_env(tmp_path, "orphans", PASS, ERROR)
-    assert run(tmp_path, capsys=capsys) == (1, "ci: 2 passed, 2 failed\n", "CI: tests failed in orphans (1), unit (1).\n")
+    assert run(tmp_path, capsys=capsys) == (
+        1,
+        "ci: 2 passed, 2 failed\n",
+        "CI: tests failed in orphans (1), unit (1).\n",
+    )
 
 
 def test_failures_for_the_absent_feature_are_allowed_where_named(tmp_path, capsys):
     write_env(tmp_path, "airflow-3.2.2", PASS, ABSENT_FAIL, ABSENT_FAIL, SKIP, version="3.2.2")
     write_env(tmp_path, "unit", PASS)
     assert run(tmp_path, "airflow-3.2.2", capsys=capsys) == (
-        0, "ci: 2 passed, 0 failed; on Airflow 3.2.2, 2 tests could not run for the absent feature (allowed)\n", "",
+        0,
+        "ci: 2 passed, 0 failed; on Airflow 3.2.2, 2 tests could not run for the absent feature (allowed)\n",
+        "",
     )
 
 
@@ -67,7 +73,10 @@ def test_absent_failures_elsewhere_and_other_failures_there_are_not_allowed(tmp_
     write_env(tmp_path, "airflow-3.2.2", PASS, ABSENT_FAIL, FAIL, version="3.2.2")
     write_env(tmp_path, "airflow-3.3.2", PASS, ABSENT_FAIL, version="3.3.2")
     code, out, err = run(tmp_path, "airflow-3.2.2", capsys=capsys)
-    assert (code, out) == (1, "ci: 2 passed, 2 failed; on Airflow 3.2.2, 1 tests could not run for the absent feature (allowed)\n")
+    assert (code, out) == (
+        1,
+        "ci: 2 passed, 2 failed; on Airflow 3.2.2, 1 tests could not run for the absent feature (allowed)\n",
+    )
     assert err == "CI: tests failed in airflow-3.2.2 (1), airflow-3.3.2 (1).\n"
 
 
@@ -114,7 +123,10 @@ def test_it_reads_the_junit_pytest_writes(pytester, tmp_path, capsys):
     pytester.runpytest("-p", "no:cacheprovider", f"--junitxml={tmp_path / 'reports' / 'airflow-3.2.2' / 'junit.xml'}")
     capsys.readouterr()  # the inner run's own output
     code, out, _ = run(tmp_path / "reports", "airflow-3.2.2", capsys=capsys)
-    assert (code, out) == (0, "ci: 1 passed, 0 failed; on airflow-3.2.2, 1 tests could not run for the absent feature (allowed)\n")
+    assert (code, out) == (
+        0,
+        "ci: 1 passed, 0 failed; on airflow-3.2.2, 1 tests could not run for the absent feature (allowed)\n",
+    )
 
 
 def test_as_ci_runs_it(tmp_path):

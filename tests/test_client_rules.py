@@ -31,7 +31,10 @@ def rules() -> dict[str, str]:
 def cited(kind: str) -> dict[str, set[str]]:
     """The case ids each rule lists on its ``- negative:`` or ``- recorded:`` bullet (continuations included)."""
     bullet = re.compile(rf"^- {kind}:(.*(?:\n  .*)*)", re.MULTILINE)
-    return {rule: {case for match in bullet.finditer(text) for case in CASE_ID.findall(match.group(1))} for rule, text in rules().items()}
+    return {
+        rule: {case for match in bullet.finditer(text) for case in CASE_ID.findall(match.group(1))}
+        for rule, text in rules().items()
+    }
 
 
 def test_rule_ids_are_stable_shaped_and_there_are_rules_for_each_topic_of_the_issue():
@@ -65,7 +68,10 @@ def test_the_clients_cite_only_rules_that_exist():
 
 def test_each_reference_client_names_the_line_rules_in_its_checks():
     """Both clients check a line's shape, results only at the end, and ignore unknown keys, each saying which rule."""
-    clients = {"python": [REPO / "conformance" / "reference_client.py"], "typescript": sorted((REPO / "npm" / "src").glob("*.ts"))}
+    clients = {
+        "python": [REPO / "conformance" / "reference_client.py"],
+        "typescript": sorted((REPO / "npm" / "src").glob("*.ts")),
+    }
     for name, sources in clients.items():
         named = {rule for path in sources for rule in re.findall(r"CLIENT-[A-Z]+-\d+", path.read_text())}
         assert {"CLIENT-LINE-1", "CLIENT-LINE-2", "CLIENT-LINE-3", "CLIENT-ERROR-1"} <= named, name

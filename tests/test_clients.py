@@ -40,19 +40,46 @@ def outcome(exit_code, last_line=None, stderr="", timed_out=False) -> Outcome:
     [
         (REJECT, outcome(1, '{"error": "line 2: bad"}'), "pass", None),
         (REJECT, outcome(2, None, "Traceback...\nValueError: boom"), "pass", None),
-        (REJECT, outcome(0, '{"state": "success"}'), "fail", 'accepted a stream it must reject, printing {"state": "success"}'),
+        (
+            REJECT,
+            outcome(0, '{"state": "success"}'),
+            "fail",
+            'accepted a stream it must reject, printing {"state": "success"}',
+        ),
         (ACCEPT, outcome(0, json.dumps({"state": "success", "results": ACCEPT.expect["results"]})), "pass", None),
-        (ACCEPT, outcome(1, '{"error": "no terminal line"}'), "fail", "rejected (exit 1) a stream it must accept: no terminal line"),
-        (ACCEPT, outcome(0, '{"state": "failed", "results": {"t": 1}}'), "fail", "state is 'failed', expected 'success'; results are"),
-        (ACCEPT, outcome(0, '{"state": "success", "results": {"t": {"a": [{"y": 1, "x": 2}], "b": 1}}}'), "fail",
-         "the keys of results.t come in order ['a', 'b'], expected ['b', 'a']"),
-        (ACCEPT, outcome(0, '{"state": "success", "results": {"t": {"b": 1, "a": [{"x": 2, "y": 1}]}}}'), "fail",
-         "the keys of results.t.a[0] come in order ['x', 'y'], expected ['y', 'x']"),
+        (
+            ACCEPT,
+            outcome(1, '{"error": "no terminal line"}'),
+            "fail",
+            "rejected (exit 1) a stream it must accept: no terminal line",
+        ),
+        (
+            ACCEPT,
+            outcome(0, '{"state": "failed", "results": {"t": 1}}'),
+            "fail",
+            "state is 'failed', expected 'success'; results are",
+        ),
+        (
+            ACCEPT,
+            outcome(0, '{"state": "success", "results": {"t": {"a": [{"y": 1, "x": 2}], "b": 1}}}'),
+            "fail",
+            "the keys of results.t come in order ['a', 'b'], expected ['b', 'a']",
+        ),
+        (
+            ACCEPT,
+            outcome(0, '{"state": "success", "results": {"t": {"b": 1, "a": [{"x": 2, "y": 1}]}}}'),
+            "fail",
+            "the keys of results.t.a[0] come in order ['x', 'y'], expected ['y', 'x']",
+        ),
         (ACCEPT, outcome(0, "done"), "fail", "exit 0, but its last line is not a terminal line: done"),
         (ACCEPT, outcome(0, None), "fail", "exit 0, but its last line is not a terminal line: no output"),
         (Label("accept", {"state": "failed"}, "t"), outcome(0, '{"state": "failed", "results": null}'), "pass", None),
-        (Label("accept", {"state": "failed"}, "t"), outcome(0, '{"state": "failed", "results": {"t": 1}}'), "fail",
-         "results are {\"t\": 1}, expected no results key"),
+        (
+            Label("accept", {"state": "failed"}, "t"),
+            outcome(0, '{"state": "failed", "results": {"t": 1}}'),
+            "fail",
+            'results are {"t": 1}, expected no results key',
+        ),
         (REJECT, outcome(None, timed_out=True), "error", "no answer within 0 s: killed"),
         (REJECT, outcome(-9), "error", "killed by signal 9"),
         (REJECT, outcome(127, None, "sh: 1: frob: not found"), "error", "exit 127: the command could not be run"),
@@ -75,20 +102,25 @@ def test_large_values_are_judged_by_their_digests():
 def test_order_mismatch_looks_only_at_key_order():
     assert order_mismatch({"a": 1, "b": [{"c": 1, "d": 2}]}, {"a": 1, "b": [{"c": 1, "d": 2}]}) is None
     assert order_mismatch([1, 2], [1, 2]) is None
-    assert order_mismatch({"a": 1, "b": 2}, {"b": 2, "a": 1}) == "the keys of results come in order ['b', 'a'], expected ['a', 'b']"
+    assert (
+        order_mismatch({"a": 1, "b": 2}, {"b": 2, "a": 1})
+        == "the keys of results come in order ['b', 'a'], expected ['a', 'b']"
+    )
 
 
 # --- running one command -------------------------------------------------------------------------
 
 
 def test_the_url_is_the_last_argument_and_in_the_environment():
-    code = "import os, sys; print(sys.argv[-1] == os.environ['AIRFLOW_WAIT_URL'] == 'http://x/wait'); print(); sys.exit(3)"
+    code = (
+        "import os, sys; print(sys.argv[-1] == os.environ['AIRFLOW_WAIT_URL'] == 'http://x/wait'); print(); sys.exit(3)"
+    )
     done = run_client([sys.executable, "-c", code], "http://x/wait", timeout=30)
     assert (done.exit_code, done.last_line, done.timed_out) == (3, "True", False)
 
 
 def test_the_last_line_is_split_on_lf_only():
-    code = "import sys; sys.stdout.buffer.write('{\"state\": \"success\", \"results\": {\"t\": \"a\u2028b\"}}\\n'.encode())"
+    code = 'import sys; sys.stdout.buffer.write(\'{"state": "success", "results": {"t": "a\u2028b"}}\\n\'.encode())'
     done = run_client([sys.executable, "-c", code], "http://x/wait", timeout=30)
     assert json.loads(done.last_line) == {"state": "success", "results": {"t": "a\u2028b"}}
 
@@ -106,11 +138,22 @@ def test_a_client_past_its_timeout_is_killed_with_its_children():
     ("argv", "sentence"),
     [
         (["clients"], "name the client command after --, e.g. -- python -m conformance.reference_client."),
-        (["clients", "--case", "nope", "--", "true"], "'nope' is no case; python -m conformance replay --index lists them."),
-        (["clients", "--timeout", "0", "--", "true"], "--timeout must be above 0 and --jobs at least 1; give e.g. --timeout 30 --jobs 1."),
-        (["clients", "--case", "dag-return", "--", "/no/such/client"], "cannot run /no/such/client (No such file or directory); give a command that runs a client."),
-        (["clients", "--expect-failures", "/no/such.json", "--", "true"],
-         "cannot read --expect-failures /no/such.json (No such file or directory); give the path of a JSON file."),
+        (
+            ["clients", "--case", "nope", "--", "true"],
+            "'nope' is no case; python -m conformance replay --index lists them.",
+        ),
+        (
+            ["clients", "--timeout", "0", "--", "true"],
+            "--timeout must be above 0 and --jobs at least 1; give e.g. --timeout 30 --jobs 1.",
+        ),
+        (
+            ["clients", "--case", "dag-return", "--", "/no/such/client"],
+            "cannot run /no/such/client (No such file or directory); give a command that runs a client.",
+        ),
+        (
+            ["clients", "--expect-failures", "/no/such.json", "--", "true"],
+            "cannot read --expect-failures /no/such.json (No such file or directory); give the path of a JSON file.",
+        ),
     ],
     ids=["no-command", "unknown-case", "bad-timeout", "command-not-found", "no-such-file"],
 )
@@ -131,7 +174,11 @@ def test_bad_input_is_one_sentence_and_exit_4(argv, sentence, capsys):
 def test_a_bad_expected_failures_file_is_named(content, problem, tmp_path):
     path = tmp_path / "expected.json"
     path.write_text(content)
-    with pytest.raises(UsageError, match="^--expect-failures .*" + problem.replace("(", r"\(").replace(")", r"\)").replace("[", r"\[").replace("]", r"\]")):
+    with pytest.raises(
+        UsageError,
+        match="^--expect-failures .*"
+        + problem.replace("(", r"\(").replace(")", r"\)").replace("[", r"\[").replace("]", r"\]"),
+    ):
         load_expected_failures(path, CASES)
 
 
@@ -144,14 +191,24 @@ def test_the_committed_expected_failures_match_their_schema(path):
 
 def test_the_table_has_a_row_per_case_and_ends_with_the_counts(tmp_path):
     expected = tmp_path / "expected.json"
-    expected.write_text(json.dumps({"failures": {"line-after-terminal": "stops at the first terminal line", "dag-return": "wrongly listed"}}))
+    expected.write_text(
+        json.dumps(
+            {"failures": {"line-after-terminal": "stops at the first terminal line", "dag-return": "wrongly listed"}}
+        )
+    )
     cases = select(CASES, ["dag-return", "line-after-terminal", "empty-body"])
     run = run_clients([sys.executable, str(SLOPPY)], cases, expected=load_expected_failures(expected, CASES))
     text = table(run)
     rows = [line for line in text.splitlines() if line.startswith("  ")]
-    assert [row.split()[:3] for row in rows] == [["pass", "dag-return", "accept"], ["pass", "empty-body", "reject"], ["FAIL", "line-after-terminal", "reject"]]
+    assert [row.split()[:3] for row in rows] == [
+        ["pass", "dag-return", "accept"],
+        ["pass", "empty-body", "reject"],
+        ["FAIL", "line-after-terminal", "reject"],
+    ]
     assert rows[0].endswith("(expected failure)") and "accepted a stream it must reject" in rows[2]
-    assert text.endswith("3 cases: 2 pass, 1 fail, 0 error; listed as expected failures but passed: dag-return (exit 1)\n")
+    assert text.endswith(
+        "3 cases: 2 pass, 1 fail, 0 error; listed as expected failures but passed: dag-return (exit 1)\n"
+    )
     assert run.exit_code() == 1
 
 
@@ -162,7 +219,10 @@ def test_a_declared_content_type_is_in_the_report_and_the_table():
     assert list(validator("clients-report.schema.json").iter_errors(document)) == []
     assert document["replay"]["content_type"] == "application/x-ndjson" and document["exit_code"] == 0
     assert "(no waiting; Content-Type: application/x-ndjson on a 200)" in table(run).splitlines()[1]
-    assert "(no waiting; no Content-Type on a 200)" in table(run_clients([sys.executable, str(SLOPPY)], cases)).splitlines()[1]
+    assert (
+        "(no waiting; no Content-Type on a 200)"
+        in table(run_clients([sys.executable, str(SLOPPY)], cases)).splitlines()[1]
+    )
 
 
 # --- real clients on every case, over loopback HTTP -----------------------------------------------
@@ -177,7 +237,9 @@ def run_verb(argv: list[str], capsys) -> tuple[int, dict]:
 
 
 def test_the_sloppy_client_fails_exactly_the_cases_committed_beforehand(capsys):
-    code, document = run_verb(["--jobs", "2", "--expect-failures", str(SLOPPY_EXPECTED), "--", sys.executable, "-I", str(SLOPPY)], capsys)
+    code, document = run_verb(
+        ["--jobs", "2", "--expect-failures", str(SLOPPY_EXPECTED), "--", sys.executable, "-I", str(SLOPPY)], capsys
+    )
     failed = {case["id"] for case in document["cases"] if case["verdict"] != "pass"}
     assert failed == set(json.loads(SLOPPY_EXPECTED.read_text())["failures"])
     assert code == 0 and document["counts"] == {"pass": len(CASES) - len(failed), "fail": len(failed), "error": 0}

@@ -40,7 +40,11 @@ def schema_errors(document: dict) -> list[str]:
 
 def test_from_3_3_2_to_3_2_2_regresses_the_clauses_that_pass_there_and_not_on_3_2_2(capsys):
     baseline, candidate = verdicts(NEW), verdicts(OLD)
-    expected = [id_ for id_, verdict in baseline.items() if verdict == "pass" and candidate.get(id_, "missing") in NOT_PASSING | {"missing"}]
+    expected = [
+        id_
+        for id_, verdict in baseline.items()
+        if verdict == "pass" and candidate.get(id_, "missing") in NOT_PASSING | {"missing"}
+    ]
     assert expected and all(candidate[id_] == "absent" for id_ in expected)  # the data says what the test means
     code, out, err = run(capsys, str(NEW), str(OLD))
     assert (code, err) == (1, "")
@@ -48,8 +52,10 @@ def test_from_3_3_2_to_3_2_2_regresses_the_clauses_that_pass_there_and_not_on_3_
     assert lines[0] == f"baseline:  Airflow 3.3.2 (local, sqlite), {NEW / 'report.json'}"
     assert lines[1] == f"candidate: Airflow 3.2.2 (local, sqlite; DAG Result feature absent), {OLD / 'report.json'}"
     assert lines[2] == f"regressions: {len(expected)}"  # regressions first
-    assert [line.split()[0] for line in lines[3:3 + len(expected)]] == expected
-    assert lines[-1].startswith(f"REGRESSED: {len(expected)} of the ") and lines[-1].endswith(": " + ", ".join(expected))
+    assert [line.split()[0] for line in lines[3 : 3 + len(expected)]] == expected
+    assert lines[-1].startswith(f"REGRESSED: {len(expected)} of the ") and lines[-1].endswith(
+        ": " + ", ".join(expected)
+    )
 
 
 def test_from_3_2_2_to_3_3_2_regresses_nothing_and_lists_the_improvements(capsys):
@@ -60,7 +66,7 @@ def test_from_3_2_2_to_3_3_2_regresses_nothing_and_lists_the_improvements(capsys
     assert code == 0
     lines = out.splitlines()
     at = lines.index(f"improvements: {len(improved)}")
-    assert [line.split()[0] for line in lines[at + 1:at + 1 + len(improved)]] == improved
+    assert [line.split()[0] for line in lines[at + 1 : at + 1 + len(improved)]] == improved
     assert lines[-1].startswith("no regression: ") and f"{len(improved)} improvements" in lines[-1]
 
 
@@ -83,13 +89,17 @@ def test_json_output_matches_its_schema_and_the_exit_code(capsys, pair, flag, re
     document = json.loads(out)
     assert schema_errors(document) == []
     assert (code, document["exit_code"], document["regressed"]) == (int(regressed), int(regressed), regressed)
-    assert document["counts"]["unchanged"] + len(document["changes"]) == len(set(verdicts(pair[0])) | set(verdicts(pair[1])))
+    assert document["counts"]["unchanged"] + len(document["changes"]) == len(
+        set(verdicts(pair[0])) | set(verdicts(pair[1]))
+    )
     assert all(change["baseline"] != change["candidate"] for change in document["changes"])
 
 
 def test_the_flag_makes_a_divergence_of_a_clause_3_3_2_passed_a_regression(capsys):
     baseline, candidate = verdicts(NEW), verdicts(OLD)
-    diverging = [id_ for id_, verdict in baseline.items() if verdict == "pass" and candidate[id_] == "expected-divergence"]
+    diverging = [
+        id_ for id_, verdict in baseline.items() if verdict == "pass" and candidate[id_] == "expected-divergence"
+    ]
     assert diverging
     without = json.loads(run(capsys, str(NEW), str(OLD), "--json")[1])
     with_flag = json.loads(run(capsys, str(NEW), str(OLD), "--json", "--fail-on-new-divergence")[1])
@@ -100,10 +110,27 @@ def test_the_flag_makes_a_divergence_of_a_clause_3_3_2_passed_a_regression(capsy
 
 # Every transition, on synthetic pairs.
 
-VERDICTS = ["fail", "unexpected-pass", "absent", "expected-divergence", "pass", "untested", "not-applicable", "not-selected", "missing"]
+VERDICTS = [
+    "fail",
+    "unexpected-pass",
+    "absent",
+    "expected-divergence",
+    "pass",
+    "untested",
+    "not-applicable",
+    "not-selected",
+    "missing",
+]
 KINDS = {
-    ".": None, "REG": "regression", "NEW": "new", "GONE": "gone", "IMP": "improvement", "NF": "new-failure",
-    "DA": "divergence-appeared", "DG": "divergence-gone", "CH": "changed",
+    ".": None,
+    "REG": "regression",
+    "NEW": "new",
+    "GONE": "gone",
+    "IMP": "improvement",
+    "NF": "new-failure",
+    "DA": "divergence-appeared",
+    "DG": "divergence-gone",
+    "CH": "changed",
 }
 # rows: the baseline's verdict; columns: the candidate's, in VERDICTS order
 TABLE = """
@@ -153,12 +180,19 @@ def test_every_transition(baseline, candidate, flag):
 
 def test_clauses_missing_on_either_side_are_new_or_gone_and_a_gone_pass_regresses():
     full = read(SMALL_NEW)
-    short = {**full, "clauses": [clause for clause in full["clauses"] if clause["id"] != "STREAM-NDJSON-1"]}  # it passes on 3.3.2
+    short = {
+        **full,
+        "clauses": [clause for clause in full["clauses"] if clause["id"] != "STREAM-NDJSON-1"],
+    }  # it passes on 3.3.2
     gone = compare.compare(full, short)
-    assert [(c.id, c.kind, c.baseline, c.candidate) for c in gone.changes] == [("STREAM-NDJSON-1", "regression", "pass", "missing")]
+    assert [(c.id, c.kind, c.baseline, c.candidate) for c in gone.changes] == [
+        ("STREAM-NDJSON-1", "regression", "pass", "missing")
+    ]
     assert gone.exit_code() == 1
     new = compare.compare(short, full)
-    assert [(c.id, c.kind, c.statement) for c in new.changes] == [("STREAM-NDJSON-1", "new", "Every line is a JSON object.")]
+    assert [(c.id, c.kind, c.statement) for c in new.changes] == [
+        ("STREAM-NDJSON-1", "new", "Every line is a JSON object.")
+    ]
     assert new.exit_code() == 0 and new.unchanged == len(full["clauses"]) - 1
 
 
@@ -172,11 +206,17 @@ def set_verdicts(baseline: dict, candidate: dict, wanted: dict[str, tuple[str, s
 
 def test_changes_are_grouped_by_kind_regressions_first():
     baseline, candidate = read(SMALL_NEW), read(SMALL_NEW)
-    wanted = {"RESULT-DECORATOR-1": ("absent", "pass"), "PARAM-EMPTY-1": ("pass", "fail"), "WAIT-INTERVAL-OPTIONAL-1": ("expected-divergence", "pass")}
+    wanted = {
+        "RESULT-DECORATOR-1": ("absent", "pass"),
+        "PARAM-EMPTY-1": ("pass", "fail"),
+        "WAIT-INTERVAL-OPTIONAL-1": ("expected-divergence", "pass"),
+    }
     set_verdicts(baseline, candidate, wanted)
     comparison = compare.compare(baseline, candidate)
     assert [(c.kind, c.id) for c in comparison.changes] == [
-        ("regression", "PARAM-EMPTY-1"), ("improvement", "RESULT-DECORATOR-1"), ("improvement", "WAIT-INTERVAL-OPTIONAL-1"),
+        ("regression", "PARAM-EMPTY-1"),
+        ("improvement", "RESULT-DECORATOR-1"),
+        ("improvement", "WAIT-INTERVAL-OPTIONAL-1"),
     ]
     text = compare.render_text(comparison)
     assert text.index("regressions: 1") < text.index("improvements: 2")
@@ -204,12 +244,21 @@ def write_json(path: Path, value) -> Path:
 @pytest.mark.parametrize(
     ("make", "fragment"),
     [
-        (lambda tmp: tmp / "airflow-3.9.9", "airflow-3.9.9 does not exist; did that version's run end before writing its report?"),
+        (
+            lambda tmp: tmp / "airflow-3.9.9",
+            "airflow-3.9.9 does not exist; did that version's run end before writing its report?",
+        ),
         (lambda tmp: tmp, "holds no report.json; name a report.json or the folder a run wrote one to."),
         (lambda tmp: write_json(tmp / "notes.txt", "not json"), "notes.txt is not a readable JSON file ("),
         (lambda tmp: write_json(tmp / "list.json", [1]), "list.json is not a conformance report (not a JSON object)."),
-        (lambda tmp: write_json(tmp / "other.json", {"report_version": 2}), "other.json does not match report.schema.json: "),
-        (lambda tmp: write_json(tmp / "future.json", {**read(NEW), "report_version": 99}), "future.json was written by a newer suite: report_version 99"),
+        (
+            lambda tmp: write_json(tmp / "other.json", {"report_version": 2}),
+            "other.json does not match report.schema.json: ",
+        ),
+        (
+            lambda tmp: write_json(tmp / "future.json", {**read(NEW), "report_version": 99}),
+            "future.json was written by a newer suite: report_version 99",
+        ),
     ],
     ids=["missing-path", "folder-without-report", "not-json", "not-an-object", "not-a-report", "newer-format"],
 )
@@ -224,7 +273,9 @@ def test_bad_input_is_one_sentence_and_exit_4(tmp_path, capsys, make, fragment, 
 
 def test_a_missing_argument_is_one_sentence_and_exit_4(capsys):
     assert run(capsys, str(NEW)) == (
-        4, "", "python -m conformance compare: the following arguments are required: candidate; see python -m conformance compare --help.\n",
+        4,
+        "",
+        "python -m conformance compare: the following arguments are required: candidate; see python -m conformance compare --help.\n",
     )
 
 
@@ -235,7 +286,11 @@ def test_with_a_step_summary_file_compare_appends_its_markdown(tmp_path, capsys,
     summary = tmp_path / "summary.md"
     summary.write_text("earlier step\n")
     monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(summary))
-    for name, value in {"GITHUB_SERVER_URL": "https://github.com", "GITHUB_REPOSITORY": "o/r", "GITHUB_RUN_ID": "42"}.items():
+    for name, value in {
+        "GITHUB_SERVER_URL": "https://github.com",
+        "GITHUB_REPOSITORY": "o/r",
+        "GITHUB_RUN_ID": "42",
+    }.items():
         monkeypatch.setenv(name, value)
     code, out, _ = run(capsys, str(SMALL_NEW), str(SMALL_OLD))
     text = summary.read_text()
@@ -243,7 +298,10 @@ def test_with_a_step_summary_file_compare_appends_its_markdown(tmp_path, capsys,
     assert text.startswith("earlier step\n### Conformance compare: regressed\n")
     assert "| **regression** | RESULT-DECORATOR-1 | pass | absent |" in text
     assert "| divergence-appeared | PARAM-EMPTY-1 | pass | expected-divergence |" in text
-    assert "\nREGRESSED: 1 of the 3 clauses the baseline passed does not pass on the candidate: RESULT-DECORATOR-1\n" in text
+    assert (
+        "\nREGRESSED: 1 of the 3 clauses the baseline passed does not pass on the candidate: RESULT-DECORATOR-1\n"
+        in text
+    )
     assert "https://github.com/o/r/actions/runs/42" in text
 
 
@@ -271,13 +329,23 @@ def strictness_problems(schema, where: str = "#") -> list[str]:
     used = {keyword for keywords in TYPE_SPECIFIC.values() for keyword in keywords} & set(schema)
     if isinstance(schema.get("type"), list):
         problems.append(f"{where}: a union type")
-    elif used and not used <= TYPE_SPECIFIC.get("integer" if schema.get("type") == "number" else schema.get("type"), set()):
+    elif used and not used <= TYPE_SPECIFIC.get(
+        "integer" if schema.get("type") == "number" else schema.get("type"), set()
+    ):
         problems.append(f"{where}: {sorted(used)} without a type they apply to")
     if missing := [name for name in schema.get("required", []) if name not in schema.get("properties", {})]:
         problems.append(f"{where}: required {missing} not declared in properties")
     children = [*schema.get("properties", {}).items(), *schema.get("$defs", {}).items()]
-    children += [(f"{key}/{index}", sub) for key in ("anyOf", "allOf", "oneOf", "prefixItems") for index, sub in enumerate(schema.get(key, []))]
-    children += [(key, schema[key]) for key in ("items", "additionalProperties", "not", "if", "then", "else") if isinstance(schema.get(key), dict)]
+    children += [
+        (f"{key}/{index}", sub)
+        for key in ("anyOf", "allOf", "oneOf", "prefixItems")
+        for index, sub in enumerate(schema.get(key, []))
+    ]
+    children += [
+        (key, schema[key])
+        for key in ("items", "additionalProperties", "not", "if", "then", "else")
+        if isinstance(schema.get(key), dict)
+    ]
     for name, sub in children:
         problems += strictness_problems(sub, f"{where}/{name}")
     return problems
@@ -287,10 +355,12 @@ def test_the_schema_has_a_type_wherever_it_uses_type_keywords_and_declares_what_
     schema = json.loads((schemas_dir() / SCHEMA).read_text())
     assert strictness_problems(schema) == []
     assert strictness_problems({"required": ["a"], "type": ["string", "null"], "minLength": 1}) == [
-        "#: a union type", "#: required ['a'] not declared in properties",
+        "#: a union type",
+        "#: required ['a'] not declared in properties",
     ]
     assert strictness_problems({"properties": {"x": {"pattern": "a"}}}) == [
-        "#: ['properties'] without a type they apply to", "#/x: ['pattern'] without a type they apply to",
+        "#: ['properties'] without a type they apply to",
+        "#/x: ['pattern'] without a type they apply to",
     ]
 
 
@@ -304,7 +374,8 @@ def with_notes(folder: Path, tmp_path: Path, name: str, subjects: list[str]) -> 
 
     report = current(read(folder))
     report["notes"] = notes.gather(
-        ("t", notes.as_json(notes.unknown_key(subject, "STREAM-NDJSON-1"), "case dag-return: 15 of 15 lines")) for subject in subjects
+        ("t", notes.as_json(notes.unknown_key(subject, "STREAM-NDJSON-1"), "case dag-return: 15 of 15 lines"))
+        for subject in subjects
     )
     (tmp_path / name).mkdir()
     (tmp_path / name / "report.json").write_text(json.dumps(report))
@@ -317,7 +388,9 @@ def test_notes_that_appear_or_go_are_listed_and_change_no_exit_code(tmp_path, ca
     code, out, err = run(capsys, str(baseline), str(candidate), "--json")
     document = json.loads(out)
     assert (code, err, schema_errors(document)) == (0, "", [])
-    assert [(n["kind"], n["clause"], n["subject"]) for n in document["notes"]["appeared"]] == [("unknown-key", "STREAM-NDJSON-1", "dag_run_id")]
+    assert [(n["kind"], n["clause"], n["subject"]) for n in document["notes"]["appeared"]] == [
+        ("unknown-key", "STREAM-NDJSON-1", "dag_run_id")
+    ]
     assert [n["subject"] for n in document["notes"]["gone"]] == ["Results"]
     assert "that key is missing" in document["notes"]["gone"][0]["message"]  # 'Results' reads as a misspelled 'results'
     assert document["exit_code"] == 0 and document["counts"]["unchanged"] == len(read(NEW)["clauses"])
@@ -346,19 +419,27 @@ def noting_same_as_declared(report: dict, clause_id: str) -> dict:
 
 
 def test_a_divergence_persisting_on_an_unmeasured_version_is_its_own_kind_not_a_new_failure():
-    comparison = compare.compare(with_verdict("expected-divergence"), noting_same_as_declared(with_verdict("fail"), "PARAM-EMPTY-1"))
+    comparison = compare.compare(
+        with_verdict("expected-divergence"), noting_same_as_declared(with_verdict("fail"), "PARAM-EMPTY-1")
+    )
     assert [(c.id, c.kind) for c in comparison.changes] == [("PARAM-EMPTY-1", "persisting-divergence")]
     assert not comparison.of_kind("new-failure") and not comparison.of_kind("divergence-gone")
     assert comparison.exit_code() == 0  # a baseline expected-divergence is no pass: no regression
     document = compare.document(comparison)
     assert schema_errors(document) == []
-    assert (document["compare_version"], document["counts"]["persisting-divergence"], document["counts"]["new-failure"]) == (3, 1, 0)
+    assert (
+        document["compare_version"],
+        document["counts"]["persisting-divergence"],
+        document["counts"]["new-failure"],
+    ) == (3, 1, 0)
     assert "(1 persisting divergence)" in compare.verdict_line(comparison)
 
 
 def test_only_the_noted_clause_from_a_declared_divergence_persists():
     """The note of another clause makes nothing persist; from another baseline verdict the usual kind holds."""
-    other = compare.compare(with_verdict("expected-divergence"), noting_same_as_declared(with_verdict("fail"), "PARAM-UNKNOWN-1"))
+    other = compare.compare(
+        with_verdict("expected-divergence"), noting_same_as_declared(with_verdict("fail"), "PARAM-UNKNOWN-1")
+    )
     assert [(c.id, c.kind) for c in other.changes] == [("PARAM-EMPTY-1", "new-failure")]
     for baseline, kind in (("pass", "regression"), ("absent", "new-failure"), ("untested", "new-failure")):
         noted = noting_same_as_declared(with_verdict("fail"), "PARAM-EMPTY-1")
@@ -371,12 +452,18 @@ def test_only_the_noted_clause_from_a_declared_divergence_persists():
 
 def test_persisting_divergences_are_listed_after_regressions_and_before_new_failures():
     baseline = read(NEW)
-    wanted = {"PARAM-EMPTY-1": ("expected-divergence", "fail"), "PARAM-UNKNOWN-1": ("absent", "fail"), "PARAM-COMMA-1": ("pass", "fail")}
+    wanted = {
+        "PARAM-EMPTY-1": ("expected-divergence", "fail"),
+        "PARAM-UNKNOWN-1": ("absent", "fail"),
+        "PARAM-COMMA-1": ("pass", "fail"),
+    }
     candidate = noting_same_as_declared(read(NEW), "PARAM-EMPTY-1")
     set_verdicts(baseline, candidate, wanted)
     comparison = compare.compare(baseline, candidate)
     assert [(c.kind, c.id) for c in comparison.changes] == [
-        ("regression", "PARAM-COMMA-1"), ("persisting-divergence", "PARAM-EMPTY-1"), ("new-failure", "PARAM-UNKNOWN-1"),
+        ("regression", "PARAM-COMMA-1"),
+        ("persisting-divergence", "PARAM-EMPTY-1"),
+        ("new-failure", "PARAM-UNKNOWN-1"),
     ]
     text = compare.render_text(comparison)
     assert text.index("regressions: 1") < text.index("persisting divergences: 1") < text.index("new failures: 1")

@@ -15,7 +15,7 @@ from pathlib import Path
 from conformance.targets import local
 from conformance.targets.base import AIRFLOW_SITE
 
-FAKE_FAB = '''
+FAKE_FAB = """
 import contextlib, json, os
 
 
@@ -63,7 +63,7 @@ def get_application_builder():
     state["roles"] = {name: role.permissions for name, role in security.roles.items()}
     state["users"] = security.users
     json.dump(state, open(path, "w"))
-'''
+"""
 
 
 def run_users_script(tmp_path: Path, users: dict, existing_users: dict | None = None) -> subprocess.CompletedProcess:
@@ -77,8 +77,19 @@ def run_users_script(tmp_path: Path, users: dict, existing_users: dict | None = 
     state.write_text(json.dumps({"builtin_roles": ["Admin", "Viewer"], "users": existing_users or {}}))
     users_file = tmp_path / "users.json"
     users_file.write_text(json.dumps(users))
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(tmp_path / "site"), str(AIRFLOW_SITE)]), "FAKE_FAB_STATE": str(state)}
-    return subprocess.run([sys.executable, "-m", "conformance_users", str(users_file)], env=env, capture_output=True, text=True, timeout=60, check=False)
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join([str(tmp_path / "site"), str(AIRFLOW_SITE)]),
+        "FAKE_FAB_STATE": str(state),
+    }
+    return subprocess.run(
+        [sys.executable, "-m", "conformance_users", str(users_file)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
 
 
 def made_by_users_script(tmp_path: Path, users: dict, existing_users: dict | None = None) -> dict:
@@ -98,13 +109,18 @@ def test_every_user_the_local_target_logs_in_as_is_made_in_its_role(tmp_path):
     passwords = {user: f"pw-of-{user}" for user in local.ROLE_OF}
     made = made_by_users_script(tmp_path, local.suite_users(passwords))
     assert made["users"] == {user: {"role": role, "password": passwords[user]} for user, role in local.ROLE_OF.items()}
-    assert local.ROLE_OF == {"admin": "Admin", "no-xcom-reader": "ConformanceNoXCom", "no-runs-reader": "ConformanceNoRuns"}
+    assert local.ROLE_OF == {
+        "admin": "Admin",
+        "no-xcom-reader": "ConformanceNoXCom",
+        "no-runs-reader": "ConformanceNoRuns",
+    }
     assert set(local.SENDER_OF) == set(local.ROLE_OF)
 
 
 def test_a_user_already_there_gets_this_boots_password_and_keeps_its_role(tmp_path):
     made = made_by_users_script(
-        tmp_path, {"no-runs-reader": {"role": local.NO_RUNS_ROLE, "password": "new"}},
+        tmp_path,
+        {"no-runs-reader": {"role": local.NO_RUNS_ROLE, "password": "new"}},
         existing_users={"no-runs-reader": {"role": local.NO_RUNS_ROLE, "password": "old"}},
     )
     assert made["users"] == {"no-runs-reader": {"role": local.NO_RUNS_ROLE, "password": "new"}}

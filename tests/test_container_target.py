@@ -21,33 +21,57 @@ def test_defaults_are_the_official_image_on_sqlite():
 
 
 def test_settings_come_from_the_environment():
-    settings = make_target(None, {
-        "AIRFLOW_CONFORMANCE_TARGET": "container",
-        "AIRFLOW_CONFORMANCE_IMAGE": "airflow-conformance/airflow:3.3.2",
-        "AIRFLOW_CONFORMANCE_DB": "postgres",
-        "AIRFLOW_CONFORMANCE_POSTGRES_IMAGE": "airflow-conformance/postgres:15",
-        "AIRFLOW_CONFORMANCE_BOOT_TIMEOUT": "300",
-    }).settings
-    assert settings == ContainerSettings("airflow-conformance/airflow:3.3.2", "postgres", "airflow-conformance/postgres:15", 300.0, "postgres")
+    settings = make_target(
+        None,
+        {
+            "AIRFLOW_CONFORMANCE_TARGET": "container",
+            "AIRFLOW_CONFORMANCE_IMAGE": "airflow-conformance/airflow:3.3.2",
+            "AIRFLOW_CONFORMANCE_DB": "postgres",
+            "AIRFLOW_CONFORMANCE_POSTGRES_IMAGE": "airflow-conformance/postgres:15",
+            "AIRFLOW_CONFORMANCE_BOOT_TIMEOUT": "300",
+        },
+    ).settings
+    assert settings == ContainerSettings(
+        "airflow-conformance/airflow:3.3.2", "postgres", "airflow-conformance/postgres:15", 300.0, "postgres"
+    )
 
 
 def test_the_celery_topology_runs_on_postgres_with_its_own_images_and_a_longer_boot():
-    settings = ContainerSettings.from_environ({
-        "AIRFLOW_CONFORMANCE_TOPOLOGY": "celery",
-        "AIRFLOW_CONFORMANCE_REDIS_IMAGE": "airflow-conformance/redis:7",
-        "AIRFLOW_CONFORMANCE_NGINX_IMAGE": "airflow-conformance/nginx:1.22",
-    })
+    settings = ContainerSettings.from_environ(
+        {
+            "AIRFLOW_CONFORMANCE_TOPOLOGY": "celery",
+            "AIRFLOW_CONFORMANCE_REDIS_IMAGE": "airflow-conformance/redis:7",
+            "AIRFLOW_CONFORMANCE_NGINX_IMAGE": "airflow-conformance/nginx:1.22",
+        }
+    )
     assert (settings.topology, settings.database, settings.boot_timeout) == ("celery", "postgres", 300.0)
-    assert (settings.redis_image, settings.nginx_image) == ("airflow-conformance/redis:7", "airflow-conformance/nginx:1.22")
-    assert ContainerSettings.from_environ({"AIRFLOW_CONFORMANCE_TOPOLOGY": "celery", "AIRFLOW_CONFORMANCE_DB": "postgres"}).database == "postgres"
+    assert (settings.redis_image, settings.nginx_image) == (
+        "airflow-conformance/redis:7",
+        "airflow-conformance/nginx:1.22",
+    )
+    assert (
+        ContainerSettings.from_environ(
+            {"AIRFLOW_CONFORMANCE_TOPOLOGY": "celery", "AIRFLOW_CONFORMANCE_DB": "postgres"}
+        ).database
+        == "postgres"
+    )
 
 
 @pytest.mark.parametrize(
     ("environ", "sentence"),
     [
-        ({"AIRFLOW_CONFORMANCE_DB": "mysql"}, r"^Unknown database 'mysql' for the container target; choose one of: sqlite, postgres\.$"),
-        ({"AIRFLOW_CONFORMANCE_BOOT_TIMEOUT": "soon"}, r"^AIRFLOW_CONFORMANCE_BOOT_TIMEOUT must be a number of seconds\.$"),
-        ({"AIRFLOW_CONFORMANCE_TOPOLOGY": "k8s"}, r"^Unknown topology 'k8s' for the container target; choose one of: standalone, postgres, celery\.$"),
+        (
+            {"AIRFLOW_CONFORMANCE_DB": "mysql"},
+            r"^Unknown database 'mysql' for the container target; choose one of: sqlite, postgres\.$",
+        ),
+        (
+            {"AIRFLOW_CONFORMANCE_BOOT_TIMEOUT": "soon"},
+            r"^AIRFLOW_CONFORMANCE_BOOT_TIMEOUT must be a number of seconds\.$",
+        ),
+        (
+            {"AIRFLOW_CONFORMANCE_TOPOLOGY": "k8s"},
+            r"^Unknown topology 'k8s' for the container target; choose one of: standalone, postgres, celery\.$",
+        ),
         (
             {"AIRFLOW_CONFORMANCE_TOPOLOGY": "celery", "AIRFLOW_CONFORMANCE_DB": "sqlite"},
             r"^The celery topology runs on postgres, not sqlite; set AIRFLOW_CONFORMANCE_DB=postgres or leave it unset\.$",
@@ -70,7 +94,9 @@ def test_unreachable_docker_is_one_sentence(monkeypatch, tmp_path):
         pytest.fail("the target yielded a connection without Docker")
     message = str(raised.value)
     assert message.startswith("Docker is not reachable (")
-    assert message.endswith("start the Docker engine (on Debian: tools/container/engine.sh) or point DOCKER_HOST at one.")
+    assert message.endswith(
+        "start the Docker engine (on Debian: tools/container/engine.sh) or point DOCKER_HOST at one."
+    )
     assert "\n" not in message
 
 
@@ -84,7 +110,9 @@ def test_missing_testcontainers_says_which_extra_to_install(monkeypatch):
         monkeypatch.delattr(conformance.targets, name, raising=False)
     without_docker = importlib.import_module("conformance.targets.container")
     with (
-        pytest.raises(TargetError, match=r"needs testcontainers: `pip install 'airflow-dag-result-conformance\[container\]'`"),
+        pytest.raises(
+            TargetError, match=r"needs testcontainers: `pip install 'airflow-dag-result-conformance\[container\]'`"
+        ),
         without_docker.ContainerTarget({}).start(),
     ):
         pass
@@ -99,15 +127,21 @@ def test_airflow_settings_match_the_local_target():
     assert "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN" not in airflow_environment("localhost")
 
 
-
 def test_the_sqlite_standalone_gets_the_local_targets_lock_patience():
     """The module the connect arguments name is the one copied to the folder PYTHONPATH names."""
     env = standalone_environment()
-    assert env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONNECT_ARGS"] == sqlite_env()["AIRFLOW__DATABASE__SQL_ALCHEMY_CONNECT_ARGS"]
+    assert (
+        env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONNECT_ARGS"]
+        == sqlite_env()["AIRFLOW__DATABASE__SQL_ALCHEMY_CONNECT_ARGS"]
+    )
     module, _, attribute = env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONNECT_ARGS"].rpartition(".")
     assert (AIRFLOW_SITE / f"{module}.py").is_file() and attribute == "CONNECT_ARGS"
     assert env["PYTHONPATH"] == SITE_FOLDER and posixpath.basename(SITE_FOLDER) == AIRFLOW_SITE.name
-    assert env["AIRFLOW__CORE__EXECUTION_API_SERVER_URL"] == airflow_environment("localhost")["AIRFLOW__CORE__EXECUTION_API_SERVER_URL"]
+    assert (
+        env["AIRFLOW__CORE__EXECUTION_API_SERVER_URL"]
+        == airflow_environment("localhost")["AIRFLOW__CORE__EXECUTION_API_SERVER_URL"]
+    )
+
 
 def test_docker_errors_read_as_one_short_line():
     pytest.importorskip("testcontainers")
@@ -115,7 +149,10 @@ def test_docker_errors_read_as_one_short_line():
 
     from conformance.targets.docker_engine import one_line
 
-    error = APIError("500 Server Error for http+docker://localhost/v1.41/images/create", explanation="lookup registry-1.docker.io: no such host")
+    error = APIError(
+        "500 Server Error for http+docker://localhost/v1.41/images/create",
+        explanation="lookup registry-1.docker.io: no such host",
+    )
     assert one_line(error) == "lookup registry-1.docker.io: no such host"
     assert one_line(ValueError("a\n  b")) == "a b"
     assert one_line(ValueError("x" * 500)) == "x" * 197 + "..."
@@ -141,7 +178,9 @@ def test_nginx_balances_both_replicas_and_serves_wait_unbuffered():
     assert REPLICAS == ("api-server-1", "api-server-2") and f"listen {SINGLE_PORT};" in NGINX_CONF
     assert NGINX_CONF.count("proxy_connect_timeout 2s;") == 2  # a dead replica is given up on, not waited for
     wait_blocks = NGINX_CONF.split("location ~ ")[1:]
-    assert len(wait_blocks) == 2 and all("proxy_buffering off;" in block and "proxy_read_timeout 600s;" in block for block in wait_blocks)
+    assert len(wait_blocks) == 2 and all(
+        "proxy_buffering off;" in block and "proxy_read_timeout 600s;" in block for block in wait_blocks
+    )
 
 
 def test_what_each_replica_served_is_read_from_nginx_log_lines():

@@ -16,7 +16,9 @@ BASE_URL, RUN_ID = "http://127.0.0.1:9999", "conformance-20260101T000000-abcdef"
 
 def test_file_matches_its_schema():
     document = json.loads((fixtures_dir() / "doc-examples.json").read_text())
-    errors = [f"{list(e.absolute_path)}: {e.message}" for e in validator("doc-examples.schema.json").iter_errors(document)]
+    errors = [
+        f"{list(e.absolute_path)}: {e.message}" for e in validator("doc-examples.schema.json").iter_errors(document)
+    ]
     assert errors == []
 
 
@@ -32,7 +34,10 @@ def test_ids_are_unique_and_clauses_and_dags_exist():
     [
         ('curl -s "http://h/x?result="', CurlRequest("GET", "http://h/x?result=")),
         ("curl --silent 'http://h/x'", CurlRequest("GET", "http://h/x")),
-        ('curl -X POST -H "Accept: application/json" http://h/x', CurlRequest("POST", "http://h/x", (("Accept", "application/json"),))),
+        (
+            'curl -X POST -H "Accept: application/json" http://h/x',
+            CurlRequest("POST", "http://h/x", (("Accept", "application/json"),)),
+        ),
     ],
     ids=["doc-form", "long-option", "method-and-header"],
 )
@@ -86,6 +91,9 @@ def test_the_request_is_the_one_curl_sends_plus_a_token():
     assert request.method == "GET"
     assert request.url.raw_path == f"/api/v2/dags/dag_return/dagRuns/{RUN_ID}/wait?result=".encode()
     assert dict(request.headers) == {
-        "host": "127.0.0.1:9999", "user-agent": "curl/8", "accept": "*/*", "authorization": "Bearer tok",
+        "host": "127.0.0.1:9999",
+        "user-agent": "curl/8",
+        "accept": "*/*",
+        "authorization": "Bearer tok",
     }
     assert sent(by_id["wait-declared-result"]).url.raw_path == f"/api/v2/dags/dag_return/dagRuns/{RUN_ID}/wait".encode()

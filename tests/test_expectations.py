@@ -1,18 +1,29 @@
 """Declared divergences match the Airflow versions they are declared for, and name real clauses."""
 
+import re
+
 import pytest
 
 from conformance.catalog import load_clauses
-import re
-
 from conformance.expectations import (
-    Divergence, Expectations, divergences_for, failed_as_declared, failure_patterns_for, load_divergences, load_expectations,
+    Divergence,
+    Expectations,
+    divergences_for,
+    failed_as_declared,
+    failure_patterns_for,
+    load_divergences,
+    load_expectations,
     measurement_problems,
 )
 
 DIVERGING_ON_3_3 = {"WAIT-INTERVAL-OPTIONAL-1", "STREAM-CONTENT-TYPE-1", "RESULT-NONE-1", "RESULT-MAPPED-4"}
 DIVERGING_ON_3_2 = {
-    "WAIT-INTERVAL-OPTIONAL-1", "STREAM-CONTENT-TYPE-1", "PARAM-EMPTY-1", "PARAM-UNKNOWN-1", "PARAM-COMMA-1", "STREAM-NDJSON-1",
+    "WAIT-INTERVAL-OPTIONAL-1",
+    "STREAM-CONTENT-TYPE-1",
+    "PARAM-EMPTY-1",
+    "PARAM-UNKNOWN-1",
+    "PARAM-COMMA-1",
+    "STREAM-NDJSON-1",
 }
 
 
@@ -43,16 +54,23 @@ def test_every_divergence_names_the_measured_versions_it_was_seen_on_each_in_its
     expectations = load_expectations()
     for d in expectations.divergences:
         assert d.measured_on, f"{d.clause} ({d.versions}) names no version it was measured on"
-        assert all(d.versions.contains(version, prereleases=True) for version in d.measured_on), (d.clause, str(d.versions), d.measured_on)
+        assert all(d.versions.contains(version, prereleases=True) for version in d.measured_on), (
+            d.clause,
+            str(d.versions),
+            d.measured_on,
+        )
         assert set(d.measured_on) <= set(expectations.measured_versions), (d.clause, d.measured_on)
     assert measurement_problems(expectations) == []
 
 
 def test_measurement_problems_name_each_entry_that_breaks_the_rule():
-    expectations = Expectations(measured_versions=["3.3.2"], divergences=[
-        Divergence(clause="X-1", versions=">=3.3.0,<3.4", reason="r"),
-        Divergence(clause="X-2", versions=">=3.3.0,<3.4", reason="r", measured_on=["3.4.0b2", "3.3.1"]),
-    ])
+    expectations = Expectations(
+        measured_versions=["3.3.2"],
+        divergences=[
+            Divergence(clause="X-1", versions=">=3.3.0,<3.4", reason="r"),
+            Divergence(clause="X-2", versions=">=3.3.0,<3.4", reason="r", measured_on=["3.4.0b2", "3.3.1"]),
+        ],
+    )
     assert measurement_problems(expectations) == [
         "X-1 (<3.4,>=3.3.0) names no version it was measured on",
         "X-2 (<3.4,>=3.3.0) was measured on 3.4.0b2, outside its range",
@@ -103,7 +121,9 @@ def test_a_failure_counts_as_declared_only_when_a_pin_matches_or_an_entry_pins_n
     patterns = failure_patterns_for("3.3.2", "sqlite")
     assert patterns["STREAM-CONTENT-TYPE-1"] == ("^no Content-Type;",)
     assert failed_as_declared("no Content-Type; headers: {}", patterns["STREAM-CONTENT-TYPE-1"])
-    assert not failed_as_declared("assert 'application/json' == 'application/x-ndjson'", patterns["STREAM-CONTENT-TYPE-1"])
+    assert not failed_as_declared(
+        "assert 'application/json' == 'application/x-ndjson'", patterns["STREAM-CONTENT-TYPE-1"]
+    )
     assert failed_as_declared("anything at all", ("^no Content-Type;", None))
     assert not failed_as_declared("anything at all", ())
 
@@ -125,7 +145,8 @@ def test_the_3_2_empty_results_divergence_is_recognised_in_both_wordings():
     patterns = failure_patterns_for("3.2.2", "sqlite")["PARAM-EMPTY-1"]
     assert failed_as_declared("results are {}, expected no results key", patterns)
     assert failed_as_declared(
-        'the reference client rejected the stream: line 1: not a valid /wait line ({} should be non-empty): '
-        '{"state": "success", "results": {}}', patterns,
+        "the reference client rejected the stream: line 1: not a valid /wait line ({} should be non-empty): "
+        '{"state": "success", "results": {}}',
+        patterns,
     )
     assert not failed_as_declared("results are {'compute': 84}, expected no results key", patterns)

@@ -69,13 +69,22 @@ ORDERS = orders()
 @pytest.mark.parametrize("order", ORDERS.values(), ids=ORDERS.keys())
 def test_every_harness_module_imports_in_a_fresh_interpreter(order, tmp_path):
     code = "; ".join(f"import {name}" for name in order)
-    done = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, timeout=120, check=False)
+    done = subprocess.run(
+        [sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, timeout=120, check=False
+    )
     assert done.returncode == 0, f"python -c {code!r} failed:\n{done.stderr[-3000:]}"
 
 
 def test_the_harness_modules_are_found():
-    assert {"conformance.plugin", "conformance.controller", "conformance.targets.local", "conformance.targets.health"} <= set(harness_files())
-    assert not any(name.startswith(("conformance.suite", "conformance.targets.airflow_site")) for name in harness_files())
+    assert {
+        "conformance.plugin",
+        "conformance.controller",
+        "conformance.targets.local",
+        "conformance.targets.health",
+    } <= set(harness_files())
+    assert not any(
+        name.startswith(("conformance.suite", "conformance.targets.airflow_site")) for name in harness_files()
+    )
 
 
 def imports_in_functions(tree: ast.AST) -> list[tuple[int, str]]:
@@ -94,7 +103,9 @@ def imports_in_functions(tree: ast.AST) -> list[tuple[int, str]]:
 def checked_files() -> list[Path]:
     files = list(harness_files().values())
     if LIVETESTS.is_dir():  # not in an sdist
-        files += [path for path in sorted(LIVETESTS.rglob("*.py")) if not _excluded(path, LIVETESTS, NOT_HARNESS_LIVETESTS)]
+        files += [
+            path for path in sorted(LIVETESTS.rglob("*.py")) if not _excluded(path, LIVETESTS, NOT_HARNESS_LIVETESTS)
+        ]
     return files
 
 
@@ -105,7 +116,10 @@ def test_imports_are_at_module_level_except_optional_dependencies():
         for line, module in imports_in_functions(ast.parse(source, str(path))):
             if module.split(".")[0] not in OPTIONAL:
                 misplaced.append(f"{path}:{line}: {source.splitlines()[line - 1].strip()}")
-    assert misplaced == [], "import these at the top of the module (break the cycle that kept them inside instead):\n" + "\n".join(misplaced)
+    assert misplaced == [], (
+        "import these at the top of the module (break the cycle that kept them inside instead):\n"
+        + "\n".join(misplaced)
+    )
 
 
 def test_the_function_level_import_check_sees_nested_and_lambda_imports():
@@ -129,7 +143,10 @@ def imported_harness_modules(path: Path, modules: set[str]) -> set[str]:
         if isinstance(node, ast.Import):
             names = [alias.name for alias in node.names]
         elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
-            names = [f"{node.module}.{alias.name}" if f"{node.module}.{alias.name}" in modules else node.module for alias in node.names]
+            names = [
+                f"{node.module}.{alias.name}" if f"{node.module}.{alias.name}" in modules else node.module
+                for alias in node.names
+            ]
         else:
             continue
         found |= {name for name in names if name in modules}
@@ -145,7 +162,7 @@ def test_the_harness_import_graph_has_no_cycle():
     def visit(name: str, path: list[str], done: set[str]) -> None:
         for imported in sorted(graph[name]):
             if imported in path:
-                cycles.append(" -> ".join([*path[path.index(imported):], imported]))
+                cycles.append(" -> ".join([*path[path.index(imported) :], imported]))
             elif imported not in done:
                 visit(imported, [*path, imported], done)
         done.add(name)

@@ -31,11 +31,15 @@ def test_the_stop_line_ends_the_parts_started_last_first_then_removes_the_folder
 def test_a_token_file_is_its_owners_alone_and_the_shell_line_reads_it_without_printing_it(tmp_path):
     path = write_token(tmp_path / "tokens", "admin", "secret-token-1")
     assert stat.S_IMODE(path.stat().st_mode) == 0o600 and stat.S_IMODE(path.parent.stat().st_mode) == 0o700
-    kept = KeptServer(target="local", url="http://127.0.0.1:1", folder=str(tmp_path), token_files={"admin": str(path)}, stop="true")
+    kept = KeptServer(
+        target="local", url="http://127.0.0.1:1", folder=str(tmp_path), token_files={"admin": str(path)}, stop="true"
+    )
     lines = kept.lines()
     assert not any("secret-token-1" in line for line in lines)
     export = next(line.strip() for line in lines if line.strip().startswith("export AIRFLOW_TOKEN="))
-    shown = subprocess.run(["bash", "-c", f"{export}; printf %s \"$AIRFLOW_TOKEN\""], capture_output=True, text=True, check=True)
+    shown = subprocess.run(
+        ["bash", "-c", f'{export}; printf %s "$AIRFLOW_TOKEN"'], capture_output=True, text=True, check=True
+    )
     assert shown.stdout == "secret-token-1"
     assert lines[0] == "kept server (local, --keep-server): http://127.0.0.1:1" and lines[-1] == "  stop it: true"
 
@@ -45,9 +49,13 @@ def test_each_users_token_file_gets_its_own_export_line(tmp_path):
     kept = KeptServer(target="local", url="http://127.0.0.1:1", folder=str(tmp_path), token_files=files, stop="true")
     exports = [line.strip() for line in kept.lines() if line.strip().startswith("export ")]
     assert [line.split("=", 1)[0] for line in exports] == [
-        "export AIRFLOW_TOKEN", "export AIRFLOW_RESTRICTED_TOKEN", "export AIRFLOW_NO_RUNS_TOKEN",
+        "export AIRFLOW_TOKEN",
+        "export AIRFLOW_RESTRICTED_TOKEN",
+        "export AIRFLOW_NO_RUNS_TOKEN",
     ]
-    shown = subprocess.run(["bash", "-c", f"{exports[2]}; printf %s \"$AIRFLOW_NO_RUNS_TOKEN\""], capture_output=True, text=True, check=True)
+    shown = subprocess.run(
+        ["bash", "-c", f'{exports[2]}; printf %s "$AIRFLOW_NO_RUNS_TOKEN"'], capture_output=True, text=True, check=True
+    )
     assert shown.stdout == "no-runs-secret"
 
 

@@ -16,7 +16,9 @@ OLD, NEW = DATA / "airflow-3.2.2", DATA / "airflow-3.3.2"
 
 
 def built(*folders):
-    return matrix.build([(matrix.report_path(folder), matrix.load_report(matrix.report_path(folder))) for folder in folders])
+    return matrix.build(
+        [(matrix.report_path(folder), matrix.load_report(matrix.report_path(folder))) for folder in folders]
+    )
 
 
 @pytest.mark.skipif(
@@ -31,7 +33,12 @@ def test_samples_match_the_report_schema(folder):
 def test_columns_are_ordered_by_version_and_rows_by_the_reports():
     result = built(NEW, OLD)
     assert [column.label for column in result.columns] == ["3.2.2", "3.3.2"]
-    assert [row.id for row in result.rows] == ["RESULT-DECORATOR-1", "PARAM-EMPTY-1", "STREAM-NDJSON-1", "WAIT-INTERVAL-OPTIONAL-1"]
+    assert [row.id for row in result.rows] == [
+        "RESULT-DECORATOR-1",
+        "PARAM-EMPTY-1",
+        "STREAM-NDJSON-1",
+        "WAIT-INTERVAL-OPTIONAL-1",
+    ]
     assert result.cells("RESULT-DECORATOR-1") == ["absent", "pass"]
     assert result.cells("NO-SUCH-1") == ["untested", "untested"]
 
@@ -40,7 +47,8 @@ def test_what_differs_and_the_divergences_with_their_versions():
     result = built(OLD, NEW)
     assert [row.id for row in result.differing()] == ["RESULT-DECORATOR-1", "PARAM-EMPTY-1"]
     assert [(clause, labels) for clause, _, labels in result.divergences()] == [
-        ("PARAM-EMPTY-1", ["3.2.2"]), ("WAIT-INTERVAL-OPTIONAL-1", ["3.2.2", "3.3.2"]),
+        ("PARAM-EMPTY-1", ["3.2.2"]),
+        ("WAIT-INTERVAL-OPTIONAL-1", ["3.2.2", "3.3.2"]),
     ]
 
 
@@ -62,10 +70,15 @@ def test_an_example_failing_alike_on_several_versions_is_told_once(tmp_path):
     for version in ("3.3.0", "3.3.1"):
         report = json.loads((NEW / "report.json").read_text())
         report["airflow"]["version"] = version
-        report["doc_examples"] = [{"id": "wait-x", "text": "curl x", "works_as_written": False, "detail": detail.format(v=version)}]
+        report["doc_examples"] = [
+            {"id": "wait-x", "text": "curl x", "works_as_written": False, "detail": detail.format(v=version)}
+        ]
         reports.append((tmp_path / version, report))
     assert matrix.build(reports).example_failures("wait-x") == [
-        ("expected-divergence: known divergence of Airflow <version>: WAIT-INTERVAL-OPTIONAL-1: 422", ["3.3.0", "3.3.1"])
+        (
+            "expected-divergence: known divergence of Airflow <version>: WAIT-INTERVAL-OPTIONAL-1: 422",
+            ["3.3.0", "3.3.1"],
+        )
     ]
 
 
@@ -81,11 +94,17 @@ def test_markdown():
     text = matrix.render_markdown(built(OLD, NEW))
     assert "| clause | 3.2.2 (feature absent) | 3.3.2 |" in text
     assert "| **clauses** | 1 absent, 2 expected-divergence, 1 pass | 1 expected-divergence, 3 pass |" in text
-    assert "\nDAG Result feature absent in Airflow 3.2.2: the feature was added in Airflow 3.3; airflow.sdk has no result decorator, so 15 fixture DAGs using @result do not load.\n" in text
+    assert (
+        "\nDAG Result feature absent in Airflow 3.2.2: the feature was added in Airflow 3.3; airflow.sdk has no result decorator, so 15 fixture DAGs using @result do not load.\n"
+        in text
+    )
     assert "| run | 2026-11-24T22:00:00+00:00, 60 s | 2026-11-24T22:00:00+00:00, 60 s |" in text
     assert "| RESULT-DECORATOR-1 ≠ | absent | pass |" in text
     assert "| STREAM-NDJSON-1 | pass | pass |" in text
-    assert '| `curl -s "http://localhost:8080/api/v2/dags/my_dag/dagRuns/<run_id>/wait?result=some_task_id"` | **does not work** | **does not work** |' in text
+    assert (
+        '| `curl -s "http://localhost:8080/api/v2/dags/my_dag/dagRuns/<run_id>/wait?result=some_task_id"` | **does not work** | **does not work** |'
+        in text
+    )
     assert "- **WAIT-INTERVAL-OPTIONAL-1** on 3.2.2, 3.3.2: interval is a required query parameter" in text
     assert "- absent on 3.2.2; pass on 3.3.2: RESULT-DECORATOR-1 (1)" in text
     assert "- expected-divergence on 3.2.2; pass on 3.3.2: PARAM-EMPTY-1 (1)" in text
@@ -111,7 +130,9 @@ def test_command_line_writes_both_files(tmp_path, capsys):
 
 def test_a_missing_or_broken_report_is_one_sentence_and_exit_4(tmp_path, capsys):
     assert matrix.main([str(tmp_path / "airflow-3.3.0"), "--out", str(tmp_path / "out")]) == 4
-    assert "airflow-3.3.0 does not exist; did that version's run end before writing its report?" in capsys.readouterr().err
+    assert (
+        "airflow-3.3.0 does not exist; did that version's run end before writing its report?" in capsys.readouterr().err
+    )
     broken = tmp_path / "broken"
     shutil.copytree(NEW, broken)
     report = json.loads((broken / "report.json").read_text())
@@ -182,7 +203,9 @@ def test_a_version_2_report_reads_and_renders_as_the_current_one(tmp_path, folde
     current = json.loads((folder / "report.json").read_text())
     (tmp_path / "report.json").write_text(json.dumps(version_2(current)))
     assert matrix.load_report(tmp_path / "report.json") == current
-    assert matrix.render_html(built(tmp_path)).replace(str(tmp_path), "DIR") == matrix.render_html(built(folder)).replace(str(folder), "DIR")
+    assert matrix.render_html(built(tmp_path)).replace(str(tmp_path), "DIR") == matrix.render_html(
+        built(folder)
+    ).replace(str(folder), "DIR")
 
 
 def test_a_partial_run_shows_its_not_selected_clauses(tmp_path):
@@ -201,7 +224,9 @@ def test_a_version_1_report_reads_as_the_current_one(tmp_path, folder):
     current = json.loads((folder / "report.json").read_text())
     (tmp_path / "report.json").write_text(json.dumps(version_1(current)))
     assert matrix.load_report(tmp_path / "report.json") == current
-    assert matrix.render_markdown(built(tmp_path)).replace(str(tmp_path), "DIR") == matrix.render_markdown(built(folder)).replace(str(folder), "DIR")
+    assert matrix.render_markdown(built(tmp_path)).replace(str(tmp_path), "DIR") == matrix.render_markdown(
+        built(folder)
+    ).replace(str(folder), "DIR")
 
 
 def test_a_report_of_a_newer_format_is_refused_in_one_sentence(tmp_path, capsys):
@@ -234,13 +259,17 @@ def html_verdicts(page: str) -> dict[str, list[str]]:
 @pytest.mark.parametrize("scenario", ["old-new", "not-applicable", "three-columns"])
 def test_markdown_and_html_show_the_same_verdict_for_every_clause_and_version(tmp_path, scenario):
     """Both outputs are read back and compared with the one model they are rendered from."""
-    folders = {"old-new": [OLD, NEW], "not-applicable": [NEW, tmp_path], "three-columns": [OLD, NEW, tmp_path]}[scenario]
+    folders = {"old-new": [OLD, NEW], "not-applicable": [NEW, tmp_path], "three-columns": [OLD, NEW, tmp_path]}[
+        scenario
+    ]
     report = not_applicable_report() if scenario == "not-applicable" else report_of("3.3.1")
     report["clauses"][0] |= {"verdict": "unexpected-pass", "divergence": "declared, yet it passes"}  # bold in Markdown
     (tmp_path / "report.json").write_text(json.dumps(report))
     result = built(*folders)
     model = matrix.model(result)
-    expected = {row["id"]: [cell["verdict"] for cell in row["cells"]] for area in model["areas"] for row in area["rows"]}
+    expected = {
+        row["id"]: [cell["verdict"] for cell in row["cells"]] for area in model["areas"] for row in area["rows"]
+    }
     assert expected == {row.id: result.cells(row.id) for row in result.rows}
     labels = [column["label"] for column in model["columns"]]
     assert all([cell["label"] for cell in row["cells"]] == labels for area in model["areas"] for row in area["rows"])

@@ -1,8 +1,8 @@
 """The mutant check reads what caught a mutant from report.json, and needs a source checkout."""
 
 import json
-import re
 import os
+import re
 from pathlib import Path
 
 from conformance import mutants
@@ -14,10 +14,20 @@ def clause(clause_id, verdict):
 
 
 def test_the_clauses_that_caught_a_mutant_come_from_report_json(tmp_path):
-    (tmp_path / "report.json").write_text(json.dumps({"clauses": [
-        clause("RESULT-ONCE-1", "fail"), clause("STREAM-NDJSON-1", "pass"), clause("RESULT-NONE-1", "unexpected-pass"),
-        clause("AUTH-XCOM-1", "expected-divergence"), clause("LOOP-UNTIL-1", "not-applicable"), clause("X-1", "untested"),
-    ]}))
+    (tmp_path / "report.json").write_text(
+        json.dumps(
+            {
+                "clauses": [
+                    clause("RESULT-ONCE-1", "fail"),
+                    clause("STREAM-NDJSON-1", "pass"),
+                    clause("RESULT-NONE-1", "unexpected-pass"),
+                    clause("AUTH-XCOM-1", "expected-divergence"),
+                    clause("LOOP-UNTIL-1", "not-applicable"),
+                    clause("X-1", "untested"),
+                ]
+            }
+        )
+    )
     assert mutants.failing_clauses(mutants.read_report(tmp_path)) == ["RESULT-ONCE-1", "RESULT-NONE-1"]
 
 
@@ -81,7 +91,9 @@ def test_both_families_are_there():
 def test_a_combined_run_is_declared_as_its_harmful_members_together():
     expected = mutants.load_expected(mutants.find_site())
     clauses, has_benign = mutants.declared_for("mapped-in-reverse-order+late-terminal-line+compact-json", expected)
-    assert clauses == list(dict.fromkeys([*expected["mapped-in-reverse-order"].clauses, *expected["late-terminal-line"].clauses]))
+    assert clauses == list(
+        dict.fromkeys([*expected["mapped-in-reverse-order"].clauses, *expected["late-terminal-line"].clauses])
+    )
     assert has_benign
     assert mutants.declared_for("compact-json", expected) == ([], True)
     assert mutants.declared_for("mapped-in-reverse-order", expected)[1] is False
@@ -90,9 +102,13 @@ def test_a_combined_run_is_declared_as_its_harmful_members_together():
 def test_a_benign_mutant_fails_on_any_verdict_that_moved_outside_the_declared_clauses():
     baseline = {"A-1": "pass", "B-1": "expected-divergence", "C-1": "not-applicable"}
     assert mutants.false_failures(baseline, dict(baseline), []) == []
-    assert mutants.false_failures(baseline, {**baseline, "B-1": "unexpected-pass"}, []) == ["B-1: expected-divergence -> unexpected-pass"]
+    assert mutants.false_failures(baseline, {**baseline, "B-1": "unexpected-pass"}, []) == [
+        "B-1: expected-divergence -> unexpected-pass"
+    ]
     assert mutants.false_failures(baseline, {**baseline, "A-1": "fail"}, ["A-1"]) == []  # declared: a harmful member's
-    assert mutants.false_failures(baseline, {"A-1": "pass", "B-1": "expected-divergence"}, []) == ["C-1: not-applicable -> missing"]
+    assert mutants.false_failures(baseline, {"A-1": "pass", "B-1": "expected-divergence"}, []) == [
+        "C-1: not-applicable -> missing"
+    ]
 
 
 def test_a_baseline_counts_only_as_a_whole_suite_run_of_this_airflow_on_the_local_target(tmp_path, monkeypatch):
@@ -100,8 +116,11 @@ def test_a_baseline_counts_only_as_a_whole_suite_run_of_this_airflow_on_the_loca
     report = {"selection": None, "airflow": {"version": "3.3.2", "target": "local"}, "clauses": []}
     (tmp_path / "report.json").write_text(json.dumps(report))
     assert mutants.usable_baseline(tmp_path) == report
-    for changed in ({"selection": {"clauses": ["A-1"]}}, {"airflow": {"version": "3.4.0b2", "target": "local"}},
-                    {"airflow": {"version": "3.3.2", "target": "container"}}):
+    for changed in (
+        {"selection": {"clauses": ["A-1"]}},
+        {"airflow": {"version": "3.4.0b2", "target": "local"}},
+        {"airflow": {"version": "3.3.2", "target": "container"}},
+    ):
         (tmp_path / "report.json").write_text(json.dumps({**report, **changed}))
         assert mutants.usable_baseline(tmp_path) is None, changed
     assert mutants.usable_baseline(tmp_path / "nowhere") is None and mutants.usable_baseline(None) is None
@@ -119,11 +138,18 @@ def test_a_catch_must_match_the_declaration_both_ways():
 
 
 def test_the_check_reports_a_benign_mutant_that_moved_a_verdict_as_a_false_failure(monkeypatch, tmp_path, capsys):
-    baseline = {"selection": None, "airflow": {"version": "3.3.2", "target": "local"},
-                "clauses": [clause("STREAM-NDJSON-1", "pass"), clause("RESULT-NONE-1", "expected-divergence")], "notes": []}
+    baseline = {
+        "selection": None,
+        "airflow": {"version": "3.3.2", "target": "local"},
+        "clauses": [clause("STREAM-NDJSON-1", "pass"), clause("RESULT-NONE-1", "expected-divergence")],
+        "notes": [],
+    }
     (tmp_path / "report.json").write_text(json.dumps(baseline))
     monkeypatch.setattr(mutants, "version", lambda name: "3.3.2")
-    mutated = {**baseline, "clauses": [clause("STREAM-NDJSON-1", "fail"), clause("RESULT-NONE-1", "expected-divergence")]}
+    mutated = {
+        **baseline,
+        "clauses": [clause("STREAM-NDJSON-1", "fail"), clause("RESULT-NONE-1", "expected-divergence")],
+    }
     monkeypatch.setattr(mutants, "run_suite", lambda mutant, site, keep=None: mutants.SuiteRun(1, mutated, 1.0, "out"))
     assert mutants.main(["compact-json", "--baseline", str(tmp_path)]) == 1
     out = capsys.readouterr().out

@@ -54,7 +54,10 @@ def test_each_test_needs_what_its_case_and_mark_say(pytester):
         "test_meta": set(),
         "test_unmarked": set(known),  # the safe default
     }
-    assert cases_needed([item for item in items if item.name in ("test_named", "test_none")]) == {"mapped-one", "mapped-zero"}
+    assert cases_needed([item for item in items if item.name in ("test_named", "test_none")]) == {
+        "mapped-one",
+        "mapped-zero",
+    }
 
 
 def test_a_triggered_dag_streams_all_its_cases_in_file_order():
@@ -83,7 +86,10 @@ def suite_items(pytester, *selection):
 
 def test_one_clause_runs_its_tests_and_the_catalog_check_and_needs_one_dag(pytester):
     items, deselected = suite_items(pytester, "--conformance-clause", "RESULT-MAPPED-1")
-    assert sorted(item.nodeid.split("::")[-1] for item in items) == ["test_catalog_and_suite_agree", "test_terminal_line[mapped-expand]"]
+    assert sorted(item.nodeid.split("::")[-1] for item in items) == [
+        "test_catalog_and_suite_agree",
+        "test_terminal_line[mapped-expand]",
+    ]
     assert len(deselected) > 200  # the rest of the suite
     needed = cases_needed(items)
     assert needed == {"mapped-expand"}
@@ -94,7 +100,8 @@ def test_every_suite_test_says_what_it_reads(pytester):
     """No suite test falls back to needing every case unless it says so: a small selection stays small."""
     items, _ = suite_items(pytester)
     unsaid = [
-        item.nodeid for item in items
+        item.nodeid
+        for item in items
         if not (item.get_closest_marker("cases") or item.get_closest_marker("meta") or case_of(item))
     ]
     assert unsaid == []
@@ -103,13 +110,15 @@ def test_every_suite_test_says_what_it_reads(pytester):
 
 def test_a_cases_mark_naming_an_unknown_case_fails_the_test(pytester):
     pytester.makeconftest(fake_session_conftest())
-    pytester.makepyfile(test_unknown="""
+    pytester.makepyfile(
+        test_unknown="""
 import pytest
 
 @pytest.mark.clause("RESULT-MAPPED-1")
 @pytest.mark.cases("no-such-case", dags=["no_such_dag"])
 def test_it(): pass
-""")
+"""
+    )
     result = pytester.runpytest("-p", "no:cacheprovider")
     result.assert_outcomes(errors=1)
     result.stdout.fnmatch_lines(["*marks cases missing from fixtures/cases.json: no-such-case, DAG no_such_dag*"])
@@ -136,7 +145,8 @@ def pytest_xdist_node_collection_finished(node, ids):
 
 def test_under_xdist_a_worker_writes_its_selected_tests_needs_before_reporting_its_collection(pytester):
     pytester.makeconftest(XDIST_CONFTEST + fake_session_conftest())
-    pytester.makepyfile(test_two="""
+    pytester.makepyfile(
+        test_two="""
 import pytest
 
 @pytest.mark.clause("RESULT-MAPPED-1")
@@ -146,8 +156,11 @@ def test_selected(): pass
 @pytest.mark.clause("RESULT-MAPPED-4")
 @pytest.mark.cases("mapped-zero")
 def test_deselected(): pass
-""")
-    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-n", "1", "--conformance-clause", "RESULT-MAPPED-1")
+"""
+    )
+    result = pytester.runpytest_subprocess(
+        "-p", "no:cacheprovider", "-n", "1", "--conformance-clause", "RESULT-MAPPED-1"
+    )
     assert json.loads((pytester.path / "seen.json").read_text()) == ["mapped-expand"]
     result.assert_outcomes(passed=1)
 
@@ -185,7 +198,10 @@ def test_the_controller_prepares_only_the_cases_the_selected_tests_need(pytester
     """The "done when" of a one-clause run, offline: prepare() is handed that clause's DAG's cases alone."""
     args = ["--pyargs", "conformance.suite", "-p", "no:cacheprovider", "--conformance-clause", "RESULT-MAPPED-1"]
     if xdist:  # the controller is another process: patched by a plugin module it loads
-        pytester.makepyfile(fake_server=FAKE_SERVER + "\nfrom conformance import controller\ncontroller.make_target = lambda name, environ: FakeTarget()\ncontroller.prepare = fake_prepare\n")
+        pytester.makepyfile(
+            fake_server=FAKE_SERVER
+            + "\nfrom conformance import controller\ncontroller.make_target = lambda name, environ: FakeTarget()\ncontroller.prepare = fake_prepare\n"
+        )
         result = pytester.runpytest_subprocess("-p", "fake_server", *args, "-n", "1")
     else:
         namespace: dict = {}
@@ -195,4 +211,6 @@ def test_the_controller_prepares_only_the_cases_the_selected_tests_need(pytester
         monkeypatch.setattr(controller.signal, "signal", lambda *args: None)  # keep this process's SIGTERM handler
         result = pytester.runpytest(*args)
     assert json.loads((pytester.path / "prepared.json").read_text()) == ["mapped-expand"]
-    result.stdout.fnmatch_lines(["selection --clause RESULT-MAPPED-1: 1 of * clauses; a run of 1 fixture DAG triggered: mapped_expand"])
+    result.stdout.fnmatch_lines(
+        ["selection --clause RESULT-MAPPED-1: 1 of * clauses; a run of 1 fixture DAG triggered: mapped_expand"]
+    )

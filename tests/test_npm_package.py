@@ -48,7 +48,9 @@ def test_the_lockfile_pins_every_dev_dependency_and_names_no_registry_host():
 
 def _copy_for_a_run(tmp_path: Path) -> Path:
     """The package folder and what it ships, laid out as in the repository, without built files."""
-    shutil.copytree(PACKAGE, tmp_path / "npm", ignore=lambda folder, names: BUILT & set(names) if folder == str(PACKAGE) else set())
+    shutil.copytree(
+        PACKAGE, tmp_path / "npm", ignore=lambda folder, names: BUILT & set(names) if folder == str(PACKAGE) else set()
+    )
     for name in SHIPPED:
         source = REPO / name
         if source.is_dir():
@@ -84,8 +86,22 @@ def test_the_typescript_client_gets_every_replayed_case_as_labelled(tmp_path):
         done = _npm(step, package)
         assert done.returncode == 0, (done.stdout + done.stderr)[-3000:]
     ran = subprocess.run(
-        [sys.executable, "-m", "conformance", "clients", "--json", "--jobs", "2", "--", "node", str(package / "dist" / "cli.js")],
-        capture_output=True, text=True, timeout=600, check=False,
+        [
+            sys.executable,
+            "-m",
+            "conformance",
+            "clients",
+            "--json",
+            "--jobs",
+            "2",
+            "--",
+            "node",
+            str(package / "dist" / "cli.js"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
     )
     document = json.loads(ran.stdout)
     assert [case["id"] for case in document["cases"] if case["verdict"] != "pass"] == [], ran.stdout[-3000:]

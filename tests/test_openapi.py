@@ -18,7 +18,6 @@ from urllib.parse import quote, urlencode
 import attrs
 import httpx
 import pytest
-from conftest import recorded_transcript
 from openapi_spec_validator import OpenAPIV31SpecValidator, OpenAPIV32SpecValidator
 
 from conformance import openapi
@@ -29,6 +28,7 @@ from conformance.recordings import load_fixture, load_manifest
 from conformance.schemas import BASE_URI, registry
 from conformance.stream import Line, Transcript
 from conformance.suite import test_openapi as suite_openapi
+from conftest import recorded_transcript
 
 DOCUMENT = openapi.description()
 RESPONSES = openapi.operation()["responses"]
@@ -73,16 +73,23 @@ def test_the_validator_reads_the_3_2_fields():
 def test_the_operation_is_described_as_measured():
     parameters = {parameter["name"]: parameter for parameter in openapi.operation()["parameters"]}
     assert {name: (p["in"], p.get("required", False)) for name, p in parameters.items()} == {
-        "dag_id": ("path", True), "dag_run_id": ("path", True), "interval": ("query", True), "result": ("query", False),
+        "dag_id": ("path", True),
+        "dag_run_id": ("path", True),
+        "interval": ("query", True),
+        "result": ("query", False),
     }
     assert (parameters["result"]["schema"]["type"], parameters["result"]["explode"]) == ("array", True)
     assert openapi.operation()["security"] == [{"bearer": []}]
     assert DOCUMENT["components"]["securitySchemes"]["bearer"]["scheme"] == "bearer"
     assert openapi.described_statuses() == [200, 401, 403, 404, 409, 422]
     assert list(RESPONSES["200"]["content"]) == ["application/x-ndjson"]
-    assert RESPONSES["200"]["content"]["application/x-ndjson"]["itemSchema"] == {"$ref": BASE_URI + "wait-line.schema.json"}
+    assert RESPONSES["200"]["content"]["application/x-ndjson"]["itemSchema"] == {
+        "$ref": BASE_URI + "wait-line.schema.json"
+    }
     for status in ("401", "403", "404", "409", "422"):
-        assert RESPONSES[status]["content"]["application/json"]["schema"] == {"$ref": BASE_URI + "http-error.schema.json"}
+        assert RESPONSES[status]["content"]["application/json"]["schema"] == {
+            "$ref": BASE_URI + "http-error.schema.json"
+        }
 
 
 def references(node: Any) -> Iterator[str]:
@@ -173,10 +180,15 @@ def test_recorded_streams_lack_the_described_content_type(case_id):
     """What the 200's description says of 3.3.2 (and 3.4.0b2), and STREAM-CONTENT-TYPE-1 declares."""
     response = load_fixture(case_id)["response"]
     content_type = next((value for name, value in response["headers"] if name == "content-type"), None)
-    assert openapi.media_type_problems(200, content_type) == ["no Content-Type; the description says application/x-ndjson for 200"]
+    assert openapi.media_type_problems(200, content_type) == [
+        "no Content-Type; the description says application/x-ndjson for 200"
+    ]
 
 
-@pytest.mark.parametrize(("interval", "answered"), [("1", 200), ("0.5", 200), ("inf", 200), ("0", 422), ("-1", 422), ("nan", 422), ("abc", 422), (None, 422)])
+@pytest.mark.parametrize(
+    ("interval", "answered"),
+    [("1", 200), ("0.5", 200), ("inf", 200), ("0", 422), ("-1", 422), ("nan", 422), ("abc", 422), (None, 422)],
+)
 def test_the_interval_schema_admits_what_3_3_2_served_and_nothing_it_refused(interval, answered):
     query = [] if interval is None else [("interval", interval)]
     problems = openapi.query_problems(query + [("result", "compute")])
@@ -185,8 +197,12 @@ def test_the_interval_schema_admits_what_3_3_2_served_and_nothing_it_refused(int
 
 def test_result_takes_any_number_of_any_strings_but_interval_only_one_value():
     assert openapi.query_problems([("interval", "1"), ("result", ""), ("result", "a,b"), ("result", "grp.task")]) == []
-    assert openapi.query_problems([("interval", "1"), ("interval", "2")]) == ["interval is given 2 times; it takes one value"]
-    assert openapi.query_problems([("interval", "abc")]) == ["interval=abc: 'abc' is not valid under any of the given schemas"]
+    assert openapi.query_problems([("interval", "1"), ("interval", "2")]) == [
+        "interval is given 2 times; it takes one value"
+    ]
+    assert openapi.query_problems([("interval", "abc")]) == [
+        "interval=abc: 'abc' is not valid under any of the given schemas"
+    ]
 
 
 def schema_examples(schema: str) -> list[tuple[Any, bool]]:
@@ -205,13 +221,17 @@ def schema_examples(schema: str) -> list[tuple[Any, bool]]:
 def test_error_bodies_are_judged_by_the_error_schema(status):
     examples = schema_examples("http-error.schema.json")
     assert examples and {valid for _, valid in examples} == {True, False}
-    assert [valid for data, valid in examples] == [openapi.body_problems(status, json.dumps(data)) == [] for data, _ in examples]
+    assert [valid for data, valid in examples] == [
+        openapi.body_problems(status, json.dumps(data)) == [] for data, _ in examples
+    ]
 
 
 def test_a_stream_is_judged_line_by_line():
     assert openapi.body_problems(200, '{"state": "running"}\n{"state": "success", "results": {"a": 1}}\n') == []
     assert openapi.body_problems(200, '{"state": "running"}\r\n{"state": "success"}') == []  # CRLF, no final newline
-    [results_too_early] = openapi.body_problems(200, '{"state": "running", "results": {"a": 1}}\n{"state": "success"}\n')
+    [results_too_early] = openapi.body_problems(
+        200, '{"state": "running", "results": {"a": 1}}\n{"state": "success"}\n'
+    )
     assert results_too_early.startswith('line 1 \'{"state": "running", "results": {"a": 1}}\': ')
     [not_json] = openapi.body_problems(200, '{"state": "running"}\n{"state": "succ')
     assert not_json.startswith("line 2 is not JSON")
@@ -220,7 +240,9 @@ def test_a_stream_is_judged_line_by_line():
 
 def test_media_type_is_checked_against_the_description():
     assert openapi.media_type_problems(404, "application/json; charset=utf-8") == []
-    assert openapi.media_type_problems(404, "text/html") == ["Content-Type 'text/html'; the description says application/json for 404"]
+    assert openapi.media_type_problems(404, "text/html") == [
+        "Content-Type 'text/html'; the description says application/json for 404"
+    ]
     assert openapi.media_type_problems(422, None) == ["no Content-Type; the description says application/json for 422"]
     assert openapi.body_problems(401, "<html>")[0].startswith("the body is not JSON")
 
@@ -299,8 +321,16 @@ def test_the_described_statuses_of_the_refusals_are_the_measured_ones():
     ("doctor", "message"),
     [
         (lambda response: httpx.Response(500, text="Internal Server Error"), "500: Internal Server Error"),
-        (lambda response: httpx.Response(response.status_code, text=response.text, headers={"content-type": "text/html"}), "Content-Type 'text/html'"),
-        (lambda response: httpx.Response(response.status_code, json={"message": "nope"}), "'detail' is a required property"),
+        (
+            lambda response: httpx.Response(
+                response.status_code, text=response.text, headers={"content-type": "text/html"}
+            ),
+            "Content-Type 'text/html'",
+        ),
+        (
+            lambda response: httpx.Response(response.status_code, json={"message": "nope"}),
+            "'detail' is a required property",
+        ),
     ],
     ids=["server-error", "html", "another-body"],
 )

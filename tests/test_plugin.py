@@ -84,7 +84,9 @@ def test_declared_divergences_become_strict_xfails(pytester):
 
 
 ABSENT_CONFTEST = fake_session_conftest(
-    airflow_version="3.2.2", run_ids={"dag_return": "r"}, feature_absent="airflow.sdk has no result decorator",
+    airflow_version="3.2.2",
+    run_ids={"dag_return": "r"},
+    feature_absent="airflow.sdk has no result decorator",
     missing_dags=["result_decorator"],
 )
 
@@ -115,7 +117,11 @@ def test_declared_divergence_of_3_2():
 
 def absent_run(pytester, *args, really_failing=False):
     pytester.makeconftest(ABSENT_CONFTEST)
-    tests = ABSENT_TESTS + ('\n@pytest.mark.clause("WAIT-NOT-FOUND-1")\ndef test_real_failure():\n    assert False\n' if really_failing else "")
+    tests = ABSENT_TESTS + (
+        '\n@pytest.mark.clause("WAIT-NOT-FOUND-1")\ndef test_real_failure():\n    assert False\n'
+        if really_failing
+        else ""
+    )
     pytester.makepyfile(test_absent=tests)
     return pytester.inline_run("-p", "no:cacheprovider", *args)
 
@@ -136,7 +142,10 @@ def test_tests_the_absent_feature_cannot_run_fail_with_one_line_and_a_property(p
         "DAG Result feature absent in Airflow 3.2.2, which RESULT-DECORATOR-1 needs: airflow.sdk has no result decorator"
     )
     assert dict(needs.user_properties)["feature_absent"] == "airflow.sdk has no result decorator"
-    assert dict(reports["test_on_a_dag_that_cannot_load"].user_properties)["feature_absent"] == "airflow.sdk has no result decorator"
+    assert (
+        dict(reports["test_on_a_dag_that_cannot_load"].user_properties)["feature_absent"]
+        == "airflow.sdk has no result decorator"
+    )
     cannot_load = reports["test_on_a_dag_that_cannot_load"]
     assert "\n" not in str(cannot_load.longrepr)
     assert str(cannot_load.longrepr).startswith(
@@ -162,19 +171,22 @@ def test_summary_says_the_feature_is_absent_and_why(pytester):
     result = pytester.runpytest("-p", "no:cacheprovider", "--allow-absent-feature")
     clauses = load_clauses().values()
     later = sum(not clause.applies_to("3.2.2") for clause in clauses)  # e.g. 3.4's loops
-    result.stdout.fnmatch_lines([
-        "*Airflow DAG Result conformance: Airflow 3.2.2 (fake, sqlite)*",
-        "DAG Result feature absent in Airflow 3.2.2: airflow.sdk has no result decorator",
-        f"{len(clauses)} clauses: 3 absent, 1 expected-divergence, {later} not-applicable, 1 pass, {len(clauses) - 5 - later} untested",
-        "  expected-divergence WAIT-INTERVAL-OPTIONAL-1 (interval is a required query parameter*",
-        "  absent              RESULT-DECORATOR-1, STREAM-TERMINAL-1, WAIT-AUTH-1",
-        "exit status 0 (--allow-absent-feature): every failure is a test the absent feature could not run",
-    ])
+    result.stdout.fnmatch_lines(
+        [
+            "*Airflow DAG Result conformance: Airflow 3.2.2 (fake, sqlite)*",
+            "DAG Result feature absent in Airflow 3.2.2: airflow.sdk has no result decorator",
+            f"{len(clauses)} clauses: 3 absent, 1 expected-divergence, {later} not-applicable, 1 pass, {len(clauses) - 5 - later} untested",
+            "  expected-divergence WAIT-INTERVAL-OPTIONAL-1 (interval is a required query parameter*",
+            "  absent              RESULT-DECORATOR-1, STREAM-TERMINAL-1, WAIT-AUTH-1",
+            "exit status 0 (--allow-absent-feature): every failure is a test the absent feature could not run",
+        ]
+    )
     assert result.ret == pytest.ExitCode.OK
 
 
 def test_case_of_reads_either_parametrization(pytester):
-    pytester.makepyfile(test_case_params="""
+    pytester.makepyfile(
+        test_case_params="""
 import pytest
 from conformance.cases import load_cases
 
@@ -185,14 +197,16 @@ def test_by_case(case): pass
 def test_by_id(case_id): pass
 
 def test_without(): pass
-""")
+"""
+    )
     items, _ = pytester.inline_genitems("-p", "no:cacheprovider")
     assert [case_of(item) for item in items] == ["param-empty", "param-unknown", None]
 
 
 def test_allow_absent_feature_never_hides_a_stopped_run(pytester):
     pytester.makeconftest(ABSENT_CONFTEST)
-    pytester.makepyfile(test_stopped="""
+    pytester.makepyfile(
+        test_stopped="""
 import pytest
 
 @pytest.mark.clause("RESULT-DECORATOR-1")
@@ -202,7 +216,8 @@ def test_needs_the_feature():
 @pytest.mark.clause("WAIT-AUTH-1")
 def test_stops_the_run():
     pytest.exit("the server went away", returncode=4)
-""")
+"""
+    )
     assert pytester.inline_run("-p", "no:cacheprovider", "--allow-absent-feature").ret == 4
 
 
@@ -240,8 +255,24 @@ def versioned_catalog(monkeypatch):
 @pytest.mark.parametrize(
     ("version", "expected"),
     [
-        ("3.3.2", {"test_new_in_3_4": "skipped", "test_replaced_in_3_4": "passed", "test_new_in_3_4_and_for_all": "passed", "test_new_and_replaced": "passed"}),
-        ("3.4.0b2", {"test_new_in_3_4": "passed", "test_replaced_in_3_4": "skipped", "test_new_in_3_4_and_for_all": "passed", "test_new_and_replaced": "passed"}),
+        (
+            "3.3.2",
+            {
+                "test_new_in_3_4": "skipped",
+                "test_replaced_in_3_4": "passed",
+                "test_new_in_3_4_and_for_all": "passed",
+                "test_new_and_replaced": "passed",
+            },
+        ),
+        (
+            "3.4.0b2",
+            {
+                "test_new_in_3_4": "passed",
+                "test_replaced_in_3_4": "skipped",
+                "test_new_in_3_4_and_for_all": "passed",
+                "test_new_and_replaced": "passed",
+            },
+        ),
     ],
 )
 def test_a_test_whose_clauses_all_are_about_other_versions_is_skipped(pytester, versioned_catalog, version, expected):
@@ -252,11 +283,16 @@ def test_a_test_whose_clauses_all_are_about_other_versions_is_skipped(pytester, 
     [skipped] = [report for report in reports.values() if report.skipped]
     reason = skipped.longrepr[2].removeprefix("Skipped: ")
     assert dict(skipped.user_properties)["not_applicable"] == reason
-    assert reason == {
-        "3.3.2": "RESULT-DECORATOR-1 applies to Airflow >=3.4.0 only; the server is 3.3.2",
-        "3.4.0b2": "RESULT-DAG-RETURN-5 applies to Airflow <3.4.0 only; the server is 3.4.0b2 (pre-release; clauses compared as 3.4.0)",
-    }[version]
-    assert all("not_applicable" not in dict(report.user_properties) for report in reports.values() if not report.skipped)
+    assert (
+        reason
+        == {
+            "3.3.2": "RESULT-DECORATOR-1 applies to Airflow >=3.4.0 only; the server is 3.3.2",
+            "3.4.0b2": "RESULT-DAG-RETURN-5 applies to Airflow <3.4.0 only; the server is 3.4.0b2 (pre-release; clauses compared as 3.4.0)",
+        }[version]
+    )
+    assert all(
+        "not_applicable" not in dict(report.user_properties) for report in reports.values() if not report.skipped
+    )
 
 
 def test_not_applicable_comes_before_absent(pytester, versioned_catalog):
@@ -265,7 +301,8 @@ def test_not_applicable_comes_before_absent(pytester, versioned_catalog):
     pytester.makepyfile(test_versioned=VERSIONED_TESTS)
     reports = reports_by_test(pytester.inline_run("-p", "no:cacheprovider"))
     assert {name: outcome(report) for name, report in reports.items()} == {
-        "test_new_in_3_4": "skipped", "test_replaced_in_3_4": "absent",
+        "test_new_in_3_4": "skipped",
+        "test_replaced_in_3_4": "absent",
         "test_new_in_3_4_and_for_all": "passed",  # only STREAM-NDJSON-1 applies, and it needs no feature
         "test_new_and_replaced": "absent",
     }
@@ -278,24 +315,28 @@ def test_summary_says_the_server_is_a_pre_release_and_lists_not_applicable_claus
     pytester.makeconftest(fake_session_conftest(airflow_version="3.4.0b2"))
     pytester.makepyfile(test_versioned=VERSIONED_TESTS)
     result = pytester.runpytest("-p", "no:cacheprovider")
-    result.stdout.fnmatch_lines([
-        "*Airflow DAG Result conformance: Airflow 3.4.0b2 (pre-release; clauses compared as 3.4.0) (fake, sqlite)*",
-        f"{len(load_clauses())} clauses: 1 not-applicable, 2 pass, {len(load_clauses()) - 3} untested",
-        "  not-applicable      RESULT-DAG-RETURN-5",
-    ])
+    result.stdout.fnmatch_lines(
+        [
+            "*Airflow DAG Result conformance: Airflow 3.4.0b2 (pre-release; clauses compared as 3.4.0) (fake, sqlite)*",
+            f"{len(load_clauses())} clauses: 1 not-applicable, 2 pass, {len(load_clauses()) - 3} untested",
+            "  not-applicable      RESULT-DAG-RETURN-5",
+        ]
+    )
     assert result.ret == pytest.ExitCode.OK
 
 
 def test_summary_says_why_a_clause_went_untested(pytester):
     """An external target without a no-XCom user: the permission clauses are untested, and say why."""
     pytester.makeconftest(fake_session_conftest(target="external"))
-    pytester.makepyfile(test_untested="""
+    pytester.makepyfile(
+        test_untested="""
 import pytest
 
 @pytest.mark.clause("AUTH-XCOM-EXPLICIT-1")
 def test_needs_a_restricted_user():
     pytest.skip("no user without XCom access was given")
-""")
+"""
+    )
     result = pytester.runpytest("-p", "no:cacheprovider")
     result.stdout.fnmatch_lines(["  untested            AUTH-XCOM-EXPLICIT-1 (no user without XCom access was given)"])
     assert result.ret == pytest.ExitCode.OK
@@ -304,13 +345,15 @@ def test_needs_a_restricted_user():
 def test_junit_carries_feature_absent_for_a_failure_in_the_test_itself(pytester):
     """CI's totals read junit.xml, which takes properties from the teardown report (the item's)."""
     pytester.makeconftest(ABSENT_CONFTEST)
-    pytester.makepyfile(test_x="""
+    pytester.makepyfile(
+        test_x="""
 import pytest
 
 @pytest.mark.clause("STREAM-NDJSON-1")
 def test_run(airflow_session):
     airflow_session.run_id("result_decorator")
-""")
+"""
+    )
     pytester.runpytest("-p", "no:cacheprovider", "--junitxml", "j.xml")
     case = ET.parse(pytester.path / "j.xml").getroot().find(".//testcase")
     assert case.find("failure") is not None
@@ -340,17 +383,23 @@ def test_naming_no_clause():
 def test_a_selection_deselects_tests_of_no_selected_clause_and_reports_the_rest_not_selected(pytester):
     pytester.makeconftest(CONFTEST)
     pytester.makepyfile(test_selected=SELECTED_TESTS)
-    result = pytester.runpytest("-p", "no:cacheprovider", "--conformance-clause", "RESULT-MAPPED-*", "--conformance-report", "out")
+    result = pytester.runpytest(
+        "-p", "no:cacheprovider", "--conformance-clause", "RESULT-MAPPED-*", "--conformance-report", "out"
+    )
     result.assert_outcomes(passed=3, deselected=1)
     total = len(load_clauses())
-    result.stdout.fnmatch_lines([
-        f"{total} clauses: {total - 5} not-selected, 2 pass, 3 untested",
-        f"selection --clause 'RESULT-MAPPED-*': 5 of {total} clauses; runs of 0 fixture DAGs triggered",
-        f"  not-selected        {total - 5} clauses outside the selection",
-    ])
+    result.stdout.fnmatch_lines(
+        [
+            f"{total} clauses: {total - 5} not-selected, 2 pass, 3 untested",
+            f"selection --clause 'RESULT-MAPPED-*': 5 of {total} clauses; runs of 0 fixture DAGs triggered",
+            f"  not-selected        {total - 5} clauses outside the selection",
+        ]
+    )
     report = json.loads((pytester.path / "out" / "report.json").read_text())
     verdicts = {clause["id"]: clause["verdict"] for clause in report["clauses"]}
-    assert verdicts["RESULT-MAPPED-1"] == "pass" and verdicts["RESULT-MAPPED-5"] == "untested"  # selected, no test of it here
+    assert (
+        verdicts["RESULT-MAPPED-1"] == "pass" and verdicts["RESULT-MAPPED-5"] == "untested"
+    )  # selected, no test of it here
     assert verdicts["STREAM-NDJSON-1"] == "not-selected"  # its test ran, for RESULT-MAPPED-2
     assert report["selection"] == {"clauses": ["RESULT-MAPPED-*"], "areas": [], "levels": []}
     assert result.ret == pytest.ExitCode.OK
@@ -368,8 +417,14 @@ def test_a_selection_comes_from_the_variables_too(pytester, monkeypatch):
 @pytest.mark.parametrize(
     ("args", "sentence"),
     [
-        (["--conformance-clause", "RESULT-MAPED-1"], "ERROR: airflow-conformance: clause 'RESULT-MAPED-1' * matches no clause id; did you mean RESULT-MAPPED-1*"),
-        (["--conformance-level", "SHOULD"], "ERROR: airflow-conformance: level 'SHOULD' * is not a level of clauses.yaml; choose MUST or OBSERVED."),
+        (
+            ["--conformance-clause", "RESULT-MAPED-1"],
+            "ERROR: airflow-conformance: clause 'RESULT-MAPED-1' * matches no clause id; did you mean RESULT-MAPPED-1*",
+        ),
+        (
+            ["--conformance-level", "SHOULD"],
+            "ERROR: airflow-conformance: level 'SHOULD' * is not a level of clauses.yaml; choose MUST or OBSERVED.",
+        ),
     ],
     ids=["clause", "level"],
 )

@@ -27,7 +27,9 @@ def test_in_a_log_a_status_is_printed_when_it_changed_and_time_has_passed():
 
 def test_on_a_terminal_a_status_rewrites_one_line_and_a_step_takes_its_place():
     screen = []
-    display = progress.Display(lambda line: screen.append(("line", line)), lambda line: screen.append(("rewrite", line)))
+    display = progress.Display(
+        lambda line: screen.append(("line", line)), lambda line: screen.append(("rewrite", line))
+    )
     with progress.displayed(display, verbose=True):
         progress.status("runs: 1 of 2 finished")
         progress.status("runs: 2 of 2 finished")
@@ -36,7 +38,8 @@ def test_on_a_terminal_a_status_rewrites_one_line_and_a_step_takes_its_place():
     assert screen == [
         ("rewrite", "runs: 1 of 2 finished"),
         ("rewrite", "runs: 2 of 2 finished"),
-        ("rewrite", "stream a: 3 lines"), ("line", ""),
+        ("rewrite", "stream a: 3 lines"),
+        ("line", ""),
         ("rewrite", "runs: 2 of 2 finished, 3 s"),
         ("line", ""),  # closing the display ends the status line
     ]

@@ -7,10 +7,19 @@ import pytest
 
 from conformance.cases import load_cases
 from conformance.checks import framing_problems, poll_line_problems, terminal_problems
-from conformance.reference_client import parse_stream
 from conformance.recordings import (
-    RUN_ID, body_lines, diff, load_fixture, load_manifest, normalise, received_headers, split_wire, streams_dir, to_fixture,
+    RUN_ID,
+    body_lines,
+    diff,
+    load_fixture,
+    load_manifest,
+    normalise,
+    received_headers,
+    split_wire,
+    streams_dir,
+    to_fixture,
 )
+from conformance.reference_client import parse_stream
 from conformance.schemas import validator
 from conformance.stream import Line, Transcript
 
@@ -77,13 +86,20 @@ def test_normalisation_ignores_poll_lines_but_not_the_terminal_line():
 def test_a_new_recording_diffs_against_nothing():
     fixture = load_fixture("result-decorator")
     lines = diff(None, fixture, "result-decorator.json")
-    assert lines[0] == "--- committed/result-decorator.json" and any("compute" in line and "84" in line for line in lines)
+    assert lines[0] == "--- committed/result-decorator.json" and any(
+        "compute" in line and "84" in line for line in lines
+    )
     assert normalise(fixture)["terminal lines"] == ['{"state": "success", "results": {"compute": 84}}\n']
 
 
 def test_wire_headers_move_out_of_the_headers_of_a_decoded_body():
-    received = [("Server", "uvicorn"), ("date", "Mon, 01 Dec 2026 15:00:00 GMT"), ("Vary", "Accept-Encoding"),
-                ("Content-Encoding", "GZIP"), ("Transfer-Encoding", "chunked")]
+    received = [
+        ("Server", "uvicorn"),
+        ("date", "Mon, 01 Dec 2026 15:00:00 GMT"),
+        ("Vary", "Accept-Encoding"),
+        ("Content-Encoding", "GZIP"),
+        ("Transfer-Encoding", "chunked"),
+    ]
     assert split_wire(received) == {
         "headers": [["server", "uvicorn"], ["vary", "Accept-Encoding"]],
         "wire": {"content_encoding": "gzip", "transfer_encoding": "chunked"},
@@ -97,8 +113,15 @@ def test_wire_headers_move_out_of_the_headers_of_a_decoded_body():
 
 def test_received_headers_put_back_what_was_sent_and_nothing_else():
     gzip = {"headers": [["server", "uvicorn"]], "wire": {"content_encoding": "gzip", "transfer_encoding": "chunked"}}
-    assert received_headers(gzip) == [("server", "uvicorn"), ("content-encoding", "gzip"), ("transfer-encoding", "chunked")]
-    plain = {"headers": [], "wire": {"content_encoding": "identity", "transfer_encoding": "identity", "content_length": 21}}
+    assert received_headers(gzip) == [
+        ("server", "uvicorn"),
+        ("content-encoding", "gzip"),
+        ("transfer-encoding", "chunked"),
+    ]
+    plain = {
+        "headers": [],
+        "wire": {"content_encoding": "identity", "transfer_encoding": "identity", "content_length": 21},
+    }
     assert received_headers(plain) == [("content-length", "21")]
     assert split_wire(received_headers(plain)) == plain
 
@@ -108,8 +131,12 @@ def rerecorded(case_id: str) -> dict:
     fixture = load_fixture(case_id)
     request, response = fixture["request"], fixture["response"]
     transcript = Transcript(
-        case_id=case_id, path=request["path"].replace(RUN_ID, "manual__2026-12-01"), query=request["query"],
-        request_headers=request["headers"], sent_at=0.0, status=response["status"],
+        case_id=case_id,
+        path=request["path"].replace(RUN_ID, "manual__2026-12-01"),
+        query=request["query"],
+        request_headers=request["headers"],
+        sent_at=0.0,
+        status=response["status"],
         headers=[("date", "Mon, 01 Dec 2026 15:00:00 GMT"), *received_headers(response)],
         lines=[Line(raw, at) for raw, at in zip(body_lines(fixture), fixture["arrivals"], strict=True)],
     )
@@ -131,4 +158,3 @@ def test_a_change_of_wire_encoding_is_a_difference():
     identity["response"]["wire"]["content_encoding"] = "identity"
     changes = [line for line in diff(fixture, identity, "x.json") if line.startswith(("+", "-"))]
     assert any('"content_encoding": "identity"' in line for line in changes), changes
-

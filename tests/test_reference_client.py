@@ -9,7 +9,15 @@ import httpx
 import pytest
 
 from conformance.paths import fixtures_dir
-from conformance.reference_client import StreamError, WaitResult, WaitTimeout, main, parse_stream, wait_for_result, wait_for_url
+from conformance.reference_client import (
+    StreamError,
+    WaitResult,
+    WaitTimeout,
+    main,
+    parse_stream,
+    wait_for_result,
+    wait_for_url,
+)
 from conformance.replay import ReplayServer
 from conformance.replay_cases import load_replay_cases
 from conformance.schemas import validator
@@ -39,7 +47,9 @@ def ndjson_lines(body: str) -> list[str]:
 
 
 def test_corpus_matches_its_schema():
-    errors = [f"{list(e.absolute_path)}: {e.message}" for e in validator("negative-streams.schema.json").iter_errors(CORPUS)]
+    errors = [
+        f"{list(e.absolute_path)}: {e.message}" for e in validator("negative-streams.schema.json").iter_errors(CORPUS)
+    ]
     assert errors == []
 
 
@@ -47,10 +57,22 @@ def test_corpus_ids_are_unique_and_cover_the_required_kinds():
     ids = [case["id"] for case in CORPUS["cases"]]
     assert len(ids) == len(set(ids))
     assert {
-        "truncated-last-line", "ends-after-running", "empty-body", "results-on-running-line", "invalid-json-mid-stream",
-        "blank-lines-between", "crlf-framing", "no-final-newline", "error-detail-mid-stream", "line-after-terminal",
-        "unknown-state", "extra-top-level-key", "json-array-line",
-        "extra-key-on-poll-line", "known-key-in-other-case", "http-404-extra-member",
+        "truncated-last-line",
+        "ends-after-running",
+        "empty-body",
+        "results-on-running-line",
+        "invalid-json-mid-stream",
+        "blank-lines-between",
+        "crlf-framing",
+        "no-final-newline",
+        "error-detail-mid-stream",
+        "line-after-terminal",
+        "unknown-state",
+        "extra-top-level-key",
+        "json-array-line",
+        "extra-key-on-poll-line",
+        "known-key-in-other-case",
+        "http-404-extra-member",
     } <= set(ids)
 
 
@@ -80,7 +102,10 @@ def test_corpus_case(case):
         ("line-after-terminal", "line 3: a line after the terminal 'success' line"),
         ("unknown-state", "line 2: not a valid /wait line ('skipped' is not one of"),
         ("cr-only-framing", "line 1: not valid JSON (Extra data"),
-        ("known-key-in-other-case", 'line 2: key "Results" is "results" in another case, which a reader that ignores case takes for it'),
+        (
+            "known-key-in-other-case",
+            'line 2: key "Results" is "results" in another case, which a reader that ignores case takes for it',
+        ),
     ],
 )
 def test_rejections_say_where_and_what(case_id, message):
@@ -131,7 +156,9 @@ def test_unknown_keys_are_ignored_and_not_returned():
     ]
     result = parse_stream(body)
     assert result == WaitResult(
-        "success", {"t": {"keep": 1}}, ({"state": "queued"}, {"state": "running"}, {"state": "success", "results": {"t": {"keep": 1}}})
+        "success",
+        {"t": {"keep": 1}},
+        ({"state": "queued"}, {"state": "running"}, {"state": "success", "results": {"t": {"keep": 1}}}),
     )
     assert list(result.lines[-1]) == ["state", "results"]
 
@@ -199,17 +226,30 @@ def test_success_sends_the_query_and_returns_the_terminal_line():
     def handler(request: httpx.Request) -> httpx.Response:
         seen.append(request)
         # a line split across chunks, CRLF framing, and a character split across chunks
-        body = stream(b'{"state": "que', b'ued"}\r\n' + RUNNING, b'{"state": "success", "results": {"t": "caf',
-                      "é\"}}\n".encode()[:1], "é\"}}\n".encode()[1:])
+        body = stream(
+            b'{"state": "que',
+            b'ued"}\r\n' + RUNNING,
+            b'{"state": "success", "results": {"t": "caf',
+            'é"}}\n'.encode()[:1],
+            'é"}}\n'.encode()[1:],
+        )
         return httpx.Response(200, content=body)
 
     with serve(handler) as client:
         result = wait_for_result(
-            "ignored", "d", "manual__2025-01-01T00:00:00+00:00", token="tok", interval=2, result=["t", "u"], client=client
+            "ignored",
+            "d",
+            "manual__2025-01-01T00:00:00+00:00",
+            token="tok",
+            interval=2,
+            result=["t", "u"],
+            client=client,
         )
 
     assert result == WaitResult(
-        "success", {"t": "café"}, ({"state": "queued"}, {"state": "running"}, {"state": "success", "results": {"t": "café"}})
+        "success",
+        {"t": "café"},
+        ({"state": "queued"}, {"state": "running"}, {"state": "success", "results": {"t": "café"}}),
     )
     (request,) = seen
     assert request.url.path == "/api/v2/dags/d/dagRuns/manual__2025-01-01T00:00:00+00:00/wait"
@@ -220,7 +260,11 @@ def test_success_sends_the_query_and_returns_the_terminal_line():
 
 @pytest.mark.parametrize(
     ("result", "params"),
-    [([], [("interval", "1.0"), ("result", "")]), (None, [("interval", "1.0")]), (("a",), [("interval", "1.0"), ("result", "a")])],
+    [
+        ([], [("interval", "1.0"), ("result", "")]),
+        (None, [("interval", "1.0")]),
+        (("a",), [("interval", "1.0"), ("result", "a")]),
+    ],
     ids=["empty-suppresses", "none-omits", "tuple"],
 )
 def test_result_parameter(result, params):
@@ -245,10 +289,17 @@ def test_one_string_is_not_taken_for_a_list_of_task_ids():
     ("status", "body", "expected"),
     [
         (404, {"detail": "The DagRun with dag_id: `d` and run_id: `r` was not found"}, "The DagRun with dag_id: `d`"),
-        (422, {"detail": [{"type": "missing", "loc": ["query", "interval"], "msg": "Field required"}]},
-         "query.interval: Field required"),
+        (
+            422,
+            {"detail": [{"type": "missing", "loc": ["query", "interval"], "msg": "Field required"}]},
+            "query.interval: Field required",
+        ),
         (401, {"detail": "Not authenticated"}, "Not authenticated"),
-        (404, {"type": "about:blank", "title": "Not Found", "status": 404, "detail": "No such run"}, "answered 404 Not Found: No such run"),
+        (
+            404,
+            {"type": "about:blank", "title": "Not Found", "status": 404, "detail": "No such run"},
+            "answered 404 Not Found: No such run",
+        ),
     ],
     ids=["404", "422", "401", "404-extra-members"],
 )
@@ -274,7 +325,9 @@ def test_a_stream_that_never_ends_hits_the_deadline():
 
     with (
         serve(lambda request: httpx.Response(200, content=forever())) as client,
-        pytest.raises(WaitTimeout, match=r"^the run had not finished after 0\.2 s \(its state was still running\)") as raised,
+        pytest.raises(
+            WaitTimeout, match=r"^the run had not finished after 0\.2 s \(its state was still running\)"
+        ) as raised,
     ):
         wait_for_result(BASE_URL, "d", "r", timeout=0.2, client=client)
     assert isinstance(raised.value, TimeoutError) and isinstance(raised.value, StreamError)
@@ -283,6 +336,7 @@ def test_a_stream_that_never_ends_hits_the_deadline():
 def _raise(exc: Exception):
     def then():
         raise exc
+
     return then
 
 
@@ -290,7 +344,11 @@ def _raise(exc: Exception):
     ("exc", "kind", "message"),
     [
         (httpx.ReadTimeout("timed out"), WaitTimeout, "the server sent nothing for 2 s after line 1 (ReadTimeout)"),
-        (httpx.RemoteProtocolError("peer closed"), StreamError, "the connection failed after line 1: RemoteProtocolError: peer closed"),
+        (
+            httpx.RemoteProtocolError("peer closed"),
+            StreamError,
+            "the connection failed after line 1: RemoteProtocolError: peer closed",
+        ),
     ],
     ids=["read-timeout", "connection-lost"],
 )
@@ -366,10 +424,21 @@ def test_every_replayed_case_gets_its_label(case_id, replay):
         ("cut-mid-line", "the connection failed after line 2: RemoteProtocolError"),
         ("cut-mid-chunk", "the connection failed after line 2: RemoteProtocolError"),
         ("cut-after-terminal-line", "the connection failed after line 2: RemoteProtocolError"),
-        ("http-404-unknown-run", "GET /negative/http-404-unknown-run/api/v2/dags/negative_streams/dagRuns/replay/wait answered 404 Not Found: The DagRun"),
-        ("http-422-interval-missing", "GET /negative/http-422-interval-missing/api/v2/dags/negative_streams/dagRuns/replay/wait answered 422 Unprocessable Entity: query.interval: Field required"),
-        ("http-404-extra-member", ("GET /negative/http-404-extra-member/api/v2/dags/negative_streams/dagRuns/replay/wait answered 404 Not Found: "
-                                   "The DagRun with dag_id: `dag_return` and run_id: `no-such-run` was not found$")),
+        (
+            "http-404-unknown-run",
+            "GET /negative/http-404-unknown-run/api/v2/dags/negative_streams/dagRuns/replay/wait answered 404 Not Found: The DagRun",
+        ),
+        (
+            "http-422-interval-missing",
+            "GET /negative/http-422-interval-missing/api/v2/dags/negative_streams/dagRuns/replay/wait answered 422 Unprocessable Entity: query.interval: Field required",
+        ),
+        (
+            "http-404-extra-member",
+            (
+                "GET /negative/http-404-extra-member/api/v2/dags/negative_streams/dagRuns/replay/wait answered 404 Not Found: "
+                "The DagRun with dag_id: `dag_return` and run_id: `no-such-run` was not found$"
+            ),
+        ),
     ],
 )
 def test_byte_level_rejections_say_what(case_id, message, replay):
@@ -386,7 +455,10 @@ def test_wait_for_url_sends_the_query_as_given_and_reads_its_interval():
         return httpx.Response(200, content=b'{"state": "success"}\n')
 
     with serve(handler) as client:
-        assert wait_for_url("/api/v2/dags/d/dagRuns/r/wait?interval=7&result=a&result=", token="t", client=client).state == "success"
+        assert (
+            wait_for_url("/api/v2/dags/d/dagRuns/r/wait?interval=7&result=a&result=", token="t", client=client).state
+            == "success"
+        )
     assert seen == [("/api/v2/dags/d/dagRuns/r/wait", [("interval", "7"), ("result", "a"), ("result", "")], "Bearer t")]
 
 
@@ -397,7 +469,7 @@ def test_the_command_prints_the_terminal_line_or_the_error(replay, capsys):
     assert capsys.readouterr().out == '{"state": "success"}\n'  # CLIENT-LINE-3: the unknown run_id is not passed on
     assert main([replay.case_url("line-after-terminal")]) == 1
     out = capsys.readouterr().out
-    assert json.loads(out) == {"error": "line 3: a line after the terminal 'success' line ({\"state\": \"running\"})"}
+    assert json.loads(out) == {"error": 'line 3: a line after the terminal \'success\' line ({"state": "running"})'}
 
 
 def test_the_command_takes_the_url_from_the_environment_or_says_it_needs_one(replay, capsys, monkeypatch):

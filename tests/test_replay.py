@@ -42,7 +42,11 @@ def raw_get(url: str, headers: dict[str, str] | None = None) -> tuple[str, list[
             received += chunk
     head, _, rest = received.partition(b"\r\n\r\n")
     status, *header_lines = head.decode().split("\r\n")
-    return status, [(name.lower(), value.strip()) for name, _, value in (line.partition(":") for line in header_lines)], rest
+    return (
+        status,
+        [(name.lower(), value.strip()) for name, _, value in (line.partition(":") for line in header_lines)],
+        rest,
+    )
 
 
 def dechunk(data: bytes) -> tuple[list[bytes], bool]:
@@ -54,7 +58,7 @@ def dechunk(data: bytes) -> tuple[list[bytes], bool]:
         if size == 0:
             return chunks, data == b"\r\n"
         chunks.append(data[:size])
-        data = data[size + 2:]
+        data = data[size + 2 :]
     return chunks, False
 
 
@@ -74,13 +78,20 @@ def test_every_recorded_stream_and_negative_case_is_served():
 def test_a_recording_that_diverges_is_labelled_with_what_it_recorded():
     label = CASES["result-none"].label
     assert label == Label("accept", {"state": "success"}, "the recording (Airflow 3.3.2 diverges: RESULT-NONE-1)")
-    assert CASES["dag-return"].label == Label("accept", {"state": "success", "results": {"compute": 84}}, "the manifest's expect")
+    assert CASES["dag-return"].label == Label(
+        "accept", {"state": "success", "results": {"compute": 84}}, "the manifest's expect"
+    )
     assert CASES["truncated-last-line"].label == Label("reject", None, "negative-streams.json")
 
 
 def test_the_wire_encoding_is_read_from_wire_or_from_older_transcripts_headers():
-    assert transcript_wire({"wire": {"content_encoding": "gzip", "transfer_encoding": "chunked"}, "headers": []}) == ("gzip", True)
-    assert transcript_wire({"wire": {"content_encoding": "identity", "transfer_encoding": "identity", "content_length": 3}, "headers": []}) == (None, False)
+    assert transcript_wire({"wire": {"content_encoding": "gzip", "transfer_encoding": "chunked"}, "headers": []}) == (
+        "gzip",
+        True,
+    )
+    assert transcript_wire(
+        {"wire": {"content_encoding": "identity", "transfer_encoding": "identity", "content_length": 3}, "headers": []}
+    ) == (None, False)
     old = {"headers": [["server", "uvicorn"], ["content-encoding", "gzip"], ["transfer-encoding", "chunked"]]}
     assert transcript_wire(old) == ("gzip", True)
     assert transcript_wire({"headers": [["content-length", "3"]]}) == (None, False)
@@ -99,8 +110,19 @@ def test_unknown_case_ids_are_named():
 
 @pytest.mark.parametrize(
     ("header", "accepted"),
-    [(None, False), ("identity", False), ("gzip", True), ("gzip, deflate, br", True), ("deflate, gzip;q=0", False),
-     ("*", True), ("*;q=0.5", True), ("br, *;q=0", False), ("x-gzip", True), ("GZIP;Q=0.1", True), ("gzip;q=bad", False)],
+    [
+        (None, False),
+        ("identity", False),
+        ("gzip", True),
+        ("gzip, deflate, br", True),
+        ("deflate, gzip;q=0", False),
+        ("*", True),
+        ("*;q=0.5", True),
+        ("br, *;q=0", False),
+        ("x-gzip", True),
+        ("GZIP;Q=0.1", True),
+        ("gzip;q=bad", False),
+    ],
 )
 def test_accept_encoding(header, accepted):
     assert accepts_gzip(header) is accepted
@@ -184,7 +206,7 @@ def test_a_cut_mid_chunk_announces_bytes_that_never_come(server):
     first = b'{"state": "running"}\n'
     prefix = f"{len(first):x}\r\n".encode() + first + b"\r\n"
     assert rest.startswith(prefix)
-    size_line, _, data = rest[len(prefix):].partition(b"\r\n")
+    size_line, _, data = rest[len(prefix) :].partition(b"\r\n")
     assert data == b'{"state": "success", "results": {"compute": 84}}\n'
     assert int(size_line, 16) > len(data)
 
@@ -199,10 +221,21 @@ def test_an_error_status_has_content_length_and_its_recorded_body(server):
 def test_any_dag_and_run_id_under_a_case_base_url_get_the_case(server):
     base = server.index()["cases"][0]["base_url"]
     response = httpx.get(f"{base}/api/v2/dags/other/dagRuns/manual__2026/wait", params={"interval": "5"})
-    assert response.status_code == 200 and response.text == load_fixture(server.index()["cases"][0]["id"])["response"]["body"]
+    assert (
+        response.status_code == 200
+        and response.text == load_fixture(server.index()["cases"][0]["id"])["response"]["body"]
+    )
 
 
-@pytest.mark.parametrize("path", ["/nothing", "/streams/dag-return", "/streams/no-such-case/api/v2/dags/d/dagRuns/r/wait", "/streams/dag-return/api/v2/dags/d/dagRuns/r"])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/nothing",
+        "/streams/dag-return",
+        "/streams/no-such-case/api/v2/dags/d/dagRuns/r/wait",
+        "/streams/dag-return/api/v2/dags/d/dagRuns/r",
+    ],
+)
 def test_other_paths_get_a_404_that_points_to_the_index(server, path):
     response = httpx.get(server.url + path)
     assert response.status_code == 404 and "GET / lists every case" in response.json()["detail"]
@@ -215,7 +248,9 @@ def test_the_index_lists_every_case_with_a_working_url(server):
     assert [case["id"] for case in document["cases"]] == list(CASES)
     entry = next(case for case in document["cases"] if case["id"] == "param-repeated")
     assert entry["url"] == server.case_url("param-repeated")
-    assert httpx.URL(entry["url"]).params.multi_items() == [tuple(pair) for pair in load_fixture("param-repeated")["request"]["query"]]
+    assert httpx.URL(entry["url"]).params.multi_items() == [
+        tuple(pair) for pair in load_fixture("param-repeated")["request"]["query"]
+    ]
     assert entry["expect"] == {"state": "success", "results": {"compute": 84, "fetch_data": {"answer": 42}}}
 
 
@@ -259,8 +294,17 @@ def test_a_declared_content_type_replaces_a_recorded_one_on_a_200():
 
 def paced_case() -> dict[str, ReplayCase]:
     pieces = (Piece(0.0, b'{"state": "running"}\n'), Piece(0.6, b'{"state": "success"}\n'))
-    case = ReplayCase(id="paced", kind="negative", description="d", dag_id="d", query=(), status=200, headers=(),
-                      pieces=pieces, label=Label("accept", {"state": "success"}, "test"))
+    case = ReplayCase(
+        id="paced",
+        kind="negative",
+        description="d",
+        dag_id="d",
+        query=(),
+        status=200,
+        headers=(),
+        pieces=pieces,
+        label=Label("accept", {"state": "success"}, "test"),
+    )
     return {"paced": case}
 
 
@@ -282,7 +326,10 @@ def start_verb(*args: str) -> subprocess.Popen:
     """The verb as a terminal starts it: with Ctrl-C's default action, even when this test runs
     in a background job, whose children inherit SIGINT ignored (the ctrl-c case then hung)."""
     return subprocess.Popen(
-        [sys.executable, "-m", "conformance", "replay", *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        [sys.executable, "-m", "conformance", "replay", *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
         preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),  # noqa: PLW1509 (Popen can't reset SIGINT)
     )
 
@@ -307,7 +354,10 @@ def test_the_verb_says_where_it_listens_in_one_line_and_logs_requests():
     process = start_verb("--speed", "4")
     try:
         line = process.stdout.readline()
-        assert line.startswith(f"replay: {len(CASES)} cases at http://127.0.0.1:") and "(speed 4; GET / lists them; Ctrl-C stops)" in line
+        assert (
+            line.startswith(f"replay: {len(CASES)} cases at http://127.0.0.1:")
+            and "(speed 4; GET / lists them; Ctrl-C stops)" in line
+        )
         url = line.split(" at ")[1].split("/ ")[0]
         assert httpx.get(url + "/nope").status_code == 404
         process.terminate()
@@ -318,9 +368,14 @@ def test_the_verb_says_where_it_listens_in_one_line_and_logs_requests():
     assert '"GET /nope HTTP/1.1" 404' in process.stderr.read()
 
 
-@pytest.mark.parametrize("args", [["--speed", "-2"], ["--port", "x"], ["--content-type", "ndjson"], ["--content-type", "a/b\r\nX-Injected: 1"]])
+@pytest.mark.parametrize(
+    "args",
+    [["--speed", "-2"], ["--port", "x"], ["--content-type", "ndjson"], ["--content-type", "a/b\r\nX-Injected: 1"]],
+)
 def test_the_verb_refuses_bad_options_in_one_sentence(args):
-    done = subprocess.run([sys.executable, "-m", "conformance", "replay", *args], capture_output=True, text=True, timeout=30, check=False)
+    done = subprocess.run(
+        [sys.executable, "-m", "conformance", "replay", *args], capture_output=True, text=True, timeout=30, check=False
+    )
     assert done.returncode == 4 and done.stdout == ""
     assert done.stderr.startswith("python -m conformance replay: argument") and done.stderr.count("\n") == 1
 

@@ -2,10 +2,9 @@
 
 import json
 import re
-from xml.etree import ElementTree
-from html.parser import HTMLParser
-
 from datetime import UTC, datetime
+from html.parser import HTMLParser
+from xml.etree import ElementTree
 
 import pytest
 
@@ -21,7 +20,14 @@ from fake_session import fake_session_conftest
 
 
 def result(outcome, feature_absent=None):
-    return TestResult(nodeid=f"t[{outcome}]", clauses=("C-1",), outcome=outcome, duration_s=0, message=None, feature_absent=feature_absent)
+    return TestResult(
+        nodeid=f"t[{outcome}]",
+        clauses=("C-1",),
+        outcome=outcome,
+        duration_s=0,
+        message=None,
+        feature_absent=feature_absent,
+    )
 
 
 @pytest.mark.parametrize(
@@ -57,21 +63,43 @@ def versioned_report(version: str, results: list[TestResult], selection: Selecti
         "ANY-1": Clause(id="ANY-1", level="MUST", area="a", statement="s", source="doc"),
     }
     run = Run(
-        suite_version="0.0.0", airflow_version=version, target="fake", database="sqlite", description=None,
-        started=datetime(2026, 1, 1, tzinfo=UTC), duration_s=1.0,
+        suite_version="0.0.0",
+        airflow_version=version,
+        target="fake",
+        database="sqlite",
+        description=None,
+        started=datetime(2026, 1, 1, tzinfo=UTC),
+        duration_s=1.0,
     )
     return build(run, results, clauses, {}, selection)
 
 
 def test_a_clause_about_other_versions_is_not_applicable_whatever_its_tests_did():
-    skipped = TestResult(nodeid="t_new", clauses=("NEW-1",), outcome="skipped", duration_s=0, message="NEW-1 applies to Airflow >=3.4.0 only")
-    passed = TestResult(nodeid="t_old_and_any", clauses=("OLD-1", "ANY-1"), outcome="passed", duration_s=0, message=None)
+    skipped = TestResult(
+        nodeid="t_new",
+        clauses=("NEW-1",),
+        outcome="skipped",
+        duration_s=0,
+        message="NEW-1 applies to Airflow >=3.4.0 only",
+    )
+    passed = TestResult(
+        nodeid="t_old_and_any", clauses=("OLD-1", "ANY-1"), outcome="passed", duration_s=0, message=None
+    )
     report = versioned_report("3.3.2", [skipped, passed])
     assert problems(report) == []
     entries = {clause["id"]: clause for clause in report["clauses"]}
-    assert {id_: entry["verdict"] for id_, entry in entries.items()} == {"NEW-1": "not-applicable", "OLD-1": "not-applicable", "ANY-1": "pass"}
+    assert {id_: entry["verdict"] for id_, entry in entries.items()} == {
+        "NEW-1": "not-applicable",
+        "OLD-1": "not-applicable",
+        "ANY-1": "pass",
+    }
     assert [test["nodeid"] for test in entries["OLD-1"]["tests"]] == ["t_old_and_any"]  # still shown, not judged
-    assert (entries["NEW-1"]["since"], entries["NEW-1"]["until"], entries["ANY-1"]["since"], entries["ANY-1"]["until"]) == ("3.4.0", None, None, None)
+    assert (
+        entries["NEW-1"]["since"],
+        entries["NEW-1"]["until"],
+        entries["ANY-1"]["since"],
+        entries["ANY-1"]["until"],
+    ) == ("3.4.0", None, None, None)
     assert report["summary"]["pass"] == 1 and report["summary"]["not-applicable"] == 2
     assert report["airflow"]["prerelease"] is False
     assert clause_verdict([skipped], applicable=False) == clause_verdict([passed], applicable=False) == "not-applicable"
@@ -81,7 +109,11 @@ def test_a_pre_release_counts_as_its_release():
     passed = TestResult(nodeid="t_new", clauses=("NEW-1",), outcome="passed", duration_s=0, message=None)
     report = versioned_report("3.4.0b2", [passed])
     assert problems(report) == []
-    assert {clause["id"]: clause["verdict"] for clause in report["clauses"]} == {"NEW-1": "pass", "OLD-1": "not-applicable", "ANY-1": "untested"}
+    assert {clause["id"]: clause["verdict"] for clause in report["clauses"]} == {
+        "NEW-1": "pass",
+        "OLD-1": "not-applicable",
+        "ANY-1": "untested",
+    }
     assert report["airflow"]["prerelease"] is True
 
 
@@ -94,12 +126,21 @@ def test_the_schema_wants_a_range_behind_not_applicable(report_from_recordings):
 
 
 def test_html_counts_not_applicable_clauses_without_asking_for_a_look():
-    skipped = TestResult(nodeid="t_new", clauses=("NEW-1",), outcome="skipped", duration_s=0, message="NEW-1 applies to Airflow >=3.4.0 only")
+    skipped = TestResult(
+        nodeid="t_new",
+        clauses=("NEW-1",),
+        outcome="skipped",
+        duration_s=0,
+        message="NEW-1 applies to Airflow >=3.4.0 only",
+    )
     page = _Page()
     html = render(versioned_report("3.3.2", [skipped]))
     page.feed(html)
     assert sorted(page.clauses) == [("ANY-1", "untested"), ("NEW-1", "not-applicable"), ("OLD-1", "not-applicable")]
-    assert '<div class="count v-not-applicable" data-verdict="not-applicable"><strong>2</strong> not applicable</div>' in html
+    assert (
+        '<div class="count v-not-applicable" data-verdict="not-applicable"><strong>2</strong> not applicable</div>'
+        in html
+    )
     assert "Airflow &gt;=3.4.0, not to this one: its tests are skipped" in html
     assert 'v-not-applicable">not applicable</span> <a class="clause-id"' not in html  # not under "Needs a look"
     assert "Airflow 3.4.0b2 (pre-release; clauses compared as 3.4.0)</span>" in render(versioned_report("3.4.0b2", []))
@@ -111,22 +152,38 @@ def test_html_renders_a_version_1_report(report_from_recordings):
     current["clauses"] = [clause for clause in current["clauses"] if clause["verdict"] != "not-applicable"]
     current["summary"]["not-applicable"] = 0
     old = json.loads(json.dumps(current))
-    del old["report_version"], old["airflow"]["prerelease"], old["summary"]["not-applicable"], old["selection"], old["summary"]["not-selected"]
+    del (
+        old["report_version"],
+        old["airflow"]["prerelease"],
+        old["summary"]["not-applicable"],
+        old["selection"],
+        old["summary"]["not-selected"],
+    )
     for clause in old["clauses"]:
         del clause["since"], clause["until"]
     assert render(old) == render(current)
 
 
 def test_a_clause_outside_the_selection_is_not_selected_whatever_its_tests_did():
-    failed = TestResult(nodeid="t_new_and_any", clauses=("NEW-1", "ANY-1"), outcome="failed", duration_s=0, message="boom")
+    failed = TestResult(
+        nodeid="t_new_and_any", clauses=("NEW-1", "ANY-1"), outcome="failed", duration_s=0, message="boom"
+    )
     selection = Selection(clauses=["OLD-*", "NEW-1"])
     clauses = {clause["id"]: clause for clause in versioned_report("3.4.0", [failed], selection)["clauses"]}
-    assert {id_: clause["verdict"] for id_, clause in clauses.items()} == {"NEW-1": "fail", "OLD-1": "not-applicable", "ANY-1": "not-selected"}
+    assert {id_: clause["verdict"] for id_, clause in clauses.items()} == {
+        "NEW-1": "fail",
+        "OLD-1": "not-applicable",
+        "ANY-1": "not-selected",
+    }
     assert [test["nodeid"] for test in clauses["ANY-1"]["tests"]] == ["t_new_and_any"]  # shown, not judged
     report = versioned_report("3.3.2", [failed], Selection(levels=["MUST"]))
     assert problems(report) == []
     assert report["selection"] == {"clauses": [], "areas": [], "levels": ["MUST"]}
-    assert {clause["id"]: clause["verdict"] for clause in report["clauses"]} == {"NEW-1": "not-applicable", "OLD-1": "not-selected", "ANY-1": "fail"}
+    assert {clause["id"]: clause["verdict"] for clause in report["clauses"]} == {
+        "NEW-1": "not-applicable",
+        "OLD-1": "not-selected",
+        "ANY-1": "fail",
+    }
     assert (report["summary"]["not-selected"], report["summary"]["fail"]) == (1, 1)
     assert clause_verdict([failed], applicable=False, selected=False) == "not-selected"
 
@@ -148,7 +205,10 @@ def test_html_counts_not_selected_clauses_and_says_what_was_selected():
     page.feed(html)
     assert sorted(page.clauses) == [("ANY-1", "pass"), ("NEW-1", "not-selected"), ("OLD-1", "not-selected")]
     assert '<div class="count v-not-selected" data-verdict="not-selected"><strong>2</strong> not selected</div>' in html
-    assert "Part of the suite: --clause &#39;ANY-*&#39; selected 1 of 3 clauses; the other 2 are not selected, and not judged." in html
+    assert (
+        "Part of the suite: --clause &#39;ANY-*&#39; selected 1 of 3 clauses; the other 2 are not selected, and not judged."
+        in html
+    )
     assert "The selected clauses conform" in html
     assert 'v-not-selected">not selected</span> <a class="clause-id"' not in html  # not under "Needs a look"
     assert 'id="selection"' not in render(versioned_report("3.3.2", [failed]))
@@ -178,12 +238,18 @@ def test_evidence_keeps_the_request_raw_lines_and_arrival_times(report_from_reco
     [item] = clause["evidence"]
     fixture = load_fixture("result-none")
     assert item["request"] == {
-        "method": "GET", "url": "/api/v2/dags/result_none/dagRuns/{run_id}/wait?interval=1", "headers": {},
-        "sender": "admin", "gzip": True,  # the session's client: httpx asks for gzip unless told otherwise
+        "method": "GET",
+        "url": "/api/v2/dags/result_none/dagRuns/{run_id}/wait?interval=1",
+        "headers": {},
+        "sender": "admin",
+        "gzip": True,  # the session's client: httpx asks for gzip unless told otherwise
     }
     assert "".join(line["text"] for line in item["lines"]) == fixture["response"]["body"]
     assert [line["t"] for line in item["lines"]] == fixture["arrivals"]
-    assert (item["expected"], item["actual"]) == ({"state": "success", "results": {"nothing": None}}, {"state": "success"})
+    assert (item["expected"], item["actual"]) == (
+        {"state": "success", "results": {"nothing": None}},
+        {"state": "success"},
+    )
 
 
 def test_long_lines_are_cut_and_say_how_long_they_were(report_from_recordings):
@@ -212,7 +278,9 @@ class _Page(HTMLParser):
         if "data-clause" in attrs:
             self.clauses.append((attrs["data-clause"], attrs["data-verdict"]))
         self.scripts += tag == "script"
-        self.remote += [value for name, value in attrs.items() if name in ("src", "href") and value and not value.startswith("#")]
+        self.remote += [
+            value for name, value in attrs.items() if name in ("src", "href") and value and not value.startswith("#")
+        ]
 
 
 def test_html_lists_every_clause_and_loads_nothing(report_from_recordings):
@@ -291,9 +359,14 @@ def test_doc_example_malformed():
 """
 
 EXPECTED_VERDICTS = {
-    "RESULT-DECORATOR-1": "pass", "RESULT-MULTI-1": "fail", "WAIT-INTERVAL-OPTIONAL-1": "expected-divergence",
-    "STREAM-CONTENT-TYPE-1": "unexpected-pass", "RESULT-MAPPED-1": "absent", "PARAM-EMPTY-1": "untested",
-    "PARAM-SELECT-1": "pass", "RESULT-NONE-1": "untested",
+    "RESULT-DECORATOR-1": "pass",
+    "RESULT-MULTI-1": "fail",
+    "WAIT-INTERVAL-OPTIONAL-1": "expected-divergence",
+    "STREAM-CONTENT-TYPE-1": "unexpected-pass",
+    "RESULT-MAPPED-1": "absent",
+    "PARAM-EMPTY-1": "untested",
+    "PARAM-SELECT-1": "pass",
+    "RESULT-NONE-1": "untested",
 }
 
 
@@ -312,15 +385,25 @@ def test_a_run_writes_a_valid_report_with_evidence(pytester, xdist):
     assert {id_: clauses[id_]["verdict"] for id_ in EXPECTED_VERDICTS} == EXPECTED_VERDICTS
     assert report["report_version"] == 4
     assert report["selection"] is None  # the whole suite
-    assert report["airflow"] == {"version": "3.3.2", "prerelease": False, "target": "fake", "database": "sqlite", "description": "a fake session"}
+    assert report["airflow"] == {
+        "version": "3.3.2",
+        "prerelease": False,
+        "target": "fake",
+        "database": "sqlite",
+        "description": "a fake session",
+    }
     assert report["feature"] == {"present": False, "reason": "no /wait route on this Airflow"}
 
     passing = clauses["RESULT-DECORATOR-1"]["evidence"]
-    assert [(item["case"], item["status"], [line["t"] for line in item["lines"]]) for item in passing] == [("result-decorator", 200, [0.01, 1.02])]
+    assert [(item["case"], item["status"], [line["t"] for line in item["lines"]]) for item in passing] == [
+        ("result-decorator", 200, [0.01, 1.02])
+    ]
     assert (passing[0]["expected"], passing[0]["actual"]) == ({"compute": 84}, {"compute": 84})
     failing = clauses["RESULT-MULTI-1"]["evidence"]
     assert (failing[0]["label"], failing[0]["expected"], failing[0]["actual"]) == (
-        "/wait stream of case result-decorator", {"alpha": "a", "zulu": "z"}, {"compute": 84},  # from the failing assert
+        "/wait stream of case result-decorator",
+        {"alpha": "a", "zulu": "z"},
+        {"compute": 84},  # from the failing assert
     )
     diverging = clauses["WAIT-INTERVAL-OPTIONAL-1"]
     assert diverging["divergence"].startswith("interval is a required query parameter")
@@ -330,31 +413,42 @@ def test_a_run_writes_a_valid_report_with_evidence(pytester, xdist):
     assert clauses["RESULT-MULTI-1"]["tests"][0]["message"].startswith("assert {'compute': 84} == {")
     examples = {example["id"]: example for example in report["doc_examples"]}
     assert examples["curl-result"] == {
-        "id": "curl-result", "text": "curl 'http://localhost:8080/api/v2/dags/d/dagRuns/r/wait?result=a'",
-        "works_as_written": True, "detail": "every test of it passed",
+        "id": "curl-result",
+        "text": "curl 'http://localhost:8080/api/v2/dags/d/dagRuns/r/wait?result=a'",
+        "works_as_written": True,
+        "detail": "every test of it passed",
     }
     assert examples["curl-no-interval"]["works_as_written"] is False
-    assert examples["curl-no-interval"]["detail"].startswith("test_fake_suite.py::test_doc_example_diverging: expected-divergence: known divergence")
+    assert examples["curl-no-interval"]["detail"].startswith(
+        "test_fake_suite.py::test_doc_example_diverging: expected-divergence: known divergence"
+    )
     assert "only-an-id" not in examples
     result.stdout.fnmatch_lines(["*test_doc_example_malformed*mark it doc_example(id, text)*"])
     # a note: in report.json with where it was seen, in the summary, in report.html; no verdict moved
-    assert [(n["kind"], n["clause"], n["subject"], n["evidence"]) for n in report["notes"]] == [(
-        "unknown-key", "STREAM-NDJSON-1", "dag_run_id",
-        [{"test": "test_fake_suite.py::test_passing", "detail": "case result-decorator: 2 of 2 lines"}],
-    )]
+    assert [(n["kind"], n["clause"], n["subject"], n["evidence"]) for n in report["notes"]] == [
+        (
+            "unknown-key",
+            "STREAM-NDJSON-1",
+            "dag_run_id",
+            [{"test": "test_fake_suite.py::test_passing", "detail": "case result-decorator: 2 of 2 lines"}],
+        )
+    ]
     result.stdout.fnmatch_lines(["*note*unknown-key [[]STREAM-NDJSON-1[]]*'dag_run_id'*seen by 1 test*"])
     assert 'data-note-kind="unknown-key"' in (pytester.path / "out" / "report.html").read_text()
 
     junit = ElementTree.parse(pytester.path / "out" / "junit.xml")
     properties = {
-        case.get("name"): [(p.get("name"), p.get("value")) for p in case.iter("property")] for case in junit.iter("testcase")
+        case.get("name"): [(p.get("name"), p.get("value")) for p in case.iter("property")]
+        for case in junit.iter("testcase")
     }
     assert ("clause", "RESULT-DECORATOR-1") in properties["test_passing"]
     assert (pytester.path / "out" / "report.html").read_text().count("data-clause=") == len(load_clauses())
 
 
 def test_a_report_that_does_not_validate_fails_the_run(pytester):
-    pytester.makeconftest(CONFTEST + """
+    pytester.makeconftest(
+        CONFTEST
+        + """
 import conformance.report
 
 def pytest_configure(config):
@@ -362,7 +456,8 @@ def pytest_configure(config):
 
 def pytest_unconfigure(config):
     conformance.report.SCHEMA = config._saved_schema
-""")
+"""
+    )
     pytester.makepyfile(test_fake_suite=TESTS)
     result = pytester.runpytest("-p", "no:cacheprovider", "--conformance-report", "out")
     assert result.ret == pytest.ExitCode.INTERNAL_ERROR
@@ -406,7 +501,11 @@ def test_an_unmeasured_version_is_named_and_a_failure_as_declared_for_the_neares
     assert result.ret == pytest.ExitCode.TESTS_FAILED  # still failures: nothing is widened
     assert problems(report) == []
     verdicts = {clause["id"]: clause["verdict"] for clause in report["clauses"]}
-    assert (verdicts["RESULT-DECORATOR-1"], verdicts["RESULT-NONE-1"], verdicts["RESULT-MAPPED-4"]) == ("pass", "fail", "fail")
+    assert (verdicts["RESULT-DECORATOR-1"], verdicts["RESULT-NONE-1"], verdicts["RESULT-MAPPED-4"]) == (
+        "pass",
+        "fail",
+        "fail",
+    )
     line = f"Airflow {version} was never measured by this suite; the nearest measured version below it is 3.4.0b2"
     declared = "same as declared for 3.4.0b2: measure it on this version and extend the entry"
     assert [(n["kind"], n["clause"], n["subject"], n["message"]) for n in report["notes"]] == [
@@ -415,7 +514,10 @@ def test_an_unmeasured_version_is_named_and_a_failure_as_declared_for_the_neares
     ]
     assert report["notes"][0]["evidence"][0]["test"] == "session"
     assert report["notes"][1]["evidence"] == [
-        {"test": "test_fake_suite.py::test_none_result", "detail": "failed: no results key, expected results {'nothing': None}"},
+        {
+            "test": "test_fake_suite.py::test_none_result",
+            "detail": "failed: no results key, expected results {'nothing': None}",
+        },
     ]
     out = result.stdout.str()
     assert out.count(line) == 1  # one line of its own, not repeated among the notes
@@ -437,7 +539,8 @@ def test_compare_lists_a_divergence_persisting_on_an_unmeasured_version_apart_fr
     assert baseline_run.ret == pytest.ExitCode.OK  # RESULT-NONE-1 and RESULT-MAPPED-4 diverge as declared
     assert baseline["notes"] == []
     assert {c["id"]: c["verdict"] for c in baseline["clauses"] if c["id"] in ("RESULT-NONE-1", "RESULT-MAPPED-4")} == {
-        "RESULT-NONE-1": "expected-divergence", "RESULT-MAPPED-4": "expected-divergence",
+        "RESULT-NONE-1": "expected-divergence",
+        "RESULT-MAPPED-4": "expected-divergence",
     }
     run_on(pytester, "3.4.0", "candidate")
     capsys.readouterr()  # what the two runs printed
@@ -446,15 +549,29 @@ def test_compare_lists_a_divergence_persisting_on_an_unmeasured_version_apart_fr
     assert [e.message for e in validator("compare.schema.json").iter_errors(document)] == []
     changes = [(c["kind"], c["id"], c["baseline"], c["candidate"]) for c in document["changes"]]
     assert changes == [
-        ("persisting-divergence", "RESULT-NONE-1", "expected-divergence", "fail"),  # listed first: not a plain new failure
+        (
+            "persisting-divergence",
+            "RESULT-NONE-1",
+            "expected-divergence",
+            "fail",
+        ),  # listed first: not a plain new failure
         ("new-failure", "RESULT-MAPPED-4", "expected-divergence", "fail"),
     ]
-    assert (code, document["exit_code"], document["counts"]["persisting-divergence"]) == (0, 0, 1)  # no regression: nothing passed before
-    assert [(n["kind"], n["clause"]) for n in document["notes"]["appeared"]] == [("unmeasured-version", None), ("same-as-declared", "RESULT-NONE-1")]
+    assert (code, document["exit_code"], document["counts"]["persisting-divergence"]) == (
+        0,
+        0,
+        1,
+    )  # no regression: nothing passed before
+    assert [(n["kind"], n["clause"]) for n in document["notes"]["appeared"]] == [
+        ("unmeasured-version", None),
+        ("same-as-declared", "RESULT-NONE-1"),
+    ]
     assert cli.main(["compare", str(pytester.path / "baseline"), str(pytester.path / "candidate")]) == 0
     text = capsys.readouterr().out
     assert text.index("persisting divergences: 1") < text.index("new failures: 1")
     assert "  RESULT-NONE-1    expected-divergence -> fail (On the 3.4 betas a result task returning None" in text
     assert text.splitlines()[-1].endswith("(1 persisting divergence, 1 new failure)")
-    markdown = compare.render_markdown(compare.compare(baseline, json.loads((pytester.path / "candidate" / "report.json").read_text())))
+    markdown = compare.render_markdown(
+        compare.compare(baseline, json.loads((pytester.path / "candidate" / "report.json").read_text()))
+    )
     assert "| persisting-divergence | RESULT-NONE-1 | expected-divergence | fail |" in markdown

@@ -18,8 +18,13 @@ from conformance.report import write
 REQUIRED = os.environ.get("CONFORMANCE_REQUIRE_BROWSER") == "1"
 # Headless Chromium on a closed network: no background connections, no sandbox as root.
 CHROMIUM_ARGS = [
-    "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
 ]
 
 
@@ -48,7 +53,10 @@ def test_report_page_renders_its_clause_table_without_console_errors(browser, re
     _, html_path = write(report_from_recordings, tmp_path / "report")
     page = browser.new_page(viewport={"width": 1280, "height": 900})
     problems, requests = [], []
-    page.on("console", lambda message: message.type in ("error", "warning") and problems.append(f"{message.type}: {message.text}"))
+    page.on(
+        "console",
+        lambda message: message.type in ("error", "warning") and problems.append(f"{message.type}: {message.text}"),
+    )
     page.on("pageerror", lambda error: problems.append(f"page error: {error}"))
     page.on("request", lambda request: requests.append(request.url))
     page.goto(html_path.as_uri())
@@ -56,7 +64,9 @@ def test_report_page_renders_its_clause_table_without_console_errors(browser, re
     rows = page.locator("details.clause")
     assert rows.count() == len(report_from_recordings["clauses"])
     assert page.locator("h1").inner_text().endswith("Airflow 3.3.2")
-    assert page.locator("#summary [data-verdict=pass] strong").inner_text() == str(report_from_recordings["summary"]["pass"])
+    assert page.locator("#summary [data-verdict=pass] strong").inner_text() == str(
+        report_from_recordings["summary"]["pass"]
+    )
 
     screenshots = Path(os.environ.get("CONFORMANCE_SCREENSHOT_DIR") or tmp_path)
     screenshots.mkdir(parents=True, exist_ok=True)

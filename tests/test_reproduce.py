@@ -37,7 +37,9 @@ def curl_calls(lines: list[str]) -> list[list[str]]:
     """The argument lists ``curl`` gets when bash runs ``lines`` with every user's token exported."""
     script = "\n".join(["curl() { printf '%s\\0' CURL \"$@\"; }", *lines])
     env = {
-        "PATH": "/usr/bin:/bin", "AIRFLOW_TOKEN": ADMIN_TOKEN, "AIRFLOW_RESTRICTED_TOKEN": RESTRICTED_TOKEN,
+        "PATH": "/usr/bin:/bin",
+        "AIRFLOW_TOKEN": ADMIN_TOKEN,
+        "AIRFLOW_RESTRICTED_TOKEN": RESTRICTED_TOKEN,
         "AIRFLOW_NO_RUNS_TOKEN": NO_RUNS_TOKEN,
     }
     output = subprocess.run(["bash", "-c", script], env=env, capture_output=True, text=True, check=True).stdout
@@ -51,20 +53,34 @@ def curl_calls(lines: list[str]) -> list[list[str]]:
 
 
 def live(sender: str | None, url: str = "/api/v2/dags/dag_return/dagRuns/r1/wait?interval=0", **request) -> dict:
-    return {"case": None, "request": {"method": "GET", "url": url, "headers": {}, "sender": sender, "gzip": True, **request}}
+    return {
+        "case": None,
+        "request": {"method": "GET", "url": url, "headers": {}, "sender": sender, "gzip": True, **request},
+    }
 
 
 @needs_bash
 def test_a_live_request_is_sent_again_as_the_same_user_with_the_token_from_the_shell():
-    [admin] = reproduce.request_lines(live("admin", url="/api/v2/dags/d/dagRuns/r/wait?interval=1&result=a b&result=it's"), BASE)
+    [admin] = reproduce.request_lines(
+        live("admin", url="/api/v2/dags/d/dagRuns/r/wait?interval=1&result=a b&result=it's"), BASE
+    )
     [restricted] = reproduce.request_lines(live("restricted"), BASE)
     assert ADMIN_TOKEN not in admin and "$AIRFLOW_TOKEN" in admin and "$AIRFLOW_RESTRICTED_TOKEN" in restricted
     [admin_call, restricted_call] = curl_calls([admin, restricted])
     assert admin_call == [
-        "-sS", "-i", "-N", "--compressed", "-H", f"Authorization: Bearer {ADMIN_TOKEN}",
+        "-sS",
+        "-i",
+        "-N",
+        "--compressed",
+        "-H",
+        f"Authorization: Bearer {ADMIN_TOKEN}",
         f"{BASE}/api/v2/dags/d/dagRuns/r/wait?interval=1&result=a b&result=it's",
     ]
-    assert restricted_call[-3:] == ["-H", f"Authorization: Bearer {RESTRICTED_TOKEN}", f"{BASE}/api/v2/dags/dag_return/dagRuns/r1/wait?interval=0"]
+    assert restricted_call[-3:] == [
+        "-H",
+        f"Authorization: Bearer {RESTRICTED_TOKEN}",
+        f"{BASE}/api/v2/dags/dag_return/dagRuns/r1/wait?interval=0",
+    ]
 
 
 @needs_bash
@@ -72,7 +88,14 @@ def test_the_user_who_may_not_read_runs_is_sent_again_with_its_own_token_variabl
     [no_runs] = reproduce.request_lines(live("no-runs", gzip=False), BASE)
     assert NO_RUNS_TOKEN not in no_runs and "$AIRFLOW_NO_RUNS_TOKEN" in no_runs
     [call] = curl_calls([no_runs])
-    assert call == ["-sS", "-i", "-N", "-H", f"Authorization: Bearer {NO_RUNS_TOKEN}", f"{BASE}/api/v2/dags/dag_return/dagRuns/r1/wait?interval=0"]
+    assert call == [
+        "-sS",
+        "-i",
+        "-N",
+        "-H",
+        f"Authorization: Bearer {NO_RUNS_TOKEN}",
+        f"{BASE}/api/v2/dags/dag_return/dagRuns/r1/wait?interval=0",
+    ]
     text = reproduce.as_text({"curl": [no_runs], "pytest": "p"})
     assert text.splitlines()[0] == "the requests (with AIRFLOW_NO_RUNS_TOKEN exported):"
 
@@ -82,7 +105,9 @@ def test_every_user_the_suite_sends_as_has_one_token_variable_wherever_it_is_nam
     export lines and the curl lines all name the same users, each by one shell variable."""
     users = [sender for sender in SENDERS if sender not in ("anonymous", "unknown")]
     assert users == ["admin", "restricted", "no-runs"]
-    assert registry().contents(schema_id("report.schema.json"))["$defs"]["evidence"]["properties"]["request"]["properties"]["sender"]["enum"] == list(SENDERS)
+    assert registry().contents(schema_id("report.schema.json"))["$defs"]["evidence"]["properties"]["request"][
+        "properties"
+    ]["sender"]["enum"] == list(SENDERS)
     assert sorted(local.SENDER_OF.values()) == sorted(users) and sorted(local.SENDER_OF) == sorted(local.ROLE_OF)
     assert kept.TOKEN_VARIABLES == {user: reproduce.TOKEN_VARIABLES[user] for user in users}
     assert len(set(kept.TOKEN_VARIABLES.values())) == len(users)
@@ -94,7 +119,14 @@ def test_every_user_the_suite_sends_as_has_one_token_variable_wherever_it_is_nam
 def test_an_anonymous_request_sends_exactly_the_headers_shown():
     fake = live("anonymous", headers={"Authorization": "Bearer not-a-token"}, gzip=False)
     [call] = curl_calls(reproduce.request_lines(fake, BASE))
-    assert call == ["-sS", "-i", "-N", "-H", "Authorization: Bearer not-a-token", f"{BASE}/api/v2/dags/dag_return/dagRuns/r1/wait?interval=0"]
+    assert call == [
+        "-sS",
+        "-i",
+        "-N",
+        "-H",
+        "Authorization: Bearer not-a-token",
+        f"{BASE}/api/v2/dags/dag_return/dagRuns/r1/wait?interval=0",
+    ]
     [call] = curl_calls(reproduce.request_lines(live("anonymous", gzip=False), BASE))
     assert not any("Authorization" in word for word in call)
 
@@ -114,8 +146,12 @@ def test_only_a_wait_is_unbuffered_and_only_a_request_for_gzip_is_compressed():
 @needs_bash
 def test_a_recorded_stream_is_replayed_on_a_new_run_of_its_dag():
     transcript = Transcript(
-        case_id="slow-cadence-gzip", path="/api/v2/dags/slow_run/dagRuns/conformance-1/wait", query=[["interval", "2"]],
-        request_headers={"Accept-Encoding": "gzip"}, sent_at=0.0, lines=[Line('{"state": "running"}\n', 0.1)],
+        case_id="slow-cadence-gzip",
+        path="/api/v2/dags/slow_run/dagRuns/conformance-1/wait",
+        query=[["interval", "2"]],
+        request_headers={"Accept-Encoding": "gzip"},
+        sent_at=0.0,
+        lines=[Line('{"state": "running"}\n', 0.1)],
     )
     evidence = Evidence()
     evidence.transcript(transcript)
@@ -127,7 +163,14 @@ def test_a_recorded_stream_is_replayed_on_a_new_run_of_its_dag():
     assert trigger[-1] == f"{BASE}/api/v2/dags/slow_run/dagRuns" and body["logical_date"] is None
     assert body["dag_run_id"].startswith("reproduce-")
     assert wait == [
-        "-sS", "-i", "-N", "--compressed", "-H", "Accept-Encoding: gzip", "-H", f"Authorization: Bearer {ADMIN_TOKEN}",
+        "-sS",
+        "-i",
+        "-N",
+        "--compressed",
+        "-H",
+        "Accept-Encoding: gzip",
+        "-H",
+        f"Authorization: Bearer {ADMIN_TOKEN}",
         f"{BASE}/api/v2/dags/slow_run/dagRuns/{body['dag_run_id']}/wait?interval=2",
     ]
 
@@ -141,8 +184,14 @@ def test_at_most_a_few_requests_are_written_out():
 @pytest.mark.parametrize(
     ("nodeid", "expected"),
     [
-        ("conformance/suite/test_request.py::test_unknown_ids_get_404[unknown-run]", "test_request.py::test_unknown_ids_get_404[unknown-run]"),
-        ("test_request.py::test_unknown_ids_get_404[unknown-run]", "test_request.py::test_unknown_ids_get_404[unknown-run]"),
+        (
+            "conformance/suite/test_request.py::test_unknown_ids_get_404[unknown-run]",
+            "test_request.py::test_unknown_ids_get_404[unknown-run]",
+        ),
+        (
+            "test_request.py::test_unknown_ids_get_404[unknown-run]",
+            "test_request.py::test_unknown_ids_get_404[unknown-run]",
+        ),
         ("../../lib/site-packages/conformance/suite/test_stream.py::test_x", "test_stream.py::test_x"),
     ],
 )
@@ -152,10 +201,14 @@ def test_a_node_id_is_read_the_same_however_pytest_anchored_it(nodeid, expected)
 
 def test_the_command_names_the_secrets_of_an_external_target_and_never_gives_them():
     environ = {
-        "AIRFLOW_CONFORMANCE_URL": "https://airflow.example.com", "AIRFLOW_CONFORMANCE_TOKEN": "tok-123",
-        "AIRFLOW_CONFORMANCE_RESTRICTED_PASSWORD": "pw-456", "HOME": "/root",
+        "AIRFLOW_CONFORMANCE_URL": "https://airflow.example.com",
+        "AIRFLOW_CONFORMANCE_TOKEN": "tok-123",
+        "AIRFLOW_CONFORMANCE_RESTRICTED_PASSWORD": "pw-456",
+        "HOME": "/root",
     }
-    line = reproduce.pytest_command("conformance/suite/test_request.py::test_x[a b]", "external", "unknown", environ, python="/venv/bin/python")
+    line = reproduce.pytest_command(
+        "conformance/suite/test_request.py::test_x[a b]", "external", "unknown", environ, python="/venv/bin/python"
+    )
     assert line == (
         "AIRFLOW_CONFORMANCE_URL=https://airflow.example.com /venv/bin/python -m conformance run --airflow-target external "
         "--test 'test_request.py::test_x[a b]'  # with AIRFLOW_CONFORMANCE_TOKEN, AIRFLOW_CONFORMANCE_RESTRICTED_PASSWORD exported"
@@ -164,7 +217,9 @@ def test_the_command_names_the_secrets_of_an_external_target_and_never_gives_the
     line = reproduce.pytest_command("t.py::x", "external", None, no_runs, python="python")
     assert "pw-321" not in line and "dags-only" not in line
     assert line.endswith("# with AIRFLOW_CONFORMANCE_NO_RUNS_USERNAME, AIRFLOW_CONFORMANCE_NO_RUNS_PASSWORD exported")
-    with_credentials = reproduce.pytest_command("t.py::x", "external", None, {"AIRFLOW_CONFORMANCE_URL": "https://u:pw-789@host"})
+    with_credentials = reproduce.pytest_command(
+        "t.py::x", "external", None, {"AIRFLOW_CONFORMANCE_URL": "https://u:pw-789@host"}
+    )
     assert "pw-789" not in with_credentials and with_credentials.endswith("# with AIRFLOW_CONFORMANCE_URL exported")
 
 
@@ -175,8 +230,16 @@ def test_the_command_carries_what_shapes_a_local_or_container_target():
         "CONFORMANCE_MUTANT=results-on-every-line PYTHONPATH=/src/tools/mutant_site "
         "python -m conformance run --airflow-target local --airflow-db postgres --test test_stream.py::test_x"
     )
-    image = reproduce.pytest_command("test_stream.py::test_x", "container", "sqlite", {"AIRFLOW_CONFORMANCE_IMAGE": "me/airflow:dev"}, python="python")
-    assert image.startswith("AIRFLOW_CONFORMANCE_IMAGE=me/airflow:dev python -m conformance run --airflow-target container --airflow-db sqlite")
+    image = reproduce.pytest_command(
+        "test_stream.py::test_x",
+        "container",
+        "sqlite",
+        {"AIRFLOW_CONFORMANCE_IMAGE": "me/airflow:dev"},
+        python="python",
+    )
+    assert image.startswith(
+        "AIRFLOW_CONFORMANCE_IMAGE=me/airflow:dev python -m conformance run --airflow-target container --airflow-db sqlite"
+    )
 
 
 def test_the_printed_command_runs_that_test_alone_through_the_front_door():
@@ -205,16 +268,25 @@ def test_the_evidence_says_who_sent_a_live_request_and_whether_it_asked_for_gzip
 
     transport = httpx.MockTransport(answer)
     evidence = Evidence()
-    with httpx.Client(base_url=BASE, transport=transport, event_hooks={"request": [tag_sender("restricted")]},
-                      headers={"Authorization": "Bearer x"}) as tagged:
+    with httpx.Client(
+        base_url=BASE,
+        transport=transport,
+        event_hooks={"request": [tag_sender("restricted")]},
+        headers={"Authorization": "Bearer x"},
+    ) as tagged:
         evidence.response(tagged.get("/w", params={"interval": "1"}))
     with httpx.Client(base_url=BASE, transport=transport, headers={"Authorization": "Bearer y"}) as untagged:
         evidence.response(untagged.get("/w"))
-        evidence.response(untagged.get("/w", headers={"Accept-Encoding": "identity"}), sent_headers={"Authorization": "Bearer y"})
+        evidence.response(
+            untagged.get("/w", headers={"Accept-Encoding": "identity"}), sent_headers={"Authorization": "Bearer y"}
+        )
     with httpx.Client(base_url=BASE, transport=transport) as anonymous:
         evidence.response(anonymous.get("/w"))
     assert [(item["request"]["sender"], item["request"]["gzip"]) for item in evidence.items] == [
-        ("restricted", True), ("unknown", True), ("anonymous", False), ("anonymous", True),
+        ("restricted", True),
+        ("unknown", True),
+        ("anonymous", False),
+        ("anonymous", True),
     ]
     with pytest.raises(ValueError):
         tag_sender("root")
@@ -227,20 +299,31 @@ def test_a_streaming_clients_requests_are_kept_by_a_request_hook_and_get_a_curl_
     evidence = Evidence()
     hooks = {"request": [tag_sender("admin"), evidence.request]}
     with (
-        httpx.Client(base_url=BASE, transport=httpx.MockTransport(answer), event_hooks=hooks, headers={"Authorization": "Bearer s3cret"}) as client,
+        httpx.Client(
+            base_url=BASE,
+            transport=httpx.MockTransport(answer),
+            event_hooks=hooks,
+            headers={"Authorization": "Bearer s3cret"},
+        ) as client,
         client.stream("GET", "/api/v2/dags/d/dagRuns/r/wait", params=[("interval", "1"), ("result", "")]) as response,
     ):
         response.read()
     [item] = evidence.items
     assert item["request"] == {
-        "method": "GET", "url": "/api/v2/dags/d/dagRuns/r/wait?interval=1&result=", "headers": {}, "sender": "admin", "gzip": True,
+        "method": "GET",
+        "url": "/api/v2/dags/d/dagRuns/r/wait?interval=1&result=",
+        "headers": {},
+        "sender": "admin",
+        "gzip": True,
     }
     [line] = reproduce.curl_lines(evidence.items, BASE)
     assert "$AIRFLOW_TOKEN" in line and "s3cret" not in line and "interval=1&result=" in line
 
 
 def test_the_terminal_text_says_what_to_export():
-    text = reproduce.as_text({"curl": [reproduce.curl(live("restricted")["request"], "URL")], "pytest": "python -m conformance run"})
+    text = reproduce.as_text(
+        {"curl": [reproduce.curl(live("restricted")["request"], "URL")], "pytest": "python -m conformance run"}
+    )
     assert text.splitlines()[0] == "the requests (with AIRFLOW_RESTRICTED_TOKEN exported):"
     assert text.splitlines()[-2:] == ["this test alone, against the same target:", "  python -m conformance run"]
     assert reproduce.as_text({"curl": [], "pytest": "p"}).splitlines()[0] == "this test alone, against the same target:"
@@ -303,11 +386,13 @@ def test_a_failure_says_how_to_reproduce_it_and_no_output_holds_a_secret(pyteste
     assert stream["curl"][0] == reproduce.RUN_ID_LINE and "/api/v2/dags/dag_return/dagRuns" in stream["curl"][1]
     assert live_test["curl"] == [
         (
-            f"curl -sS -i -N --compressed -H \"Authorization: Bearer $AIRFLOW_RESTRICTED_TOKEN\" "
+            f'curl -sS -i -N --compressed -H "Authorization: Bearer $AIRFLOW_RESTRICTED_TOKEN" '
             f"'{BASE}/api/v2/dags/dag_return/dagRuns/r1/wait?interval=1&result=compute'"
         )
     ]
-    assert live_test["pytest"].endswith("-m conformance run --airflow-target local --airflow-db sqlite --test test_fake_suite.py::test_live")
+    assert live_test["pytest"].endswith(
+        "-m conformance run --airflow-target local --airflow-db sqlite --test test_fake_suite.py::test_live"
+    )
     html = (pytester.path / "out" / "report.html").read_text()
     assert html.count("data-reproduce=") == 2 and "$AIRFLOW_RESTRICTED_TOKEN" in html
 
@@ -317,7 +402,9 @@ def test_a_failure_says_how_to_reproduce_it_and_no_output_holds_a_secret(pyteste
 
     outputs = {"terminal": output, **{path.name: path.read_text() for path in (pytester.path / "out").iterdir()}}
     assert sorted(outputs) == ["junit.xml", "report.html", "report.json", "terminal"]
-    assert [(name, label) for name, text in outputs.items() for label, secret in SECRETS.items() if secret in text] == []
+    assert [
+        (name, label) for name, text in outputs.items() for label, secret in SECRETS.items() if secret in text
+    ] == []
 
 
 def test_an_html_report_shows_the_lines_as_they_are_to_be_pasted(report_from_recordings):

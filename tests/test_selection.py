@@ -25,11 +25,24 @@ CATALOG = {
         (Selection(clauses=["STREAM-NDJSON-1,RESULT-MAPPED-2"]), ["STREAM-NDJSON-1", "RESULT-MAPPED-2"]),
         (Selection(areas=["mapping", "Timing"]), ["STREAM-CADENCE-1", "RESULT-MAPPED-1", "RESULT-MAPPED-2"]),
         (Selection(levels=["must"]), ["STREAM-NDJSON-1", "RESULT-MAPPED-1"]),
-        (Selection(clauses=["STREAM-*", "RESULT-MAPPED-2"], levels=["OBSERVED"]), ["STREAM-CADENCE-1", "RESULT-MAPPED-2"]),
+        (
+            Selection(clauses=["STREAM-*", "RESULT-MAPPED-2"], levels=["OBSERVED"]),
+            ["STREAM-CADENCE-1", "RESULT-MAPPED-2"],
+        ),
         (Selection(areas=["mapping"], levels=["MUST"]), ["RESULT-MAPPED-1"]),
         (WHOLE, list(CATALOG)),
     ],
-    ids=["one-id", "glob", "any-case", "comma-separated", "areas-any", "level", "every-kind", "area-and-level", "whole"],
+    ids=[
+        "one-id",
+        "glob",
+        "any-case",
+        "comma-separated",
+        "areas-any",
+        "level",
+        "every-kind",
+        "area-and-level",
+        "whole",
+    ],
 )
 def test_a_clause_is_selected_when_it_matches_every_kind_given(selection, selected):
     assert selection.selected(CATALOG) == selected
@@ -39,11 +52,26 @@ def test_a_clause_is_selected_when_it_matches_every_kind_given(selection, select
 @pytest.mark.parametrize(
     ("selection", "sentence"),
     [
-        (Selection(levels=["SHOULD"]), "level 'SHOULD' (--level or AIRFLOW_CONFORMANCE_LEVEL) is not a level of clauses.yaml; choose MUST or OBSERVED."),
-        (Selection(areas=["maping"]), "area 'maping' (--area or AIRFLOW_CONFORMANCE_AREA) is not an area of clauses.yaml; the areas are stream, timing, mapping."),
-        (Selection(clauses=["RESULT-MAPED-1"]), "clause 'RESULT-MAPED-1' (--clause or AIRFLOW_CONFORMANCE_CLAUSE) matches no clause id; did you mean RESULT-MAPPED-1 or RESULT-MAPPED-2?"),
-        (Selection(clauses=["LOOP-*"]), "clause 'LOOP-*' (--clause or AIRFLOW_CONFORMANCE_CLAUSE) matches no clause id; the ids are in conformance/clauses.yaml, and a glob such as 'STREAM-*' matches several."),
-        (Selection(areas=["stream"], levels=["OBSERVED"]), "--area stream --level OBSERVED select no clause together (a clause must match every kind given); widen one of them."),
+        (
+            Selection(levels=["SHOULD"]),
+            "level 'SHOULD' (--level or AIRFLOW_CONFORMANCE_LEVEL) is not a level of clauses.yaml; choose MUST or OBSERVED.",
+        ),
+        (
+            Selection(areas=["maping"]),
+            "area 'maping' (--area or AIRFLOW_CONFORMANCE_AREA) is not an area of clauses.yaml; the areas are stream, timing, mapping.",
+        ),
+        (
+            Selection(clauses=["RESULT-MAPED-1"]),
+            "clause 'RESULT-MAPED-1' (--clause or AIRFLOW_CONFORMANCE_CLAUSE) matches no clause id; did you mean RESULT-MAPPED-1 or RESULT-MAPPED-2?",
+        ),
+        (
+            Selection(clauses=["LOOP-*"]),
+            "clause 'LOOP-*' (--clause or AIRFLOW_CONFORMANCE_CLAUSE) matches no clause id; the ids are in conformance/clauses.yaml, and a glob such as 'STREAM-*' matches several.",
+        ),
+        (
+            Selection(areas=["stream"], levels=["OBSERVED"]),
+            "--area stream --level OBSERVED select no clause together (a clause must match every kind given); widen one of them.",
+        ),
     ],
     ids=["unknown-level", "unknown-area", "close-id", "glob-matching-nothing", "kinds-exclude-each-other"],
 )
@@ -58,7 +86,11 @@ def test_one_bad_value_among_good_ones_is_still_named():
 def test_variables_fill_in_the_kinds_the_command_line_leaves_out():
     environ = {"AIRFLOW_CONFORMANCE_CLAUSE": "STREAM-*, RESULT-MAPPED-1", "AIRFLOW_CONFORMANCE_LEVEL": "MUST"}
     from_environ = Selection.given({"clause": None, "area": None, "level": None}, environ)
-    assert (from_environ.clauses, from_environ.areas, from_environ.levels) == (("STREAM-*", "RESULT-MAPPED-1"), (), ("MUST",))
+    assert (from_environ.clauses, from_environ.areas, from_environ.levels) == (
+        ("STREAM-*", "RESULT-MAPPED-1"),
+        (),
+        ("MUST",),
+    )
     overridden = Selection.given({"clause": ["RESULT-MAPPED-2"], "area": None, "level": None}, environ)
     assert (overridden.clauses, overridden.levels) == (("RESULT-MAPPED-2",), ("MUST",))
     assert Selection.given({}, {}).whole
@@ -76,5 +108,9 @@ def test_the_report_form_round_trips_and_the_whole_suite_is_null():
 def test_every_area_and_level_of_the_shipped_catalog_selects_something():
     catalog = load_clauses()
     for clause in catalog.values():
-        for selection in (Selection(areas=[clause.area]), Selection(levels=[clause.level]), Selection(clauses=[clause.id])):
+        for selection in (
+            Selection(areas=[clause.area]),
+            Selection(levels=[clause.level]),
+            Selection(clauses=[clause.id]),
+        ):
             assert selection.problem(catalog) is None and clause.id in selection.selected(catalog)

@@ -6,22 +6,27 @@ import time
 import httpx
 import pytest
 
-from conformance.client import AirflowClient
 from conformance.cases import dag_ids_of, load_cases
+from conformance.client import AirflowClient
 from conformance.session import TIMED_CASES, _wait_for_dags, feature_absence, ready_fixture_dags, timed_order
 from conformance.targets import TargetError
 
-STACK = 'Traceback (most recent call last):\n  File "x.py"\nModuleNotFoundError: No module named \'pandas\'\n'
+STACK = "Traceback (most recent call last):\n  File \"x.py\"\nModuleNotFoundError: No module named 'pandas'\n"
 
 
 def fake_airflow(request: httpx.Request) -> httpx.Response:
     if request.url.path == "/api/v2/dags":
         return httpx.Response(200, json={"dags": [{"dag_id": "result_decorator"}], "total_entries": 1})
     if request.url.path == "/api/v2/importErrors":
-        return httpx.Response(200, json={"import_errors": [
-            {"filename": "broken_result_order.py", "stack_trace": "TypeError: expected\n"},
-            {"filename": "mapped_one.py", "stack_trace": STACK},
-        ]})
+        return httpx.Response(
+            200,
+            json={
+                "import_errors": [
+                    {"filename": "broken_result_order.py", "stack_trace": "TypeError: expected\n"},
+                    {"filename": "mapped_one.py", "stack_trace": STACK},
+                ]
+            },
+        )
     return httpx.Response(404, json={"detail": "Not Found"})
 
 
@@ -60,10 +65,15 @@ def airflow_3_2(request: httpx.Request) -> httpx.Response:
     if request.url.path == "/api/v2/dags":
         return httpx.Response(200, json={"dags": [{"dag_id": "dag_return"}], "total_entries": 1})
     if request.url.path == "/api/v2/importErrors":
-        return httpx.Response(200, json={"import_errors": [
-            {"filename": "broken_result_order.py", "stack_trace": f"Traceback\n{NO_RESULT}\n"},
-            {"filename": "result_decorator.py", "stack_trace": f"Traceback\n{NO_RESULT}\n"},
-        ]})
+        return httpx.Response(
+            200,
+            json={
+                "import_errors": [
+                    {"filename": "broken_result_order.py", "stack_trace": f"Traceback\n{NO_RESULT}\n"},
+                    {"filename": "result_decorator.py", "stack_trace": f"Traceback\n{NO_RESULT}\n"},
+                ]
+            },
+        )
     if request.method == "PATCH" and request.url.path == "/api/v2/dags/dag_return":
         return httpx.Response(200, json={"dag_id": "dag_return", "is_paused": False})
     return httpx.Response(404, json={"detail": "Not Found"})
@@ -72,7 +82,9 @@ def airflow_3_2(request: httpx.Request) -> httpx.Response:
 def test_an_airflow_without_the_feature_is_recognised_not_refused():
     async def ready(version):
         async with AirflowClient("http://airflow.test", "t", transport=httpx.MockTransport(airflow_3_2)) as client:
-            return await ready_fixture_dags(client, ["result_decorator", "dag_return"], "http://airflow.test", version=version)
+            return await ready_fixture_dags(
+                client, ["result_decorator", "dag_return"], "http://airflow.test", version=version
+            )
 
     dags = asyncio.run(ready("3.2.2"))
     assert (dags.present, dags.missing) == (["dag_return"], ["result_decorator"])
@@ -83,6 +95,7 @@ def test_an_airflow_without_the_feature_is_recognised_not_refused():
 
 def test_without_a_version_a_missing_feature_still_ends_the_run():
     """Benchmarks and load tests need every DAG; they pass no version."""
+
     async def ready():
         async with AirflowClient("http://airflow.test", "t", transport=httpx.MockTransport(airflow_3_2)) as client:
             return await ready_fixture_dags(client, ["result_decorator", "dag_return"], "http://airflow.test")
@@ -98,11 +111,24 @@ def test_without_a_version_a_missing_feature_still_ends_the_run():
         ("3.3.0rc1", [], {}, None),
         ("3.4.0.dev0", [], {}, None),
         ("3.2.2", [], {}, "the feature was added in Airflow 3.3"),
-        ("3.3.2", ["a"], {"a.py": NO_RESULT}, "airflow.sdk has no result decorator, so 1 fixture DAGs using @result do not load"),
+        (
+            "3.3.2",
+            ["a"],
+            {"a.py": NO_RESULT},
+            "airflow.sdk has no result decorator, so 1 fixture DAGs using @result do not load",
+        ),
         ("3.3.2", ["a", "b"], {"a.py": NO_RESULT, "b.py": "SyntaxError: invalid syntax"}, None),
         ("3.2.2", ["a"], {}, None),
     ],
-    ids=["present", "prerelease", "dev", "old-version", "no-result-import", "other-import-error", "missing-without-error"],
+    ids=[
+        "present",
+        "prerelease",
+        "dev",
+        "old-version",
+        "no-result-import",
+        "other-import-error",
+        "missing-without-error",
+    ],
 )
 def test_feature_absence(version, missing, errors, reason):
     assert feature_absence(version, missing, errors) == reason
@@ -112,12 +138,14 @@ def test_the_watchdog_ignores_failed_polls_and_reports_an_unhealthy_scheduler():
     from conformance.session import _watch_health
 
     healthy = {"metadatabase": {"status": "healthy"}, "scheduler": {"status": "healthy"}}
-    answers = iter([
-        httpx.ReadTimeout("slow"),
-        healthy,
-        {**healthy, "triggerer": {"status": "unhealthy"}},  # not needed for runs: ignored
-        {**healthy, "scheduler": {"status": "unhealthy", "latest_scheduler_heartbeat": "t"}},
-    ])
+    answers = iter(
+        [
+            httpx.ReadTimeout("slow"),
+            healthy,
+            {**healthy, "triggerer": {"status": "unhealthy"}},  # not needed for runs: ignored
+            {**healthy, "scheduler": {"status": "unhealthy", "latest_scheduler_heartbeat": "t"}},
+        ]
+    )
 
     def handler(request: httpx.Request) -> httpx.Response:
         answer = next(answers)
@@ -149,11 +177,15 @@ def test_a_session_needing_no_case_triggers_nothing_and_says_so_when_a_test_read
             return httpx.Response(200, json={"dags": [], "total_entries": 0})
         return httpx.Response(500, json={"detail": "not expected"})
 
-    monkeypatch.setattr(session, "AirflowClient", lambda url, token: AirflowClient(url, token, transport=httpx.MockTransport(handler)))
+    monkeypatch.setattr(
+        session, "AirflowClient", lambda url, token: AirflowClient(url, token, transport=httpx.MockTransport(handler))
+    )
     info = session.prepare(Connection(target="fake", base_url="http://airflow.test", token="t"), [], tmp_path)
     assert info.run_ids == {} and info.feature_absent is None
     assert [line for line in sent if not line.startswith("GET")] == []  # nothing unpaused, nothing triggered
-    with pytest.raises(LookupError, match="case dag-return was not streamed in this session; a test reading it must name"):
+    with pytest.raises(
+        LookupError, match="case dag-return was not streamed in this session; a test reading it must name"
+    ):
         info.transcript("dag-return")
     with pytest.raises(LookupError, match="fixture DAG dag_return was not triggered in this session"):
         info.run_id("dag_return")
@@ -168,7 +200,9 @@ def test_the_timed_run_goes_right_after_the_first_paced_runs_or_last_unpaced():
     paced = timed_order(dag_ids, list(cases.values()), limit=6)
     assert sorted(paced) == sorted(dag_ids)
     assert paced.index("slow_run") == 6, "after the first six: the executor's first task processes have started"
-    assert [d for d in paced if d != "slow_run"] == [d for d in dag_ids if d != "slow_run"], "the others keep their order"
+    assert [d for d in paced if d != "slow_run"] == [d for d in dag_ids if d != "slow_run"], (
+        "the others keep their order"
+    )
 
     unpaced = timed_order(dag_ids, list(cases.values()), limit=None)
     assert unpaced[-1] == "slow_run"

@@ -53,11 +53,16 @@ def test_unnumbered_measurements_count_beyond_the_first_of_each_test_and_case():
 
 
 def test_clause_outcomes_read_verdicts_and_re_measures_from_a_report():
-    outcomes = soak.clause_outcomes(report(
-        clause("STREAM-CADENCE-1", "pass", [measured("t", 0), measured("t", 1, kept=True)]),
-        clause("RESULT-ONCE-1", "fail"),
-    ))
-    assert outcomes == {"STREAM-CADENCE-1": soak.ClauseOutcome("pass", 1), "RESULT-ONCE-1": soak.ClauseOutcome("fail", 0)}
+    outcomes = soak.clause_outcomes(
+        report(
+            clause("STREAM-CADENCE-1", "pass", [measured("t", 0), measured("t", 1, kept=True)]),
+            clause("RESULT-ONCE-1", "fail"),
+        )
+    )
+    assert outcomes == {
+        "STREAM-CADENCE-1": soak.ClauseOutcome("pass", 1),
+        "RESULT-ONCE-1": soak.ClauseOutcome("fail", 0),
+    }
 
 
 def run_result(number: int, exit_code: int = 0, seconds: float = 60.0, **verdicts: str) -> soak.RunResult:
@@ -80,16 +85,36 @@ def test_the_tally_counts_judged_runs_and_false_failures_per_clause():
 
 
 def test_the_summary_has_the_totals_and_fails_on_any_non_zero_exit_or_failing_clause():
-    runs = [run_result(1, seconds=70.0, A_1="pass"), run_result(2, 1, 90.0, A_1="fail"), soak.RunResult(3, 4, 10.0, None, "boom")]
+    runs = [
+        run_result(1, seconds=70.0, A_1="pass"),
+        run_result(2, 1, 90.0, A_1="fail"),
+        soak.RunResult(3, 4, 10.0, None, "boom"),
+    ]
     document = soak.summary(runs, runs_asked=3, busy_core=True, pytest_args=["-k", "x"])
     assert document["passed"] is False
     assert document["totals"] == {
-        "runs": 3, "exited_non_zero": 2, "lost_verdicts": [3], "false_failures": 1, "re_measures": 0,
+        "runs": 3,
+        "exited_non_zero": 2,
+        "lost_verdicts": [3],
+        "false_failures": 1,
+        "re_measures": 0,
         "wall_s": {"min": 10.0, "median": 70.0, "max": 90.0},
     }
-    assert document["runs"][1] == {"number": 2, "exit_code": 1, "seconds": 90.0, "lost_verdict": False, "failing": ["A-1"], "output_tail": None}
+    assert document["runs"][1] == {
+        "number": 2,
+        "exit_code": 1,
+        "seconds": 90.0,
+        "lost_verdict": False,
+        "failing": ["A-1"],
+        "output_tail": None,
+    }
     assert document["runs"][2]["output_tail"] == "boom"
-    assert document["clauses"]["A-1"] == {"judged": 2, "false_failures": 1, "re_measures": 0, "verdicts": {"pass": 1, "fail": 1}}
+    assert document["clauses"]["A-1"] == {
+        "judged": 2,
+        "false_failures": 1,
+        "re_measures": 0,
+        "verdicts": {"pass": 1, "fail": 1},
+    }
     json.dumps(document)  # soak.json
 
 
@@ -102,8 +127,14 @@ def test_a_clean_soak_passes_only_when_every_run_asked_for_ended():
 
 def test_the_run_line_and_the_table():
     assert soak.run_line(run_result(3, seconds=71.24, A_1="pass"), 30) == "run 3 of 30: exit 0, 71.2 s, failing: -"
-    assert soak.run_line(run_result(4, 1, 80.0, A_1="fail", B_1="error"), 30) == "run 4 of 30: exit 1, 80.0 s, failing: A-1, B-1"
-    assert soak.run_line(soak.RunResult(5, 4, 9.0, None), 30) == "run 5 of 30: exit 4, 9.0 s, failing: no verdict (no report.json)"
+    assert (
+        soak.run_line(run_result(4, 1, 80.0, A_1="fail", B_1="error"), 30)
+        == "run 4 of 30: exit 1, 80.0 s, failing: A-1, B-1"
+    )
+    assert (
+        soak.run_line(soak.RunResult(5, 4, 9.0, None), 30)
+        == "run 5 of 30: exit 4, 9.0 s, failing: no verdict (no report.json)"
+    )
     runs = [
         soak.RunResult(1, 0, 60.0, {"TIMING-1": soak.ClauseOutcome("pass", 2), "A-1": soak.ClauseOutcome("pass")}),
         run_result(2, 1, 70.0, TIMING_1="fail", A_1="pass"),
@@ -156,11 +187,16 @@ def test_each_run_goes_through_the_front_door_into_a_folder_of_its_own(tmp_path,
 
 
 def test_a_false_failure_or_a_lost_verdict_fails_the_soak_and_keeps_the_output(tmp_path, capsys):
-    fake = FakeSuite((1, report(clause("A-1", "fail"), clause("B-1", "pass"))), (4, None), (0, report(clause("A-1", "pass"))))
+    fake = FakeSuite(
+        (1, report(clause("A-1", "fail"), clause("B-1", "pass"))), (4, None), (0, report(clause("A-1", "pass")))
+    )
     assert soak.main(["--runs", "3", "--report", str(tmp_path)], runner=fake) == 1
     out = capsys.readouterr().out
     assert "run 1 of 3: exit 1, " in out and "failing: A-1\n" in out
-    assert "run 2 of 3: exit 4, " in out and "failing: no verdict (no report.json)\n  its output ends:\noutput of run 2" in out
+    assert (
+        "run 2 of 3: exit 4, " in out
+        and "failing: no verdict (no report.json)\n  its output ends:\noutput of run 2" in out
+    )
     document = json.loads((tmp_path / "soak.json").read_text())
     assert document["totals"]["lost_verdicts"] == [2]
     assert document["clauses"]["A-1"]["false_failures"] == 1
@@ -237,7 +273,12 @@ def test_a_stress_ng_that_ends_early_fails_the_soak(tmp_path, capsys):
         os.waitid(os.P_PID, pid_in(pid_file), os.WEXITED | os.WNOWAIT)  # until it has ended, leaving it to be reaped
         return fake(command)
 
-    stress = [sys.executable, "-c", "import os, sys; open(sys.argv[1], 'w').write(str(os.getpid())); sys.exit(3)", str(pid_file)]
+    stress = [
+        sys.executable,
+        "-c",
+        "import os, sys; open(sys.argv[1], 'w').write(str(os.getpid())); sys.exit(3)",
+        str(pid_file),
+    ]
     assert soak.main(["--runs", "1", "--busy-core", "--report", str(tmp_path / "r")], runner=runner, stress=stress) == 1
     assert "stress-ng ended early (exit 3): the later runs had no busy core" in capsys.readouterr().out
     assert json.loads((tmp_path / "r" / "soak.json").read_text())["stress_ng_ended_early"] == 3

@@ -45,7 +45,9 @@ def checkout(root: Path) -> Path:
         '    "apache-airflow-task-sdk==1.4.0b2",\n    "apache-airflow-core==3.4.0b2",\n]\n'
         '[project.optional-dependencies]\n"all-core" = [\n    "apache-airflow-core[all]"\n]\n'
     )
-    (root / "airflow-core" / "pyproject.toml").write_text('[project]\nname = "apache-airflow-core"\nversion = "3.4.0b2"\n')
+    (root / "airflow-core" / "pyproject.toml").write_text(
+        '[project]\nname = "apache-airflow-core"\nversion = "3.4.0b2"\n'
+    )
     (root / "airflow-core" / "src" / "airflow" / "__init__.py").write_text('"""Airflow."""\n__version__ = "3.4.0b2"\n')
     (root / "task-sdk" / "pyproject.toml").write_text(
         '[project]\nname = "apache-airflow-task-sdk"\nversion = "1.4.0b2"\ndependencies = [\n    "apache-airflow-core<3.5.0,>=3.4.0b1",\n]\n'
@@ -53,8 +55,11 @@ def checkout(root: Path) -> Path:
     route = root / ROUTE
     route.parent.mkdir(parents=True)
     body = "".join(f"# line {n}\n" for n in range(937))
-    route.write_text(body + "        result_task_ids=result_task_ids,\n    )\n    waiter.validate_result_selection(dag_run, dag_bag, session=session)\n"
-                     "    return StreamingResponse(waiter.wait())\n\n\n@dag_run_router.post(\n")
+    route.write_text(
+        body
+        + "        result_task_ids=result_task_ids,\n    )\n    waiter.validate_result_selection(dag_run, dag_bag, session=session)\n"
+        "    return StreamingResponse(waiter.wait())\n\n\n@dag_run_router.post(\n"
+    )
     return root
 
 
@@ -73,13 +78,17 @@ def test_a_relabel_renames_core_and_the_meta_package_and_every_pin_on_core_follo
 
 def test_a_relabel_refuses_a_layout_it_does_not_know(tmp_path):
     tree = checkout(tmp_path / "tree")
-    (tree / "airflow-core" / "src" / "airflow" / "__init__.py").write_text("from airflow.version import version as __version__\n")
+    (tree / "airflow-core" / "src" / "airflow" / "__init__.py").write_text(
+        "from airflow.version import version as __version__\n"
+    )
     with pytest.raises(source_build.CheckFailed, match="has 0 version lines"):
         source_build.relabel(tree, "3.5.0.dev0")
 
 
 def test_the_committed_patch_applies_to_a_tree_inside_a_repository_and_names_what_it_touched(tmp_path):
-    (tmp_path / ".git").mkdir()  # the tree lies in a folder git could take for a repository (as .tox lies in the project's)
+    (
+        tmp_path / ".git"
+    ).mkdir()  # the tree lies in a folder git could take for a repository (as .tox lies in the project's)
     tree = checkout(tmp_path / "work" / "tree")
     assert source_build.touched_files(tree, PATCH) == [ROUTE]
     source_build.git_apply(tree, PATCH)
@@ -95,7 +104,10 @@ def run_install(tmp_path, *args: str, capsys) -> tuple[int, str]:
     ("args", "says"),
     [
         (["--source", "{tmp}/nowhere"], "is not a folder; give the root of an Airflow checkout"),
-        (["--source", "{tmp}"], "is not an Airflow checkout (no pyproject.toml, airflow-core/pyproject.toml, task-sdk/pyproject.toml)"),
+        (
+            ["--source", "{tmp}"],
+            "is not an Airflow checkout (no pyproject.toml, airflow-core/pyproject.toml, task-sdk/pyproject.toml)",
+        ),
         (["--patch", "{tmp}/missing.diff"], "is not a file; give a diff made with git diff"),
         (["--version", "three point five"], "is not a PEP 440 version; give one such as 3.5.0.dev0"),
     ],
@@ -117,7 +129,9 @@ def test_a_patch_that_does_not_apply_is_bad_input(tmp_path, capsys, monkeypatch)
     assert code == 4
     assert f"--patch {PATCH} does not apply to the source" in err
     assert not (tmp_path / "work").exists()
-    assert (source / ROUTE).read_text() == "# not the route this patch was made for\n"  # the checkout itself is never changed
+    assert (
+        source / ROUTE
+    ).read_text() == "# not the route this patch was made for\n"  # the checkout itself is never changed
 
 
 def test_a_checkout_is_copied_patched_and_relabelled_never_changed_in_place(tmp_path, monkeypatch):
@@ -132,6 +146,7 @@ def test_a_checkout_is_copied_patched_and_relabelled_never_changed_in_place(tmp_
             out = Path(args[args.index("--out-dir") + 1])
             out.mkdir(parents=True, exist_ok=True)
             (out / "apache_airflow_core-3.5.0.dev0-py3-none-any.whl").touch()
+
     monkeypatch.setattr(source_build, "uv", fake_uv)
     manifest = source_build.install(tmp_path / "work", source, PATCH, "3.5.0.dev0")
     assert {path: path.read_bytes() for path in source.rglob("*") if path.is_file()} == before
@@ -144,8 +159,14 @@ def test_a_checkout_is_copied_patched_and_relabelled_never_changed_in_place(tmp_
 
 
 def test_a_patched_file_maps_to_its_installed_place_and_other_files_to_none():
-    assert source_build.installed_as(ROUTE) == ("apache-airflow-core", "airflow/api_fastapi/core_api/routes/public/dag_run.py")
-    assert source_build.installed_as("task-sdk/src/airflow/sdk/__init__.py") == ("apache-airflow-task-sdk", "airflow/sdk/__init__.py")
+    assert source_build.installed_as(ROUTE) == (
+        "apache-airflow-core",
+        "airflow/api_fastapi/core_api/routes/public/dag_run.py",
+    )
+    assert source_build.installed_as("task-sdk/src/airflow/sdk/__init__.py") == (
+        "apache-airflow-task-sdk",
+        "airflow/sdk/__init__.py",
+    )
     assert source_build.installed_as("airflow-core/tests/unit/test_x.py") is None
 
 
@@ -165,13 +186,17 @@ def test_an_installed_file_that_is_not_the_patched_one_is_named(tmp_path, monkey
     assert source_build.check_installed(manifest) == [f"{installed} is not the patched {ROUTE}"]
     installed.write_text("patched\n")
     assert source_build.check_installed(manifest) == []
-    assert source_build.check_installed({**manifest, "version": "3.4.0b2"}) == ["apache-airflow-core 3.5.0.dev0 is installed, 3.4.0b2 was built"]
+    assert source_build.check_installed({**manifest, "version": "3.4.0b2"}) == [
+        "apache-airflow-core 3.5.0.dev0 is installed, 3.4.0b2 was built"
+    ]
 
 
 def test_the_served_version_must_be_the_built_one(tmp_path):
     (tmp_path / "report.json").write_text(json.dumps({"airflow": {"version": "3.4.0b2"}}))
     assert source_build.check_served({"version": "3.4.0b2"}, tmp_path) == []
-    assert source_build.check_served({"version": "3.5.0.dev0"}, tmp_path) == ["the server answered GET /api/v2/version with 3.4.0b2, 3.5.0.dev0 was built"]
+    assert source_build.check_served({"version": "3.5.0.dev0"}, tmp_path) == [
+        "the server answered GET /api/v2/version with 3.4.0b2, 3.5.0.dev0 was built"
+    ]
     assert "wrote no report" in source_build.check_served({"version": "3.4.0b2"}, tmp_path / "none")[0]
 
 
@@ -183,7 +208,12 @@ RUNS = contributor.load_runs()
 
 def test_the_committed_report_is_a_whole_suite_run_of_3_4_0b2_on_sqlite_with_its_declared_divergences():
     airflow = COMMITTED["airflow"]
-    assert (airflow["version"], airflow["target"], airflow["database"], COMMITTED["selection"]) == ("3.4.0b2", "local", "sqlite", None)
+    assert (airflow["version"], airflow["target"], airflow["database"], COMMITTED["selection"]) == (
+        "3.4.0b2",
+        "local",
+        "sqlite",
+        None,
+    )
     diverging = {c["id"] for c in COMMITTED["clauses"] if c["verdict"] == "expected-divergence"}
     assert diverging == set(divergences_for("3.4.0b2", "sqlite"))
     assert {c["verdict"] for c in COMMITTED["clauses"]} == {"pass", "expected-divergence"}
@@ -213,7 +243,13 @@ def dev_report(*, notes_for=None, extra_fail=None) -> dict:
         if clause["id"] in declared or clause["id"] == extra_fail:
             clause["verdict"] = "fail"
     report["notes"] = [
-        {"kind": "same-as-declared", "clause": c, "subject": "3.4.0b2", "message": "same as declared for 3.4.0b2", "evidence": [{"test": "t", "detail": "d"}]}
+        {
+            "kind": "same-as-declared",
+            "clause": c,
+            "subject": "3.4.0b2",
+            "message": "same as declared for 3.4.0b2",
+            "evidence": [{"test": "t", "detail": "d"}],
+        }
         for c in noted
     ]
     return report
@@ -224,7 +260,9 @@ def test_a_run_exactly_as_declared_has_no_problem():
 
 
 def test_a_clause_moving_besides_the_declared_ones_is_named():
-    problems = contributor.judge(RUNS["dev-build"], 1, dev_report(extra_fail="RESULT-DECORATOR-1"), COMMITTED, COMMITTED)
+    problems = contributor.judge(
+        RUNS["dev-build"], 1, dev_report(extra_fail="RESULT-DECORATOR-1"), COMMITTED, COMMITTED
+    )
     assert problems[0].startswith("verdicts that moved from the unchanged source's run: ")
     assert "RESULT-DECORATOR-1 fail" in problems[0]
     assert problems[1:] == ["compare against airflow-3.4.0b2 found regressions: RESULT-DECORATOR-1"]
@@ -234,11 +272,15 @@ def test_a_persisting_divergence_without_its_note_is_named_and_compare_calls_it_
     without = [c for c in RUNS["dev-build"]["verdicts"] if c != "RESULT-NONE-1"]
     problems = contributor.judge(RUNS["dev-build"], 1, dev_report(notes_for=without), COMMITTED, COMMITTED)
     assert problems[0].startswith("same-as-declared notes: ")
-    assert problems[1] == "compare against airflow-3.4.0b2 gave RESULT-NONE-1 new-failure, declared persisting-divergence"
+    assert (
+        problems[1] == "compare against airflow-3.4.0b2 gave RESULT-NONE-1 new-failure, declared persisting-divergence"
+    )
 
 
 def test_another_exit_code_is_named():
-    assert contributor.judge(RUNS["dev-build"], 4, dev_report(), COMMITTED, COMMITTED) == ["the suite exited 4, 1 declared"]
+    assert contributor.judge(RUNS["dev-build"], 4, dev_report(), COMMITTED, COMMITTED) == [
+        "the suite exited 4, 1 declared"
+    ]
 
 
 def test_an_unknown_run_is_bad_input(capsys, tmp_path):

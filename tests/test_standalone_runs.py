@@ -32,8 +32,15 @@ def test_the_summary_counts_every_run_and_fails_on_any_non_zero_exit(tool, tmp_p
 
     def fake_run(number, airflow, out, keep_logs):
         code, seconds, died = next(outcomes)
-        return {"run": number, "booted": True, "boot_seconds": 20.0, "exit_code": code, "suite_seconds": seconds,
-                "scheduler_died": died, "database_locked_lines": 3 if died else 0}
+        return {
+            "run": number,
+            "booted": True,
+            "boot_seconds": 20.0,
+            "exit_code": code,
+            "suite_seconds": seconds,
+            "scheduler_died": died,
+            "database_locked_lines": 3 if died else 0,
+        }
 
     monkeypatch.setattr(tool, "one_run", fake_run)
     airflow = tmp_path / "airflow"

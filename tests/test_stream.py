@@ -39,7 +39,8 @@ def test_lines_are_framed_across_chunk_boundaries():
     def handler(request: httpx.Request) -> httpx.Response:
         seen.append(request)
         body = chunks(
-            b'{"state": "que', b'ued"}\n{"state": "running"}\n{"sta',  # split mid-line, two lines in one chunk
+            b'{"state": "que',
+            b'ued"}\n{"state": "running"}\n{"sta',  # split mid-line, two lines in one chunk
             b'te": "running"}\n',
             b'{"state": "success", "results": {"t": 1}}',  # unterminated last fragment
         )
@@ -113,10 +114,14 @@ def test_transport_errors_mid_stream_are_recorded(exc, error):
 
 def test_transcript_survives_save_and_load(tmp_path):
     def handler(request: httpx.Request) -> httpx.Response:
-        return httpx.Response(200, headers={"X-Extra": "1"}, content=chunks(b'{"state": "running"}\n{"state": "success"}\n'))
+        return httpx.Response(
+            200, headers={"X-Extra": "1"}, content=chunks(b'{"state": "running"}\n{"state": "success"}\n')
+        )
 
     recorded = record(handler, headers={"Accept-Encoding": "gzip"})
-    transcript = attrs.evolve(recorded, run={"state": "success", "end_date": "2025-01-01T00:00:00Z"}, error="stopped early")
+    transcript = attrs.evolve(
+        recorded, run={"state": "success", "end_date": "2025-01-01T00:00:00Z"}, error="stopped early"
+    )
 
     path = transcript.save(tmp_path)
 
@@ -125,7 +130,6 @@ def test_transcript_survives_save_and_load(tmp_path):
     assert loaded == transcript
     assert all(isinstance(line, Line) for line in loaded.lines)
     assert loaded.header("x-extra") == "1"
-
 
 
 def test_a_line_that_is_not_utf8_is_recorded_as_an_error():
@@ -141,7 +145,11 @@ def test_a_line_that_is_not_utf8_is_recorded_as_an_error():
 def test_terminal_lateness_is_measured_from_the_runs_end_date():
     ended = "2026-11-24T22:00:10.500000Z"
     transcript = Transcript(
-        case_id="c", path="/wait", query=(), request_headers={}, sent_at=epoch("2026-11-24T22:00:05Z"),
+        case_id="c",
+        path="/wait",
+        query=(),
+        request_headers={},
+        sent_at=epoch("2026-11-24T22:00:05Z"),
         lines=[Line(raw='{"state": "running"}\n', at=0.1), Line(raw='{"state": "success"}\n', at=6.0)],
         run={"end_date": ended},
     )

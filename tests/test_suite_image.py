@@ -24,7 +24,9 @@ exit "${STAND_IN_EXIT:-0}"
 """
 
 
-def run_entrypoint(tmp_path: Path, *args: str, report: str | None, exit_code: int = 0) -> tuple[subprocess.CompletedProcess[str], list[str] | None]:
+def run_entrypoint(
+    tmp_path: Path, *args: str, report: str | None, exit_code: int = 0
+) -> tuple[subprocess.CompletedProcess[str], list[str] | None]:
     """The entrypoint's outcome, and the arguments ``conformance`` got (None: it was not run)."""
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir(exist_ok=True)
@@ -35,7 +37,9 @@ def run_entrypoint(tmp_path: Path, *args: str, report: str | None, exit_code: in
     env = {"PATH": f"{bin_dir}:{os.environ['PATH']}", "STAND_IN_ARGS": str(recorded), "STAND_IN_EXIT": str(exit_code)}
     if report is not None:
         env["AIRFLOW_CONFORMANCE_REPORT"] = report
-    done = subprocess.run(["sh", str(ENTRYPOINT), *args], env=env, capture_output=True, text=True, timeout=30, check=False)
+    done = subprocess.run(
+        ["sh", str(ENTRYPOINT), *args], env=env, capture_output=True, text=True, timeout=30, check=False
+    )
     return done, recorded.read_text().splitlines() if recorded.exists() else None
 
 

@@ -78,7 +78,10 @@ HEALTHY = {"status": "healthy"}
 @pytest.mark.parametrize(
     ("health", "expected"),
     [
-        ({"metadatabase": HEALTHY, "scheduler": {**HEALTHY, "latest_scheduler_heartbeat": "2025-01-01T00:00:00Z"}}, True),
+        (
+            {"metadatabase": HEALTHY, "scheduler": {**HEALTHY, "latest_scheduler_heartbeat": "2025-01-01T00:00:00Z"}},
+            True,
+        ),
         ({"metadatabase": HEALTHY, "triggerer": {"status": "unhealthy"}}, False),
         ({"metadatabase": HEALTHY, "dag_processor": {"status": None}}, False),
         ({}, False),
@@ -98,7 +101,9 @@ def test_log_tail_keeps_the_last_lines_indented():
 
 def test_missing_postgresql_is_one_sentence(monkeypatch, tmp_path):
     monkeypatch.setenv("PATH", str(tmp_path))
-    with pytest.raises(TargetError, match=r"PostgreSQL is not installed \(no `initdb`\); install Debian's postgresql package"):
+    with pytest.raises(
+        TargetError, match=r"PostgreSQL is not installed \(no `initdb`\); install Debian's postgresql package"
+    ):
         pg_binary("initdb", debian_root=tmp_path)
 
 
@@ -109,7 +114,9 @@ def test_unknown_database_is_refused():
 
 def test_a_process_working_in_a_folder_is_found_and_stopped(tmp_path):
     """Task processes leave the server's process group; the sweep by working folder finds them."""
-    sleeper = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"], cwd=tmp_path, start_new_session=True)
+    sleeper = subprocess.Popen(
+        [sys.executable, "-c", "import time; time.sleep(60)"], cwd=tmp_path, start_new_session=True
+    )
     try:
         assert sleeper.pid in processes_working_in(tmp_path)
         stop_strays(tmp_path)
@@ -125,7 +132,9 @@ def test_a_missing_server_log_is_told_not_raised(tmp_path):
 
 @pytest.mark.parametrize("value", ["soon", "0", "-5", "nan"])
 def test_a_bad_boot_timeout_is_one_sentence(value):
-    with pytest.raises(TargetError, match=rf"AIRFLOW_CONFORMANCE_BOOT_TIMEOUT must be a positive number of seconds, not '{value}'\."):
+    with pytest.raises(
+        TargetError, match=rf"AIRFLOW_CONFORMANCE_BOOT_TIMEOUT must be a positive number of seconds, not '{value}'\."
+    ):
         LocalTarget({"AIRFLOW_CONFORMANCE_BOOT_TIMEOUT": value})
 
 
@@ -183,15 +192,20 @@ def test_stopping_the_group_ends_and_reaps_every_member_at_once(tmp_path):
 def test_a_one_shot_command_that_fails_quotes_its_log(tmp_path):
     group = ProcessGroup(tmp_path, {})
     with pytest.raises(TargetError, match=r"(?s)`-c .*` failed with exit code 2; its log ends:.*no such table"):
-        group.run_to_end("db-migrate", [sys.executable, "-c", "print('no such table'); raise SystemExit(2)"], time.monotonic() + 30)
+        group.run_to_end(
+            "db-migrate", [sys.executable, "-c", "print('no such table'); raise SystemExit(2)"], time.monotonic() + 30
+        )
 
 
 @pytest.mark.parametrize("user", ["RESTRICTED", "NO_RUNS"])
 def test_half_an_optional_users_credentials_are_a_mistake_not_a_skip(user):
     target = ExternalTarget({f"AIRFLOW_CONFORMANCE_{user}_USERNAME": "viewer"})
-    with pytest.raises(TargetError, match=(
-        rf"needs AIRFLOW_CONFORMANCE_{user}_TOKEN, or AIRFLOW_CONFORMANCE_{user}_USERNAME and AIRFLOW_CONFORMANCE_{user}_PASSWORD\."
-    )):
+    with pytest.raises(
+        TargetError,
+        match=(
+            rf"needs AIRFLOW_CONFORMANCE_{user}_TOKEN, or AIRFLOW_CONFORMANCE_{user}_USERNAME and AIRFLOW_CONFORMANCE_{user}_PASSWORD\."
+        ),
+    ):
         target._optional_token("http://127.0.0.1:1", user)
     assert ExternalTarget({})._optional_token("http://127.0.0.1:1", user) is None
     assert ExternalTarget({f"AIRFLOW_CONFORMANCE_{user}_TOKEN": "t"})._optional_token("http://127.0.0.1:1", user) == "t"
@@ -200,15 +214,23 @@ def test_half_an_optional_users_credentials_are_a_mistake_not_a_skip(user):
 def test_the_external_target_hands_on_each_optional_users_token_from_its_own_variables(monkeypatch):
     """The no-XCom user by token, the no-runs user by credentials exchanged at /auth/token, each
     into its own field of the connection; with neither set, both are None (their clauses untested)."""
-    monkeypatch.setattr(external.httpx, "get", lambda url, **kwargs: httpx.Response(200, request=httpx.Request("GET", url)))
+    monkeypatch.setattr(
+        external.httpx, "get", lambda url, **kwargs: httpx.Response(200, request=httpx.Request("GET", url))
+    )
     monkeypatch.setattr(external, "fetch_token", lambda url, username, password: f"token of {username} ({password})")
     environ = {"AIRFLOW_CONFORMANCE_URL": "http://airflow.invalid", "AIRFLOW_CONFORMANCE_TOKEN": "admin-token"}
-    with ExternalTarget({
-        **environ, "AIRFLOW_CONFORMANCE_RESTRICTED_TOKEN": "no-xcom-token",
-        "AIRFLOW_CONFORMANCE_NO_RUNS_USERNAME": "dags-only", "AIRFLOW_CONFORMANCE_NO_RUNS_PASSWORD": "pw",
-    }).start() as connection:
+    with ExternalTarget(
+        {
+            **environ,
+            "AIRFLOW_CONFORMANCE_RESTRICTED_TOKEN": "no-xcom-token",
+            "AIRFLOW_CONFORMANCE_NO_RUNS_USERNAME": "dags-only",
+            "AIRFLOW_CONFORMANCE_NO_RUNS_PASSWORD": "pw",
+        }
+    ).start() as connection:
         assert (connection.token, connection.restricted_token, connection.no_runs_token) == (
-            "admin-token", "no-xcom-token", "token of dags-only (pw)",
+            "admin-token",
+            "no-xcom-token",
+            "token of dags-only (pw)",
         )
     with ExternalTarget(environ).start() as connection:
         assert (connection.restricted_token, connection.no_runs_token) == (None, None)

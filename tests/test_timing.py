@@ -25,13 +25,22 @@ def stream(gaps: list[float], case_id: str = "slow-cadence-gzip", extra_terminal
     if extra_terminal:
         arrivals.append(at + 0.001)
         raws.append('{"state": "success"}\n')
-    return Transcript(case_id=case_id, path="/wait", query=[["interval", "2"]], request_headers={}, sent_at=SENT,
-                      status=200, lines=[Line(raw, t) for raw, t in zip(raws, arrivals)])
+    return Transcript(
+        case_id=case_id,
+        path="/wait",
+        query=[["interval", "2"]],
+        request_headers={},
+        sent_at=SENT,
+        status=200,
+        lines=[Line(raw, t) for raw, t in zip(raws, arrivals)],
+    )
 
 
 def healthy(seconds: float = 30.0, control: float = 0.02, lag: float = 0.001) -> Health:
-    return Health.of(Sample(started=SENT + t, ended=SENT + t + 0.5 + control, lag_s=lag, control_s=control)
-                     for t in [i * 0.5 for i in range(int(seconds * 2))])
+    return Health.of(
+        Sample(started=SENT + t, ended=SENT + t + 0.5 + control, lag_s=lag, control_s=control)
+        for t in [i * 0.5 for i in range(int(seconds * 2))]
+    )
 
 
 CADENCE = timing_checks.cadence(2.0)
@@ -94,13 +103,16 @@ def test_every_measurement_reaches_the_evidence_with_why_it_was_kept_or_not():
     assert marks[1]["health"]["samples"] > 0
 
 
-@pytest.mark.parametrize(("samples", "expected"), [
-    ([], "no sample"),
-    ([Sample(SENT, SENT + 0.6, lag_s=LAG_LIMIT + 0.5, control_s=0.01)], "woke up"),
-    ([Sample(SENT, SENT + 0.6, lag_s=0.0, control_s=None, error="ReadTimeout")], "failed"),
-    ([Sample(SENT, SENT + 2.0, lag_s=0.0, control_s=CONTROL_LIMIT + 0.5)], "control requests took"),
-    ([Sample(SENT, SENT + 0.6, 0.0, 0.01), Sample(SENT + 5, SENT + 5.6, 0.0, 0.01)], "held up"),
-])
+@pytest.mark.parametrize(
+    ("samples", "expected"),
+    [
+        ([], "no sample"),
+        ([Sample(SENT, SENT + 0.6, lag_s=LAG_LIMIT + 0.5, control_s=0.01)], "woke up"),
+        ([Sample(SENT, SENT + 0.6, lag_s=0.0, control_s=None, error="ReadTimeout")], "failed"),
+        ([Sample(SENT, SENT + 2.0, lag_s=0.0, control_s=CONTROL_LIMIT + 0.5)], "control requests took"),
+        ([Sample(SENT, SENT + 0.6, 0.0, 0.01), Sample(SENT + 5, SENT + 5.6, 0.0, 0.01)], "held up"),
+    ],
+)
 def test_each_kind_of_disturbance_is_named(samples, expected):
     reasons = Health.of(samples).disturbances(SENT, SENT + 6)
     assert any(expected in reason for reason in reasons), reasons
@@ -142,7 +154,9 @@ def stalled_between(start: float, end: float, seconds: float = 30.0) -> Health:
 def test_a_long_gap_a_stall_overlapped_is_measured_again():
     """The session's stall or the server's own? Only a quiet re-measure can tell."""
     first = timing.measure(0, stream([7.3, 2.05, 2.03, 2.0, 2.03]), stalled_between(0.0, 6.0), CADENCE)
-    assert first.problems and first.disturbances[0].startswith("the gaps out of bounds ([7.3] s) all overlapped a stall")
+    assert first.problems and first.disturbances[0].startswith(
+        "the gaps out of bounds ([7.3] s) all overlapped a stall"
+    )
     verdict = timing.judge(first, CADENCE, lambda number: (stream([2.0, 2.0, 2.0]), healthy()))
     assert verdict.problems == [] and len(verdict.measurements) == 2
 
@@ -167,7 +181,6 @@ def test_latency_is_judged_on_the_end_of_the_run_only():
     assert check.disturbances(transcript, stalled_between(7.0, 8.0)) != []
 
 
-
 @pytest.fixture
 def re_measuring(tmp_path, monkeypatch):
     """A session on slow_run with no Airflow behind it, and the fresh runs asked for (run id, case ids)."""
@@ -175,8 +188,15 @@ def re_measuring(tmp_path, monkeypatch):
 
     (tmp_path / "transcripts").mkdir()
     session = SessionInfo(
-        target="fake", base_url="http://unused.invalid", token="t", description="", database="sqlite",
-        airflow_version="3.3.2", run_ids={"slow_run": "conformance-x"}, server_errors=[], folder=str(tmp_path),
+        target="fake",
+        base_url="http://unused.invalid",
+        token="t",
+        description="",
+        database="sqlite",
+        airflow_version="3.3.2",
+        run_ids={"slow_run": "conformance-x"},
+        server_errors=[],
+        folder=str(tmp_path),
     )
     calls = []
 
@@ -203,9 +223,13 @@ def test_a_re_measure_round_is_one_fresh_run_per_dag_shared_by_its_cases(re_meas
     assert len(calls) == 1, "the second case's re-measure 1 is the stream made beside the first's"
     run_id, streamed = calls[0]
     assert run_id == "conformance-x-again1-slow_run"
-    assert sorted(streamed) == ["slow-cadence-gzip", "slow-cadence-identity", "slow-first-line"], "every case the session streamed on slow_run, no other"
+    assert sorted(streamed) == ["slow-cadence-gzip", "slow-cadence-identity", "slow-first-line"], (
+        "every case the session streamed on slow_run, no other"
+    )
     timing.fresh_round(session, cases["slow-cadence-gzip"], 2)
-    assert [call[0] for call in calls] == ["conformance-x-again1-slow_run", "conformance-x-again2-slow_run"], "round 2 is a run of its own"
+    assert [call[0] for call in calls] == ["conformance-x-again1-slow_run", "conformance-x-again2-slow_run"], (
+        "round 2 is a run of its own"
+    )
 
 
 def test_each_xdist_worker_makes_its_own_re_measure_run(re_measuring, monkeypatch):
@@ -214,4 +238,6 @@ def test_each_xdist_worker_makes_its_own_re_measure_run(re_measuring, monkeypatc
     session, calls = re_measuring
     monkeypatch.setenv("PYTEST_XDIST_WORKER", "gw1")
     timing.fresh_round(session, load_cases()["slow-cadence-gzip"], 1)
-    assert [call[0] for call in calls] == ["conformance-x-again1-slow_run-gw1"], "another worker's run of the same round would be a 409"
+    assert [call[0] for call in calls] == ["conformance-x-again1-slow_run-gw1"], (
+        "another worker's run of the same round would be a 409"
+    )

@@ -33,7 +33,12 @@ def expand(name: str) -> list[str]:
 
 
 def sections_by_env(parser: configparser.ConfigParser) -> dict[str, str]:
-    return {env: section for section in parser.sections() if section.startswith("testenv:") for env in expand(section.removeprefix("testenv:"))}
+    return {
+        env: section
+        for section in parser.sections()
+        if section.startswith("testenv:")
+        for env in expand(section.removeprefix("testenv:"))
+    }
 
 
 def resolved(value: str, env: str) -> list[str]:
@@ -44,7 +49,10 @@ def resolved(value: str, env: str) -> list[str]:
     for line in (line.strip() for line in value.strip().splitlines()):
         if match := CONDITION.match(line):
             alternatives = match["factors"].split(",")
-            if not any(all((f[1:] not in factors) if f.startswith("!") else (f in factors) for f in alt.split("-")) for alt in alternatives):
+            if not any(
+                all((f[1:] not in factors) if f.startswith("!") else (f in factors) for f in alt.split("-"))
+                for alt in alternatives
+            ):
                 continue
             line = match["value"]
         lines.append(line)
@@ -68,14 +76,18 @@ def test_the_betas_envs_are_still_there_and_3_4_0_has_one_env_of_its_own():
 def test_airflow_3_4_0_is_airflow_3_4_0b2_but_for_the_pin():
     parser = tox_ini()
     final, beta = settings(parser, "airflow-3.4.0"), settings(parser, "airflow-3.4.0b2")
-    beta = {key: lines for key, lines in beta.items() if lines}  # set_env holds only postgres lines: nothing for these two
+    beta = {
+        key: lines for key, lines in beta.items() if lines
+    }  # set_env holds only postgres lines: nothing for these two
     assert set(final) == set(beta) == {"deps", "commands"}
     assert final["commands"] == beta["commands"]
     assert [line for line in beta["deps"] if line not in final["deps"]] == ["apache-airflow==3.4.0b2"]
     assert [line for line in final["deps"] if line not in beta["deps"]] == ["apache-airflow==3.4.0"]
     assert final["deps"] == [line.replace("==3.4.0b2", "==3.4.0") for line in beta["deps"]]
     postgres = settings(parser, "airflow-3.4.0b2-postgres")
-    assert postgres["set_env"] == ["AIRFLOW_CONFORMANCE_DB = postgres"]  # the resolver sees factors, else the check above means little
+    assert postgres["set_env"] == [
+        "AIRFLOW_CONFORMANCE_DB = postgres"
+    ]  # the resolver sees factors, else the check above means little
     assert postgres["deps"][-1] == "apache-airflow[postgres]==3.4.0b2"
 
 
@@ -102,6 +114,8 @@ def test_ci_runs_3_4_0b2_built_from_source_and_its_mutants_and_contributor_runs_
     assert "airflow-3.4.0b2" not in env_list
     assert env_list.index("airflow-source") < env_list.index("mutants-loops") < env_list.index("contributor-runs")
     source = settings(parser, "airflow-source")
-    assert source["commands"] == ["conformance run --report {work_dir}{/}reports{/}{env_name} -- {posargs}"]  # the versions' envs' command
+    assert source["commands"] == [
+        "conformance run --report {work_dir}{/}reports{/}{env_name} -- {posargs}"
+    ]  # the versions' envs' command
     assert "--baseline {work_dir}{/}reports{/}airflow-source" in settings(parser, "mutants-loops")["commands"][0]
     assert "--baseline {work_dir}{/}reports{/}airflow-source" in settings(parser, "contributor-runs")["commands"][0]

@@ -5,7 +5,9 @@ import pytest
 from conformance import notes, unmeasured
 from conformance.expectations import load_expectations
 
-NONE_RESULT = "no results key, expected results {'nothing': None}"  # how RESULT-NONE-1's test words 3.4.0b2's divergence
+NONE_RESULT = (
+    "no results key, expected results {'nothing': None}"  # how RESULT-NONE-1's test words 3.4.0b2's divergence
+)
 
 
 def test_the_measured_versions_are_the_suites_matrix():
@@ -43,7 +45,9 @@ def test_a_measured_or_unknown_version_gets_no_note(version):
 
 
 def test_a_failure_the_nearest_versions_divergence_would_match_is_noted_for_that_clause():
-    found = unmeasured.same_as_declared("3.4.0", "sqlite", "result-none", ["RESULT-NONE-1", "RESULT-DECORATOR-1"], NONE_RESULT)
+    found = unmeasured.same_as_declared(
+        "3.4.0", "sqlite", "result-none", ["RESULT-NONE-1", "RESULT-DECORATOR-1"], NONE_RESULT
+    )
     assert found == [notes.same_as_declared("RESULT-NONE-1", "3.4.0b2")]
     assert found[0].message == "same as declared for 3.4.0b2: measure it on this version and extend the entry"
     assert unmeasured.same_as_declared("3.5.0.dev0", "sqlite", None, ["RESULT-NONE-1"], NONE_RESULT) == found
@@ -51,7 +55,10 @@ def test_a_failure_the_nearest_versions_divergence_would_match_is_noted_for_that
 
 def test_a_failure_of_another_kind_is_not_noted():
     """The nearest version pins how RESULT-NONE-1 fails; a server failing it otherwise is just failing."""
-    assert unmeasured.same_as_declared("3.4.0", "sqlite", "result-none", ["RESULT-NONE-1"], "results are {'nothing': 0}") == []
+    assert (
+        unmeasured.same_as_declared("3.4.0", "sqlite", "result-none", ["RESULT-NONE-1"], "results are {'nothing': 0}")
+        == []
+    )
 
 
 def test_an_entry_without_a_pattern_matches_any_failure_within_its_databases():
@@ -69,4 +76,6 @@ def test_a_clause_declared_for_the_version_itself_is_left_to_its_declaration():
 
 
 def test_nothing_is_noted_below_every_measured_version():
-    assert unmeasured.same_as_declared("3.1.0", "sqlite", None, ["WAIT-INTERVAL-OPTIONAL-1"], '422: {"detail":[]}') == []
+    assert (
+        unmeasured.same_as_declared("3.1.0", "sqlite", None, ["WAIT-INTERVAL-OPTIONAL-1"], '422: {"detail":[]}') == []
+    )

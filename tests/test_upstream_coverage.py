@@ -22,7 +22,9 @@ ROWS = {
     "covered: effect": lambda e: e.get("coverage") == "effect",
     "covered: opposite": lambda e: e.get("coverage") == "opposite",
     "not covered: out of scope": lambda e: e.get("not_covered", "").startswith("out of scope: "),
-    "not covered: not reachable from outside": lambda e: e.get("not_covered", "").startswith("not reachable from outside: "),
+    "not covered: not reachable from outside": lambda e: e.get("not_covered", "").startswith(
+        "not reachable from outside: "
+    ),
     "not covered: not yet a clause": lambda e: e.get("not_covered", "").startswith("not yet a clause: "),
     "all": lambda e: True,
 }
@@ -36,7 +38,11 @@ def section(heading: str) -> str:
 
 
 def title_of(entry: dict) -> str:
-    [title] = [s["title"] for s in DOCUMENT["sources"] if (s["upstream"], s["read_at"]) == (entry["upstream"], entry["read_at"])]
+    [title] = [
+        s["title"]
+        for s in DOCUMENT["sources"]
+        if (s["upstream"], s["read_at"]) == (entry["upstream"], entry["read_at"])
+    ]
     return title
 
 
@@ -75,7 +81,8 @@ def test_the_page_counts_the_entries_as_they_are():
     assert columns == [*titles, "all"]
     assert list(table) == list(ROWS)
     expected = {
-        label: [sum(1 for e in ENTRIES if keep(e) and title_of(e) == title) for title in titles] + [sum(1 for e in ENTRIES if keep(e))]
+        label: [sum(1 for e in ENTRIES if keep(e) and title_of(e) == title) for title in titles]
+        + [sum(1 for e in ENTRIES if keep(e))]
         for label, keep in ROWS.items()
     }
     assert table == expected

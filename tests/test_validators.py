@@ -31,7 +31,8 @@ NO_NODE = "node is not installed (Debian: apt-get install nodejs npm); .ci/run i
 def disagreements(examples: list[Example], verdicts: list[bool | None]) -> list[str]:
     return [
         f"{example.source}: labelled {'valid' if example.valid else 'invalid'}, judged {verdict}"
-        for example, verdict in zip(examples, verdicts, strict=True) if verdict is not example.valid
+        for example, verdict in zip(examples, verdicts, strict=True)
+        if verdict is not example.valid
     ]
 
 
@@ -48,7 +49,9 @@ def print_counts(name: str, examples: list[Example], verdicts: list[bool | None]
 def test_the_examples_cover_every_schema_and_keep_their_negative_floor():
     named = {example.schema["$ref"].removeprefix(cross_validators.BASE_URI).partition("#")[0] for example in EXAMPLES}
     unexemplified = {path.name for path in cross_validators.schema_files()} - named
-    assert unexemplified == set(), "add instances of these to fixtures/schema-examples/, or a fixture naming the schema's $id in $schema"
+    assert unexemplified == set(), (
+        "add instances of these to fixtures/schema-examples/, or a fixture naming the schema's $id in $schema"
+    )
     assert sum(not example.valid for example in EXAMPLES) >= NEGATIVE_FLOOR
     assert sum(example.valid for example in EXAMPLES) > len(named)
 
@@ -66,7 +69,9 @@ def test_ajv_strict_compiles_every_schema_and_gives_every_label():
     output = cross_validators.ajv_run(EXAMPLES)
     print(output["validator"])
     assert output["compile_errors"] == {}
-    assert sorted(output["compiled"]) == sorted(cross_validators.schema_id(p.name) for p in cross_validators.schema_files())
+    assert sorted(output["compiled"]) == sorted(
+        cross_validators.schema_id(p.name) for p in cross_validators.schema_files()
+    )
     verdicts = [result["valid"] for result in output["results"]]
     print_counts("ajv", EXAMPLES, verdicts, len(output["compiled"]))
     assert disagreements(EXAMPLES, verdicts) == []
@@ -93,18 +98,24 @@ def test_ajv_strict_mode_refuses_what_lenient_defaults_let_through(tmp_path, key
     loose = {"$schema": cross_validators.META_SCHEMA, "$id": cross_validators.BASE_URI + "loose.schema.json", **loose}
     (tmp_path / "loose.schema.json").write_text(json.dumps(loose))
     done = subprocess.run(
-        ["node", str(cross_validators.VALIDATORS_DIR / "ajv-check.mjs"), str(tmp_path)], input='{"cases": []}',
-        capture_output=True, text=True, timeout=120, env={**os.environ, "NODE_PATH": str(cross_validators.ajv_node_modules())}, check=False,
+        ["node", str(cross_validators.VALIDATORS_DIR / "ajv-check.mjs"), str(tmp_path)],
+        input='{"cases": []}',
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "NODE_PATH": str(cross_validators.ajv_node_modules())},
+        check=False,
     )
     errors = json.loads(done.stdout)["compile_errors"]
     assert list(errors) == [loose["$id"]] and f"({keyword})" in errors[loose["$id"]], errors
 
 
 def test_check_jsonschema_resolves_our_ids_from_disk_and_never_fetches():
-    assert cross_validators.local_refs({"items": [{"$ref": cross_validators.schema_id("wait-line.schema.json") + "#/$defs/taskId"}]}) == {
+    assert cross_validators.local_refs(
+        {"items": [{"$ref": cross_validators.schema_id("wait-line.schema.json") + "#/$defs/taskId"}]}
+    ) == {
         "items": [{"$ref": "wait-line.schema.json#/$defs/taskId"}],
     }
     remote = Example("a schema elsewhere", {"$ref": "https://schemas.example.invalid/other.schema.json"}, {}, True)
     with pytest.raises(RuntimeError, match="check-jsonschema failed"):
         cross_validators.check_jsonschema_verdicts([remote])
-

@@ -56,7 +56,11 @@ def verdicts_of(report: Mapping[str, Any]) -> dict[str, str]:
 
 def moved(baseline: Mapping[str, str], candidate: Mapping[str, str]) -> dict[str, str]:
     """Each clause whose verdict differs between two runs, with the candidate's ("missing" when it has none)."""
-    return {clause: candidate.get(clause, "missing") for clause in {**baseline, **candidate} if candidate.get(clause, "missing") != baseline.get(clause, "missing")}
+    return {
+        clause: candidate.get(clause, "missing")
+        for clause in {**baseline, **candidate}
+        if candidate.get(clause, "missing") != baseline.get(clause, "missing")
+    }
 
 
 def same_as_declared_notes(report: Mapping[str, Any]) -> dict[str, str]:
@@ -64,14 +68,22 @@ def same_as_declared_notes(report: Mapping[str, Any]) -> dict[str, str]:
     return {note["clause"]: note["subject"] for note in report.get("notes", ()) if note["kind"] == "same-as-declared"}
 
 
-def judge(run: Mapping[str, Any], code: int, report: Mapping[str, Any], baseline: Mapping[str, Any], committed: Mapping[str, Any]) -> list[str]:
+def judge(
+    run: Mapping[str, Any],
+    code: int,
+    report: Mapping[str, Any],
+    baseline: Mapping[str, Any],
+    committed: Mapping[str, Any],
+) -> list[str]:
     """What differs from the declaration; empty when the run is exactly as declared."""
     problems = []
     if code != run["exit"]:
         problems.append(f"the suite exited {code}, {run['exit']} declared")
     declared = dict(run.get("verdicts", {}))
     if (changes := moved(verdicts_of(baseline), verdicts_of(report))) != declared:
-        problems.append(f"verdicts that moved from the unchanged source's run: {_listing(changes)}; declared: {_listing(declared)}")
+        problems.append(
+            f"verdicts that moved from the unchanged source's run: {_listing(changes)}; declared: {_listing(declared)}"
+        )
     noted = same_as_declared_notes(report)
     wanted = {clause: run["same_as_declared"] for clause in declared} if run.get("same_as_declared") else {}
     if noted != wanted:
@@ -114,7 +126,9 @@ def check(name: str, run: Mapping[str, Any], work: Path, reports: Path, baseline
     manifest = source_build.install(work, None, patch, run.get("version"))
     if problems := source_build.check_installed(manifest):
         return problems
-    print(f"  built and installed Airflow {manifest['version']} in {sum(manifest['seconds'].values()):.0f} s", flush=True)
+    print(
+        f"  built and installed Airflow {manifest['version']} in {sum(manifest['seconds'].values()):.0f} s", flush=True
+    )
     code, seconds = run_suite(reports / name)
     try:
         report = load_report(reports / name / "report.json")
@@ -122,15 +136,21 @@ def check(name: str, run: Mapping[str, Any], work: Path, reports: Path, baseline
         return [f"no verdict (exit {code}): {exc}"]
     baseline, baseline_path = usable_baseline(baseline_dir, source_build.PINNED[1].version)
     print(f"  suite: exit {code} in {seconds:.0f} s; unchanged run: {baseline_path}", flush=True)
-    return source_build.check_served(manifest, reports / name) + judge(run, code, report, baseline, load_report(COMMITTED))
+    return source_build.check_served(manifest, reports / name) + judge(
+        run, code, report, baseline, load_report(COMMITTED)
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python tools/check_contributor_runs.py", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(
+        prog="python tools/check_contributor_runs.py", description=__doc__.split("\n\n")[0]
+    )
     parser.add_argument("runs", nargs="*", metavar="RUN", help="default: every run in tools/contributor_runs/runs.yaml")
     parser.add_argument("--work", type=Path, required=True, help="the build's folder (emptied for each run)")
     parser.add_argument("--reports", type=Path, required=True, help="each run's report folder goes to DIR/<run>")
-    parser.add_argument("--baseline", type=Path, help="the unchanged source's report folder (default: the committed 3.4.0b2 report)")
+    parser.add_argument(
+        "--baseline", type=Path, help="the unchanged source's report folder (default: the committed 3.4.0b2 report)"
+    )
     args = parser.parse_args(argv)
     runs = load_runs()
     if unknown := [name for name in args.runs if name not in runs]:
@@ -139,7 +159,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     failed = []
     for name in args.runs or list(runs):
         problems = check(name, runs[name], args.work, args.reports, args.baseline)
-        print(f"  {'NOT AS DECLARED' if problems else 'as declared'}" + "".join(f"\n  - {p}" for p in problems), flush=True)
+        print(
+            f"  {'NOT AS DECLARED' if problems else 'as declared'}" + "".join(f"\n  - {p}" for p in problems),
+            flush=True,
+        )
         failed += [name] if problems else []
     print(f"{len(args.runs or runs) - len(failed)} of {len(args.runs or runs)} contributor runs as declared")
     return 1 if failed else 0

@@ -122,7 +122,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="tools/ci_totals.py", description=__doc__.split("\n\n")[0])
     parser.add_argument("reports", type=Path, help="the folder holding one <env>/junit.xml per tox env (.tox/reports)")
     parser.add_argument(
-        "--allow-absent", action="append", default=[], metavar="ENV",
+        "--allow-absent",
+        action="append",
+        default=[],
+        metavar="ENV",
         help="an env whose failures for the absent DAG Result feature are allowed (repeatable)",
     )
     args = parser.parse_args(argv)

@@ -43,7 +43,8 @@ def call(url: str) -> object:
     interval = int(interval_text) if interval_text.isdigit() else float(interval_text)
     result = [value for name, value in query if name == "result"] or None
     configuration = airflow_client.client.Configuration(
-        host=f"{parts.scheme}://{parts.netloc}{prefix}", access_token=os.environ.get("AIRFLOW_TOKEN"),
+        host=f"{parts.scheme}://{parts.netloc}{prefix}",
+        access_token=os.environ.get("AIRFLOW_TOKEN"),
     )
     with airflow_client.client.ApiClient(configuration) as api_client:
         api_instance = airflow_client.client.DagRunApi(api_client)
@@ -57,10 +58,18 @@ def main(argv: list[str]) -> int:
     try:
         returned = call(argv[0])
     except Exception as exc:  # noqa: BLE001 (whatever the client raises is its answer)
-        print(json.dumps({"error": f"{type(exc).__name__}: {' '.join(str(exc).split())}"}))  # on one line, for the table
+        print(
+            json.dumps({"error": f"{type(exc).__name__}: {' '.join(str(exc).split())}"})
+        )  # on one line, for the table
         return 1
     if not isinstance(returned, str):
-        print(json.dumps({"error": f"wait_dag_run_until_finished returned a {type(returned).__name__}, not the body's text: {returned!r}"}))
+        print(
+            json.dumps(
+                {
+                    "error": f"wait_dag_run_until_finished returned a {type(returned).__name__}, not the body's text: {returned!r}"
+                }
+            )
+        )
         return 1
     lines = [line for line in returned.split("\n") if line.strip()]
     if not lines:

@@ -77,8 +77,18 @@ class Sdist:
 # suite measured from PyPI's wheels (conformance/expectations.yaml, measured_versions).
 PINNED = (
     Sdist("apache-airflow", "3.4.0b2", "87a3ecb5853b84c8fa51540511ab1077fa289c4758bf354c35541e57d2fdaf4b", "."),
-    Sdist("apache-airflow-core", "3.4.0b2", "b7de9f447ed401c36cae0c56b6b32580b8fcae6dab4647a498ed870cb820f48f", "airflow-core"),
-    Sdist("apache-airflow-task-sdk", "1.4.0b2", "9a887b82d50989f5edb955f3443460510b717a9481fc35d26950ba9ad8b4aab6", "task-sdk"),
+    Sdist(
+        "apache-airflow-core",
+        "3.4.0b2",
+        "b7de9f447ed401c36cae0c56b6b32580b8fcae6dab4647a498ed870cb820f48f",
+        "airflow-core",
+    ),
+    Sdist(
+        "apache-airflow-task-sdk",
+        "1.4.0b2",
+        "9a887b82d50989f5edb955f3443460510b717a9481fc35d26950ba9ad8b4aab6",
+        "task-sdk",
+    ),
 )
 # Where a checkout keeps each package, and where a package's files sit inside its wheel.
 SUBDIRS = {"apache-airflow": ".", "apache-airflow-core": "airflow-core", "apache-airflow-task-sdk": "task-sdk"}
@@ -108,7 +118,9 @@ def fetch(sdist: Sdist, cache: Path) -> Path:
     """The sdist from the cache, else from PyPI's simple index (PEP 691 JSON); its sha256 checked either way."""
     path = cache / sdist.filename
     if not (path.is_file() and sha256_of(path) == sdist.sha256):
-        request = urllib.request.Request(f"{INDEX}/{sdist.name}/", headers={"Accept": "application/vnd.pypi.simple.v1+json"})
+        request = urllib.request.Request(
+            f"{INDEX}/{sdist.name}/", headers={"Accept": "application/vnd.pypi.simple.v1+json"}
+        )
         with urllib.request.urlopen(request, timeout=120) as answer:
             files = json.load(answer)["files"]
         url = next((f["url"] for f in files if f["filename"] == sdist.filename), None)
@@ -138,9 +150,15 @@ def lay_out_sdists(sdists: Sequence[Path], tree: Path) -> None:
 
 def copy_checkout(source: Path, tree: Path) -> None:
     """The parts of a checkout the three packages build from: the root's files, core, task-sdk, shared."""
-    missing = [name for name in ("pyproject.toml", "airflow-core/pyproject.toml", "task-sdk/pyproject.toml") if not (source / name).is_file()]
+    missing = [
+        name
+        for name in ("pyproject.toml", "airflow-core/pyproject.toml", "task-sdk/pyproject.toml")
+        if not (source / name).is_file()
+    ]
     if missing:
-        raise BadInput(f"--source {source} is not an Airflow checkout (no {', '.join(missing)}); give the root of a clone of apache/airflow, or leave it out to build the pinned 3.4.0b2 sdists.")
+        raise BadInput(
+            f"--source {source} is not an Airflow checkout (no {', '.join(missing)}); give the root of a clone of apache/airflow, or leave it out to build the pinned 3.4.0b2 sdists."
+        )
     tree.mkdir(parents=True)
     for entry in source.iterdir():
         if entry.is_file():
@@ -158,9 +176,13 @@ def touched_files(tree: Path, patch: Path) -> list[str]:
 def git_apply(tree: Path, patch: Path, *options: str) -> str:
     """``git apply`` at the tree's root, as outside any repository (the tree may lie in one, e.g. under .tox)."""
     env = {**os.environ, "GIT_CEILING_DIRECTORIES": str(tree.parent.resolve())}
-    result = subprocess.run(["git", "apply", *options, str(patch.resolve())], cwd=tree, env=env, capture_output=True, text=True, check=False)
+    result = subprocess.run(
+        ["git", "apply", *options, str(patch.resolve())], cwd=tree, env=env, capture_output=True, text=True, check=False
+    )
     if result.returncode != 0:
-        raise BadInput(f"--patch {patch} does not apply to the source: {result.stderr.strip().splitlines()[0] if result.stderr.strip() else 'git apply failed'}; make it a diff against the checkout's root (git diff there), for this source.")
+        raise BadInput(
+            f"--patch {patch} does not apply to the source: {result.stderr.strip().splitlines()[0] if result.stderr.strip() else 'git apply failed'}; make it a diff against the checkout's root (git diff there), for this source."
+        )
     return result.stdout
 
 
@@ -170,14 +192,24 @@ CORE_PIN = re.compile(r'"apache-airflow-core(?=\s*[<>=!~])[^"]*"')
 def relabel(tree: Path, version: str) -> None:
     """Core and the meta package renamed ``version``; every pin on core among the three follows."""
     edits = [
-        (tree / "airflow-core" / "pyproject.toml", re.compile(r'^version = "[^"]+"', re.MULTILINE), f'version = "{version}"'),
-        (tree / "airflow-core" / "src" / "airflow" / "__init__.py", re.compile(r'^__version__ = "[^"]+"', re.MULTILINE), f'__version__ = "{version}"'),
+        (
+            tree / "airflow-core" / "pyproject.toml",
+            re.compile(r'^version = "[^"]+"', re.MULTILINE),
+            f'version = "{version}"',
+        ),
+        (
+            tree / "airflow-core" / "src" / "airflow" / "__init__.py",
+            re.compile(r'^__version__ = "[^"]+"', re.MULTILINE),
+            f'__version__ = "{version}"',
+        ),
         (tree / "pyproject.toml", re.compile(r'^version = "[^"]+"', re.MULTILINE), f'version = "{version}"'),
     ]
     for path, pattern, replacement in edits:
         text, count = pattern.subn(replacement, path.read_text())
         if count != 1:
-            raise CheckFailed(f"{path.relative_to(tree)} has {count} version lines where one was expected; this source's layout is not one --version knows")
+            raise CheckFailed(
+                f"{path.relative_to(tree)} has {count} version lines where one was expected; this source's layout is not one --version knows"
+            )
         path.write_text(text)
     for path in (tree / "pyproject.toml", tree / "task-sdk" / "pyproject.toml"):
         path.write_text(CORE_PIN.sub(f'"apache-airflow-core=={version}"', path.read_text()))
@@ -202,7 +234,9 @@ def install(work: Path, source: Path | None, patch: Path | None, version: str | 
         except InvalidVersion:
             raise BadInput(f"--version {version!r} is not a PEP 440 version; give one such as 3.5.0.dev0.") from None
     if source is not None and not source.is_dir():
-        raise BadInput(f"--source {source} is not a folder; give the root of an Airflow checkout, or leave it out to build the pinned 3.4.0b2 sdists.")
+        raise BadInput(
+            f"--source {source} is not a folder; give the root of an Airflow checkout, or leave it out to build the pinned 3.4.0b2 sdists."
+        )
     started = time.monotonic()
     shutil.rmtree(work, ignore_errors=True)
     tree, wheels = work / "tree", work / "wheels"
@@ -230,7 +264,11 @@ def install(work: Path, source: Path | None, patch: Path | None, version: str | 
         "version": built_version(core),
         "wheels": [w.name for w in wheel_files],
         "patched": {path: sha256_of(tree / path) for path in touched if (tree / path).is_file()},
-        "seconds": {"lay_out": round(laid_out - started, 1), "build": round(built - laid_out, 1), "install": round(time.monotonic() - built, 1)},
+        "seconds": {
+            "lay_out": round(laid_out - started, 1),
+            "build": round(built - laid_out, 1),
+            "install": round(time.monotonic() - built, 1),
+        },
     }
     (work / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n")
     return manifest
@@ -271,7 +309,11 @@ def check_served(manifest: dict, report_dir: Path) -> list[str]:
         served = json.loads((report_dir / "report.json").read_text())["airflow"]["version"]
     except FileNotFoundError:
         return [f"{report_dir / 'report.json'} does not exist: the suite run wrote no report"]
-    return [] if served == manifest["version"] else [f"the server answered GET /api/v2/version with {served}, {manifest['version']} was built"]
+    return (
+        []
+        if served == manifest["version"]
+        else [f"the server answered GET /api/v2/version with {served}, {manifest['version']} was built"]
+    )
 
 
 def read_manifest(work: Path) -> dict:
@@ -291,7 +333,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     build = verbs.add_parser("install", help="lay out, patch, relabel, build and install an Airflow source tree")
     build.add_argument("--work", type=Path, required=True, help="a folder of this build's own (emptied first)")
     build.add_argument("--source", type=optional_path, help="an Airflow checkout (default: the pinned 3.4.0b2 sdists)")
-    build.add_argument("--patch", type=optional_path, help="a diff against the checkout's root, applied before building")
+    build.add_argument(
+        "--patch", type=optional_path, help="a diff against the checkout's root, applied before building"
+    )
     build.add_argument("--version", default=None, help="relabel core and the meta package, e.g. 3.5.0.dev0")
     served = verbs.add_parser("served", help="check that a suite run's server answered the built version")
     served.add_argument("--work", type=Path, required=True)
@@ -305,13 +349,19 @@ def main(argv: Sequence[str] | None = None) -> int:
                 shutil.rmtree(args.work, ignore_errors=True)
                 raise
             problems = check_installed(manifest)
-            print(f"source build: Airflow {manifest['version']} built and installed ({manifest['seconds']})"
-                  + (f"; patched: {', '.join(manifest['patched'])}" if manifest["patched"] else ""), flush=True)
+            print(
+                f"source build: Airflow {manifest['version']} built and installed ({manifest['seconds']})"
+                + (f"; patched: {', '.join(manifest['patched'])}" if manifest["patched"] else ""),
+                flush=True,
+            )
         else:
             manifest = read_manifest(args.work)
             problems = check_served(manifest, args.report)
             if not problems:
-                print(f"source build: the server answered GET /api/v2/version with {manifest['version']}, the version built", flush=True)
+                print(
+                    f"source build: the server answered GET /api/v2/version with {manifest['version']}, the version built",
+                    flush=True,
+                )
     except BadInput as exc:
         print(f"source build: {exc}", file=sys.stderr)
         return USAGE_ERROR

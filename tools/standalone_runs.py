@@ -80,31 +80,58 @@ def one_run(number: int, airflow: Path, out: Path, keep_logs: bool) -> dict:
     log_path = out / f"run-{number}-standalone.log"
     began = time.monotonic()
     with log_path.open("wb") as log:
-        server = subprocess.Popen([str(airflow), "standalone"], env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        server = subprocess.Popen(
+            [str(airflow), "standalone"], env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+        )
     try:
         booted = healthy(BOOT_TIMEOUT)
         boot = time.monotonic() - began
         suite_env = {
-            key: value for key, value in os.environ.items()
+            key: value
+            for key, value in os.environ.items()
             if not key.startswith("AIRFLOW") or key.startswith("AIRFLOW_CONFORMANCE_")  # e.g. RUNS_IN_FLIGHT
         } | {
-            "AIRFLOW_CONFORMANCE_TARGET": "external", "AIRFLOW_CONFORMANCE_URL": URL,
-            "AIRFLOW_CONFORMANCE_USERNAME": "admin", "AIRFLOW_CONFORMANCE_PASSWORD": "admin",
+            "AIRFLOW_CONFORMANCE_TARGET": "external",
+            "AIRFLOW_CONFORMANCE_URL": URL,
+            "AIRFLOW_CONFORMANCE_USERNAME": "admin",
+            "AIRFLOW_CONFORMANCE_PASSWORD": "admin",
             "AIRFLOW_CONFORMANCE_DB": "sqlite",
         }
         started = time.monotonic()
-        suite = subprocess.run(
-            [sys.executable, "-m", "conformance", "run", "--report", str(out / f"run-{number}"), "--", "-q", "-p", "no:cacheprovider"],
-            env=suite_env, cwd=ROOT, capture_output=True, text=True, check=False,
-        ) if booted else None
+        suite = (
+            subprocess.run(
+                [
+                    sys.executable,
+                    "-m",
+                    "conformance",
+                    "run",
+                    "--report",
+                    str(out / f"run-{number}"),
+                    "--",
+                    "-q",
+                    "-p",
+                    "no:cacheprovider",
+                ],
+                env=suite_env,
+                cwd=ROOT,
+                capture_output=True,
+                text=True,
+                check=False,
+            )
+            if booted
+            else None
+        )
         seconds = time.monotonic() - started
     finally:
         stop(server)
         shutil.rmtree(home, ignore_errors=True)
     log_text = log_path.read_text(errors="replace")
     result = {
-        "run": number, "booted": booted, "boot_seconds": round(boot, 1),
-        "exit_code": suite.returncode if suite else None, "suite_seconds": round(seconds, 1) if suite else None,
+        "run": number,
+        "booted": booted,
+        "boot_seconds": round(boot, 1),
+        "exit_code": suite.returncode if suite else None,
+        "suite_seconds": round(seconds, 1) if suite else None,
         "scheduler_died": SCHEDULER_DIED in log_text,
         "database_locked_lines": log_text.count("database is locked"),
     }
@@ -123,7 +150,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--keep-logs", action="store_true", help="keep the standalone's log of runs that passed too")
     args = parser.parse_args(argv)
     if not args.airflow.is_file():
-        print(f"standalone_runs: {args.airflow} is not a file; pass the airflow executable of the Airflow to test.", file=sys.stderr)
+        print(
+            f"standalone_runs: {args.airflow} is not a file; pass the airflow executable of the Airflow to test.",
+            file=sys.stderr,
+        )
         return 4
     args.out.mkdir(parents=True, exist_ok=True)
     results = []
@@ -133,12 +163,14 @@ def main(argv: list[str] | None = None) -> int:
         print(
             f"run {number} of {args.runs}: exit {result['exit_code']}, boot {result['boot_seconds']} s, "
             f"suite {result['suite_seconds']} s, scheduler died: {result['scheduler_died']}, "
-            f"'database is locked' lines: {result['database_locked_lines']}", flush=True,
+            f"'database is locked' lines: {result['database_locked_lines']}",
+            flush=True,
         )
     times = [r["suite_seconds"] for r in results if r["suite_seconds"] is not None]
     failed = [r["run"] for r in results if r["exit_code"] != 0]
     summary = {
-        "runs": len(results), "exited_non_zero": failed,
+        "runs": len(results),
+        "exited_non_zero": failed,
         "scheduler_deaths": sum(r["scheduler_died"] for r in results),
         "suite_seconds": {"min": min(times), "median": statistics.median(times), "max": max(times)} if times else None,
         "results": results,
@@ -146,7 +178,8 @@ def main(argv: list[str] | None = None) -> int:
     (args.out / "standalone-runs.json").write_text(json.dumps(summary, indent=2) + "\n")
     print(
         f"runs: {len(results)}, exited non-zero: {len(failed)} {failed or ''}, scheduler deaths: {summary['scheduler_deaths']}, "
-        f"suite wall time: " + (f"min {min(times):.1f} s, median {statistics.median(times):.1f} s, max {max(times):.1f} s" if times else "-")
+        f"suite wall time: "
+        + (f"min {min(times):.1f} s, median {statistics.median(times):.1f} s, max {max(times):.1f} s" if times else "-")
     )
     return 0 if not failed else 1
 

@@ -29,7 +29,11 @@ def assert_refused(wait_http, evidence, file_name, dag_id, content):
     (what the clause says the error names: matched on content, not on the server's wording)."""
     stack_trace = import_error_of(wait_http, evidence, file_name)
     last_line = stack_trace.strip().splitlines()[-1]
-    evidence.compare(expected=f"an error naming {', '.join(content)}", actual=last_line, label=f"the last line of {file_name}'s import error")
+    evidence.compare(
+        expected=f"an error naming {', '.join(content)}",
+        actual=last_line,
+        label=f"the last line of {file_name}'s import error",
+    )
     missing = [piece for piece in content if piece.lower() not in last_line.lower()]
     assert missing == [], f"the import error does not name {missing}: {last_line[-500:]}"
     dags = evidence.response(wait_http.get("/api/v2/dags", params={"dag_id_pattern": dag_id})).json()["dags"]

@@ -22,10 +22,15 @@ from conformance.doc_examples import load_doc_examples, parse_curl
 @pytest.mark.parametrize(
     "example",
     [
-        pytest.param(example, id=example.id, marks=[
-            pytest.mark.clause(*example.clauses), pytest.mark.doc_example(example.id, example.text),
-            pytest.mark.cases(dags=[example.dag_id]),
-        ])
+        pytest.param(
+            example,
+            id=example.id,
+            marks=[
+                pytest.mark.clause(*example.clauses),
+                pytest.mark.doc_example(example.id, example.text),
+                pytest.mark.cases(dags=[example.dag_id]),
+            ],
+        )
         for example in load_doc_examples()
     ],
 )
@@ -35,7 +40,9 @@ def test_doc_example_works_as_written(example, airflow_session, evidence):
     with httpx.Client(timeout=60) as client:  # the run has ended: the answer is immediate
         response = client.send(request)
     command = example.command(airflow_session.base_url, run_id)
-    evidence.response(response, f"the doc's command: {command}", sent_headers=dict(parse_curl(command).headers), sender="admin")
+    evidence.response(
+        response, f"the doc's command: {command}", sent_headers=dict(parse_curl(command).headers), sender="admin"
+    )
     assert response.status_code == 200, f"`{command}` answered {response.status_code}: {response.text[:300]}"
     lines = response.text.splitlines(keepends=True)
     assert lines, f"`{command}` answered 200 with an empty body"

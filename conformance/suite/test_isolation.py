@@ -24,11 +24,19 @@ def test_results_come_from_the_run_the_path_names(wait_http, evidence):
     for run_id in (older, newer):  # triggered in this order, so the second is the newer by run_after
         trigger(wait_http, DAG_ID, run_id)
     terminals = {  # the newer first: once both ended, each run has the other beside it
-        run_id: terminal_line(wait_http, evidence, DAG_ID, run_id, f"/wait on the {run_id.rsplit('-', 1)[1]} of two runs")
+        run_id: terminal_line(
+            wait_http, evidence, DAG_ID, run_id, f"/wait on the {run_id.rsplit('-', 1)[1]} of two runs"
+        )
         for run_id in (newer, older)
     }
     # the clause is about values: state and results, whatever else a line may carry
     outcomes = {run_id: outcome(terminal) for run_id, terminal in terminals.items()}
     for run_id, terminal in outcomes.items():
-        evidence.compare(expected={"state": "success", "results": {TASK_ID: run_id}}, actual=terminal, label=f"state and results of {run_id}")
-    assert all(terminal == {"state": "success", "results": {TASK_ID: run_id}} for run_id, terminal in outcomes.items()), outcomes
+        evidence.compare(
+            expected={"state": "success", "results": {TASK_ID: run_id}},
+            actual=terminal,
+            label=f"state and results of {run_id}",
+        )
+    assert all(
+        terminal == {"state": "success", "results": {TASK_ID: run_id}} for run_id, terminal in outcomes.items()
+    ), outcomes

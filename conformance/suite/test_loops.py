@@ -51,7 +51,9 @@ def test_a_cleared_iteration_is_replaced_not_added(wait_http, evidence):
     trigger(wait_http, RERUN_DAG, run_id)
     first = outcome(terminal_line(wait_http, evidence, RERUN_DAG, run_id, "/wait on the run, before the clear"))
     before = (first.get("results") or {}).get("collect")
-    assert first.get("state") == "success" and isinstance(before, list) and len(before) == 3, f"the run before the clear: {first}"
+    assert first.get("state") == "success" and isinstance(before, list) and len(before) == 3, (
+        f"the run before the clear: {first}"
+    )
 
     listed = evidence.response(
         wait_http.get(f"/api/v2/dags/{RERUN_DAG}/dagRuns/{run_id}/taskInstances", params={"task_id": RERUN_TASK}),
@@ -60,10 +62,19 @@ def test_a_cleared_iteration_is_replaced_not_added(wait_http, evidence):
     assert listed.status_code == 200, f"HTTP {listed.status_code}: {listed.text[:300]}"
     iterations = sorted(listed.json()["task_instances"], key=lambda ti: ti["loop_iteration"]["iteration"])
     assert len(iterations) == 3, f"{len(iterations)} executions of {RERUN_TASK}, expected one per iteration"
-    cleared = evidence.response(wait_http.post(f"/api/v2/dags/{RERUN_DAG}/clearTaskInstances", json={
-        "dry_run": False, "dag_run_id": run_id, "task_instance_ids": [iterations[1]["id"]],
-        "include_downstream": True, "only_failed": False,
-    }), "clearing the second iteration and what follows it")
+    cleared = evidence.response(
+        wait_http.post(
+            f"/api/v2/dags/{RERUN_DAG}/clearTaskInstances",
+            json={
+                "dry_run": False,
+                "dag_run_id": run_id,
+                "task_instance_ids": [iterations[1]["id"]],
+                "include_downstream": True,
+                "only_failed": False,
+            },
+        ),
+        "clearing the second iteration and what follows it",
+    )
     assert cleared.status_code == 200, f"HTTP {cleared.status_code}: {cleared.text[:300]}"
 
     second = outcome(terminal_line(wait_http, evidence, RERUN_DAG, run_id, "/wait on the same run, after the clear"))

@@ -47,5 +47,7 @@ def test_refused_request_is_answered_as_described(which, airflow_session, wait_h
     response = evidence.response(wait_http.send(request), sent_headers=instead, sender=sender)
     evidence.compare(expected=status, actual=response.status_code)
     assert response.status_code == status, f"{response.status_code}: {response.text[:300]}"
-    problems = openapi.media_type_problems(status, response.headers.get("content-type")) + openapi.body_problems(status, response.text)
+    problems = openapi.media_type_problems(status, response.headers.get("content-type")) + openapi.body_problems(
+        status, response.text
+    )
     assert problems == [], "; ".join(problems)

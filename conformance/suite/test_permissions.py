@@ -33,7 +33,9 @@ def without_user(airflow_session, who: str, variables: str) -> None:
     if airflow_session.target in OWNS_ITS_USERS:
         pytest.fail(f"the {airflow_session.target} target provided no {who}", pytrace=False)
     if airflow_session.target == "container":
-        pytest.skip(f"no {who}: the container target's Airflow runs SimpleAuthManager, whose roles all may read DAG runs and XCom")
+        pytest.skip(
+            f"no {who}: the container target's Airflow runs SimpleAuthManager, whose roles all may read DAG runs and XCom"
+        )
     pytest.skip(
         f"no {who} was given; set AIRFLOW_CONFORMANCE_{variables}_TOKEN (or _{variables}_USERNAME and _{variables}_PASSWORD)"
     )
@@ -64,7 +66,9 @@ def wait_path(dag_id, run_id):
 
 
 @pytest.mark.clause("AUTH-XCOM-EXPLICIT-1", "ERROR-BODY-1")
-@pytest.mark.parametrize("selection", [[RESULT_TASK], [RESULT_TASK, "other"], [""]], ids=["one-task", "two-tasks", "empty"])
+@pytest.mark.parametrize(
+    "selection", [[RESULT_TASK], [RESULT_TASK, "other"], [""]], ids=["one-task", "two-tasks", "empty"]
+)
 def test_naming_results_without_xcom_access_is_forbidden(no_xcom_http, airflow_session, selection, evidence):
     query = [("interval", "1")] + [("result", task_id) for task_id in selection]
     response = evidence.response(no_xcom_http.get(wait_path(DAG, airflow_session.run_id(DAG)), params=query))
@@ -77,15 +81,21 @@ def test_naming_results_without_xcom_access_is_forbidden(no_xcom_http, airflow_s
 def test_default_results_are_dropped_without_xcom_access(no_xcom_http, airflow_session, evidence):
     admin_terminal = airflow_session.transcript(CASE).lines[-1].value()
     assert "results" in admin_terminal, f"the admin's stream of the same run has no results: {admin_terminal}"
-    response = evidence.response(no_xcom_http.get(wait_path(DAG, airflow_session.run_id(DAG)), params={"interval": "1"}))
+    response = evidence.response(
+        no_xcom_http.get(wait_path(DAG, airflow_session.run_id(DAG)), params={"interval": "1"})
+    )
     assert response.status_code == 200, f"{response.status_code}: {response.text[:300]}"
     terminal = outcome(json.loads(response.text.splitlines()[-1]))
-    evidence.compare(expected={"state": admin_terminal["state"]}, actual=terminal, label="state and results of the terminal line")
+    evidence.compare(
+        expected={"state": admin_terminal["state"]}, actual=terminal, label="state and results of the terminal line"
+    )
     assert terminal == {"state": admin_terminal["state"]}
 
 
 @pytest.mark.clause("AUTH-XCOM-ORDER-1", "ERROR-BODY-1")
-@pytest.mark.parametrize(("selection", "status"), [([RESULT_TASK], 403), (None, 404)], ids=["with-result", "without-result"])
+@pytest.mark.parametrize(
+    ("selection", "status"), [([RESULT_TASK], 403), (None, 404)], ids=["with-result", "without-result"]
+)
 def test_the_xcom_check_comes_before_the_run_lookup(no_xcom_http, selection, status, evidence):
     query = [("interval", "1")] + [("result", task_id) for task_id in selection or []]
     response = evidence.response(no_xcom_http.get(wait_path(DAG, "no-such-run"), params=query))
@@ -115,7 +125,9 @@ def test_a_user_who_may_not_read_the_runs_is_forbidden(no_runs_http, airflow_ses
         f"the user given as one who may read the DAGs but not their runs cannot read DAG {DAG} either "
         f"({dag.status_code}: {dag.text[:300]}), so its 403 on /wait would prove nothing"
     )
-    response = evidence.response(no_runs_http.get(wait_path(DAG, airflow_session.run_id(DAG)), params={"interval": "1"}))
+    response = evidence.response(
+        no_runs_http.get(wait_path(DAG, airflow_session.run_id(DAG)), params={"interval": "1"})
+    )
     evidence.compare(expected=403, actual=response.status_code)
     assert response.status_code == 403, f"{response.status_code}: {response.text[:300]}"
     error_body(response, evidence)  # one JSON object: no stream line came first

@@ -29,23 +29,38 @@ CASE_OF = {"default": "dag-return", "empty": "param-empty", "other-task": "param
 
 def read_with_reference_client(airflow_session, evidence, result: list[str] | None) -> WaitResult:
     """The reference client's answer on the finished run, its request kept as evidence (the admin's)."""
-    client = httpx.Client(base_url=airflow_session.base_url, event_hooks={"request": [tag_sender("admin"), evidence.request]})
+    client = httpx.Client(
+        base_url=airflow_session.base_url, event_hooks={"request": [tag_sender("admin"), evidence.request]}
+    )
     with client:
         return wait_for_result(
-            airflow_session.base_url, DAG, airflow_session.run_id(DAG), token=airflow_session.token, result=result,
-            timeout=60, client=client,
+            airflow_session.base_url,
+            DAG,
+            airflow_session.run_id(DAG),
+            token=airflow_session.token,
+            result=result,
+            timeout=60,
+            client=client,
         )
 
 
-@pytest.mark.clause("STREAM-NDJSON-1")  # what a client rejects is a line it cannot take; the terminal line has tests of its own
+@pytest.mark.clause(
+    "STREAM-NDJSON-1"
+)  # what a client rejects is a line it cannot take; the terminal line has tests of its own
 @pytest.mark.parametrize(("case_id", "result"), [pytest.param(CASE_OF[i], r, id=i) for i, r, _, _ in SELECTIONS])
 def test_reference_client_accepts_the_stream(airflow_session, case_id, result, evidence):
     try:
         outcome = read_with_reference_client(airflow_session, evidence, result)
     except StreamError as exc:  # the server's answer broke a rule of the stream: a finding, not a crash
-        evidence.compare(expected="a stream the reference client accepts", actual=str(exc), label="the reference client")
+        evidence.compare(
+            expected="a stream the reference client accepts", actual=str(exc), label="the reference client"
+        )
         raise AssertionError(f"the reference client rejected the stream: {exc}") from exc
-    evidence.compare(expected="a stream the reference client accepts", actual=f"accepted, ending {outcome.state}", label="the reference client")
+    evidence.compare(
+        expected="a stream the reference client accepts",
+        actual=f"accepted, ending {outcome.state}",
+        label="the reference client",
+    )
 
 
 @pytest.mark.parametrize(
@@ -56,5 +71,9 @@ def test_reference_client_reads_the_results_asked_for(airflow_session, result, e
         outcome = read_with_reference_client(airflow_session, evidence, result)
     except StreamError as exc:
         pytest.skip(f"the reference client rejected the stream, which is the stream clauses' to judge: {exc}")
-    evidence.compare(expected=["success", expected], actual=[outcome.state, outcome.results], label=f"reference client on {DAG}, result={result}: state, results")
+    evidence.compare(
+        expected=["success", expected],
+        actual=[outcome.state, outcome.results],
+        label=f"reference client on {DAG}, result={result}: state, results",
+    )
     assert (outcome.state, outcome.results) == ("success", expected)

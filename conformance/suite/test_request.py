@@ -29,7 +29,10 @@ def error_body(response, evidence):
     assert error_body_problems(body) == [], body
     for member in body if isinstance(body, dict) else ():
         if member not in notes.ERROR_MEMBERS:
-            evidence.note(notes.unknown_error_member(member, "ERROR-BODY-1"), f"HTTP {response.status_code} of {response.request.url.path}")
+            evidence.note(
+                notes.unknown_error_member(member, "ERROR-BODY-1"),
+                f"HTTP {response.status_code} of {response.request.url.path}",
+            )
     return body
 
 
@@ -73,7 +76,9 @@ def test_unknown_ids_get_404(wait_http, airflow_session, which, evidence):
         run_id = "no-such-run"
     else:
         dag_id = "no_such_dag"
-    response = evidence.response(wait_http.get(f"/api/v2/dags/{dag_id}/dagRuns/{run_id}/wait", params={"interval": "1"}))
+    response = evidence.response(
+        wait_http.get(f"/api/v2/dags/{dag_id}/dagRuns/{run_id}/wait", params={"interval": "1"})
+    )
     evidence.compare(expected=404, actual=response.status_code)
     assert response.status_code == 404, f"{response.status_code}: {response.text[:300]}"
     detail = error_body(response, evidence)["detail"]
@@ -81,7 +86,9 @@ def test_unknown_ids_get_404(wait_http, airflow_session, which, evidence):
 
 
 @pytest.mark.clause("WAIT-AUTH-1", "ERROR-BODY-1")
-@pytest.mark.parametrize(("authorization", "status"), [(None, 401), ("Bearer not-a-token", 403)], ids=["no-token", "bad-token"])
+@pytest.mark.parametrize(
+    ("authorization", "status"), [(None, 401), ("Bearer not-a-token", 403)], ids=["no-token", "bad-token"]
+)
 def test_unauthenticated_requests_are_refused(airflow_session, finished_run, authorization, status, evidence):
     headers = {"Authorization": authorization} if authorization else {}
     response = httpx.get(airflow_session.base_url + finished_run, params={"interval": "1"}, headers=headers, timeout=30)
@@ -89,4 +96,3 @@ def test_unauthenticated_requests_are_refused(airflow_session, finished_run, aut
     evidence.compare(expected=status, actual=response.status_code)
     assert response.status_code == status, f"{response.status_code}: {response.text[:300]}"
     error_body(response, evidence)
-

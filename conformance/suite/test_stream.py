@@ -2,9 +2,8 @@
 
 import pytest
 
-from conformance import timing, timing_checks
+from conformance import notes, timing, timing_checks
 from conformance.cases import Case, applicable_cases, load_cases
-from conformance import notes
 from conformance.checks import framing_problems, poll_line_problems, terminal_problems, unknown_keys
 from conformance.session import FeatureAbsent
 
@@ -24,7 +23,9 @@ def test_every_line_is_a_newline_terminated_valid_object(case_id, airflow_sessio
     transcript = finished(evidence.transcript(airflow_session.transcript(case_id)))
     raw_lines = [line.raw for line in transcript.lines]
     for key, numbers in unknown_keys(raw_lines).items():  # allowed, and worth telling
-        evidence.note(notes.unknown_key(key, "STREAM-NDJSON-1"), f"case {case_id}: {len(numbers)} of {len(raw_lines)} lines")
+        evidence.note(
+            notes.unknown_key(key, "STREAM-NDJSON-1"), f"case {case_id}: {len(numbers)} of {len(raw_lines)} lines"
+        )
     problems = framing_problems(raw_lines)
     assert problems == [], "; ".join(problems)
 
@@ -76,7 +77,11 @@ def test_lines_come_about_every_interval(case_id, airflow_session, evidence):
     kept = verdict.measurements[-1].transcript
     evidence.compare(
         expected=f"at least {timing_checks.MIN_GAPS} gaps, each between {timing_checks.CADENCE_FLOOR * case.interval:g} and {case.interval + timing_checks.CADENCE_STALL:g} s",
-        actual={"gaps (s)": [round(gap, 3) for gap in timing_checks.gaps(kept)], "content-encoding": kept.header("content-encoding") or "identity", "verdict": verdict.message()},
+        actual={
+            "gaps (s)": [round(gap, 3) for gap in timing_checks.gaps(kept)],
+            "content-encoding": kept.header("content-encoding") or "identity",
+            "verdict": verdict.message(),
+        },
     )
     assert verdict.problems == [], verdict.message()
 
@@ -120,7 +125,9 @@ def test_terminal_lines_come_within_an_interval_typically(airflow_session, evide
     typical = timing.typical_verdict(airflow_session, measured)
     for entry in typical.rounds:
         evidence.measurement(**entry)
-    evidence.compare(expected=f"median lateness beyond one interval <= {timing_checks.TYPICAL_EXCESS} s", actual=typical.excess)
+    evidence.compare(
+        expected=f"median lateness beyond one interval <= {timing_checks.TYPICAL_EXCESS} s", actual=typical.excess
+    )
     assert typical.problems == [], f"{'; '.join(typical.problems)}; by case: {typical.excess}"
 
 

@@ -28,9 +28,7 @@ def make_target(name: str | None, environ: Mapping[str, str] = os.environ) -> Ta
     """The target called ``name``, falling back to the environment, then to ``local``."""
     chosen = name or environ.get("AIRFLOW_CONFORMANCE_TARGET") or DEFAULT_TARGET
     if chosen not in TARGETS:
-        raise TargetError(
-            f"Unknown Airflow target {chosen!r}; choose one of: {', '.join(sorted(TARGETS))}."
-        )
+        raise TargetError(f"Unknown Airflow target {chosen!r}; choose one of: {', '.join(sorted(TARGETS))}.")
     return TARGETS[chosen](environ)
 
 

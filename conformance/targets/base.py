@@ -72,7 +72,6 @@ def log_tail(text: str, lines: int = 40) -> str:
     return "\n".join(f"    {line}" for line in tail) if tail else "    (the log is empty)"
 
 
-
 def free_port() -> int:
     """A loopback TCP port nothing listens on right now."""
     with socket.socket() as sock:

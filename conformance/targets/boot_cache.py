@@ -123,7 +123,9 @@ class Interpreter:
 def probe(python: Path, env: Mapping[str, str] | None = None, timeout: float = 60.0) -> Interpreter:
     """Ask ``python`` (with the environment Airflow gets) for its sys.path and versions."""
     try:
-        done = subprocess.run([str(python), "-c", PROBE], capture_output=True, text=True, timeout=timeout, env=env, check=False)
+        done = subprocess.run(
+            [str(python), "-c", PROBE], capture_output=True, text=True, timeout=timeout, env=env, check=False
+        )
         path, version, sqlite = json.loads(done.stdout) if done.returncode == 0 else (None, None, None)
     except (OSError, subprocess.TimeoutExpired, ValueError, TypeError) as exc:
         raise Uncacheable(f"{python} could not be asked for its sys.path: {exc}") from exc
@@ -239,7 +241,11 @@ class SqliteFile:
                 if restored.execute("SELECT count(*) FROM alembic_version").fetchone()[0] < 1:
                     raise sqlite3.DatabaseError("it has no migration revision")
         except (OSError, sqlite3.Error) as exc:
-            for leftover in (self.path, self.path.with_name(f"{self.path.name}-wal"), self.path.with_name(f"{self.path.name}-shm")):
+            for leftover in (
+                self.path,
+                self.path.with_name(f"{self.path.name}-wal"),
+                self.path.with_name(f"{self.path.name}-shm"),
+            ):
                 leftover.unlink(missing_ok=True)
             raise CacheError(f"{entry} is not a migrated database ({exc})") from exc
 
@@ -247,8 +253,10 @@ class SqliteFile:
         try:
             with closing(sqlite3.connect(self.path)) as database, database:
                 missing = [
-                    user for user, value in hashes.items()
-                    if database.execute("UPDATE ab_user SET password = ? WHERE username = ?", (value, user)).rowcount != 1
+                    user
+                    for user, value in hashes.items()
+                    if database.execute("UPDATE ab_user SET password = ? WHERE username = ?", (value, user)).rowcount
+                    != 1
                 ]
         except sqlite3.Error as exc:
             raise CacheError(f"the users' passwords could not be set in {self.path}: {exc}") from exc
@@ -269,25 +277,51 @@ class PostgresDatabase:
         return re.sub(r"^postgresql\+\w+://", "postgresql://", self.url)
 
     def key_parts(self) -> list[Part]:
-        return [(f"{program} --version", _run([str(pg_binary(program)), "--version"]).encode()) for program in ("postgres", "pg_dump")]
+        return [
+            (f"{program} --version", _run([str(pg_binary(program)), "--version"]).encode())
+            for program in ("postgres", "pg_dump")
+        ]
 
     def snapshot(self, to: Path) -> None:
-        _run([str(pg_binary("pg_dump")), "--format=custom", "--no-owner", "--no-privileges", f"--file={to}", f"--dbname={self.libpq_url}"])
+        _run(
+            [
+                str(pg_binary("pg_dump")),
+                "--format=custom",
+                "--no-owner",
+                "--no-privileges",
+                f"--file={to}",
+                f"--dbname={self.libpq_url}",
+            ]
+        )
 
     def restore(self, entry: Path) -> None:
-        _run([
-            str(pg_binary("pg_restore")), "--exit-on-error", "--single-transaction", "--no-owner", "--no-privileges",
-            f"--dbname={self.libpq_url}", str(entry),
-        ])
+        _run(
+            [
+                str(pg_binary("pg_restore")),
+                "--exit-on-error",
+                "--single-transaction",
+                "--no-owner",
+                "--no-privileges",
+                f"--dbname={self.libpq_url}",
+                str(entry),
+            ]
+        )
 
     def set_passwords(self, hashes: Mapping[str, str]) -> None:
         # one statement, so one transaction and one result to check
         cases = " ".join(f"WHEN {sql_text(user)} THEN {sql_text(value)}" for user, value in hashes.items())
         users = ", ".join(sql_text(user) for user in hashes)
-        updated = _run([
-            str(pg_binary("psql")), "-v", "ON_ERROR_STOP=1", "-qAt", f"--dbname={self.libpq_url}",
-            "-c", f"UPDATE ab_user SET password = CASE username {cases} END WHERE username IN ({users}) RETURNING username",
-        ]).split()
+        updated = _run(
+            [
+                str(pg_binary("psql")),
+                "-v",
+                "ON_ERROR_STOP=1",
+                "-qAt",
+                f"--dbname={self.libpq_url}",
+                "-c",
+                f"UPDATE ab_user SET password = CASE username {cases} END WHERE username IN ({users}) RETURNING username",
+            ]
+        ).split()
         if missing := sorted(set(hashes) - set(updated)):
             raise CacheError(f"the entry has no user {', '.join(missing)}")
 
@@ -308,7 +342,11 @@ def _run(argv: list[str], timeout: float = 120.0) -> str:
 
 
 def key_for(
-    python: Path, env: Mapping[str, str], database: MetadataDatabase, auth_manager: str, settings: Mapping[str, str],
+    python: Path,
+    env: Mapping[str, str],
+    database: MetadataDatabase,
+    auth_manager: str,
+    settings: Mapping[str, str],
     users: Part,
 ) -> str:
     """The key of a boot: Airflow's interpreter (run with ``env``), the database, the auth manager,
@@ -319,13 +357,18 @@ def key_for(
         database_parts = database.key_parts()
     except (CacheError, TargetError) as exc:
         raise Uncacheable(str(exc)) from exc
-    return cache_key([
-        ("database", database.kind.encode()), *database_parts,
-        ("auth manager", auth_manager.encode()),
-        settings_part(settings), users,
-        ("python", interpreter.python.encode()), ("sqlite", interpreter.sqlite.encode()),
-        *distribution_parts(interpreter.path),
-    ])
+    return cache_key(
+        [
+            ("database", database.kind.encode()),
+            *database_parts,
+            ("auth manager", auth_manager.encode()),
+            settings_part(settings),
+            users,
+            ("python", interpreter.python.encode()),
+            ("sqlite", interpreter.sqlite.encode()),
+            *distribution_parts(interpreter.path),
+        ]
+    )
 
 
 @attrs.frozen
@@ -425,8 +468,12 @@ class BootCache:
                         path.unlink()
                 elif path.suffix in (SqliteFile.suffix, PostgresDatabase.suffix):
                     entries.append((used, path))
-                elif path.suffix == CONFIG_SUFFIX and now - used > STALE_TEMPORARY_S and not any(
-                    path.with_suffix(suffix).exists() for suffix in (SqliteFile.suffix, PostgresDatabase.suffix)
+                elif (
+                    path.suffix == CONFIG_SUFFIX
+                    and now - used > STALE_TEMPORARY_S
+                    and not any(
+                        path.with_suffix(suffix).exists() for suffix in (SqliteFile.suffix, PostgresDatabase.suffix)
+                    )
                 ):  # a store that died before its database was written
                     path.unlink()
             except OSError:  # gone meanwhile: another session pruned it

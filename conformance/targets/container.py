@@ -48,8 +48,8 @@ from typing import TYPE_CHECKING
 import attrs
 
 from conformance.targets.base import Connection, TargetError
-from conformance.targets.kept import KeptServer, StopPlan, keep_requested, write_token
 from conformance.targets.container_settings import API_PORT, ContainerSettings, standalone_environment
+from conformance.targets.kept import KeptServer, StopPlan, keep_requested, write_token
 
 try:  # testcontainers (and docker) come with the `container` extra
     from conformance.targets import docker_celery, docker_engine, docker_topology
@@ -108,8 +108,11 @@ class ContainerTarget:
             plan.remove_network(network)
         plan.remove(folder)
         kept = KeptServer(
-            target=self.name, url=connection.base_url, folder=str(folder),
-            token_files={"admin": str(write_token(folder, "admin", connection.token))}, stop=plan.line(),
+            target=self.name,
+            url=connection.base_url,
+            folder=str(folder),
+            token_files={"admin": str(write_token(folder, "admin", connection.token))},
+            stop=plan.line(),
         )
         return attrs.evolve(connection, kept=kept)
 
@@ -119,18 +122,22 @@ class ContainerTarget:
         try:
             docker_engine.ensure_reaper(client)
             docker_engine.ensure_image(
-                client, self.settings.image,
+                client,
+                self.settings.image,
                 "build one with `tools/container/build.sh` (no registry needed) and set AIRFLOW_CONFORMANCE_IMAGE to its tag",
             )
             if self.settings.database == "postgres":
                 docker_engine.ensure_image(
-                    client, self.settings.postgres_image,
+                    client,
+                    self.settings.postgres_image,
                     "build one with `tools/container/build.sh postgres` and set AIRFLOW_CONFORMANCE_POSTGRES_IMAGE to its tag",
                 )
             if self.settings.topology == "celery":
                 for image, what in ((self.settings.redis_image, "redis"), (self.settings.nginx_image, "nginx")):
                     docker_engine.ensure_image(
-                        client, image, f"build one with `tools/container/build.sh {what}` and set AIRFLOW_CONFORMANCE_{what.upper()}_IMAGE to its tag",
+                        client,
+                        image,
+                        f"build one with `tools/container/build.sh {what}` and set AIRFLOW_CONFORMANCE_{what.upper()}_IMAGE to its tag",
                     )
         finally:
             client.client.close()
@@ -151,9 +158,13 @@ class ContainerTarget:
         with ExitStack() as stack:
             try:
                 stack.enter_context(container)
-                docker_engine.AirflowHealthy().with_startup_timeout(self.settings.boot_timeout).wait_until_ready(container)
+                docker_engine.AirflowHealthy().with_startup_timeout(self.settings.boot_timeout).wait_until_ready(
+                    container
+                )
             except docker_engine.DockerException as exc:
-                raise TargetError(f"Docker could not run {self.settings.image} ({docker_engine.one_line(exc)}).") from exc
+                raise TargetError(
+                    f"Docker could not run {self.settings.image} ({docker_engine.one_line(exc)})."
+                ) from exc
             except (TargetError, docker_engine.ContainerExited) as exc:
                 raise TargetError(
                     f"`airflow standalone` in {self.settings.image} was not healthy within {self.settings.boot_timeout:.0f} s ({exc}; raise "
@@ -169,8 +180,13 @@ class ContainerTarget:
             base_url, token = docker_engine.log_in(container)
             try:
                 yield Connection(
-                    target=self.name, base_url=base_url, token=token, database="sqlite",
+                    target=self.name,
+                    base_url=base_url,
+                    token=token,
+                    database="sqlite",
                     description=f"airflow standalone in container {standalone_name(run)} ({self.settings.image}, sqlite)",
                 )
             except TargetError as exc:  # trouble while in use: the server's own log says why
-                raise TargetError(f"{exc}; its components' logs end:\n{docker_engine.standalone_logs(container)}") from exc
+                raise TargetError(
+                    f"{exc}; its components' logs end:\n{docker_engine.standalone_logs(container)}"
+                ) from exc

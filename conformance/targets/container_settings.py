@@ -43,15 +43,23 @@ class ContainerSettings:
     def from_environ(cls, environ: Mapping[str, str]) -> ContainerSettings:
         named = environ.get("AIRFLOW_CONFORMANCE_DB")
         if named and named not in DATABASES:
-            raise TargetError(f"Unknown database {named!r} for the container target; choose one of: {', '.join(DATABASES)}.")
+            raise TargetError(
+                f"Unknown database {named!r} for the container target; choose one of: {', '.join(DATABASES)}."
+            )
         topology = environ.get("AIRFLOW_CONFORMANCE_TOPOLOGY") or ("postgres" if named == "postgres" else "standalone")
         if topology not in TOPOLOGY_DATABASE:
-            raise TargetError(f"Unknown topology {topology!r} for the container target; choose one of: {', '.join(TOPOLOGY_DATABASE)}.")
+            raise TargetError(
+                f"Unknown topology {topology!r} for the container target; choose one of: {', '.join(TOPOLOGY_DATABASE)}."
+            )
         database = TOPOLOGY_DATABASE[topology]
         if named and named != database:
-            raise TargetError(f"The {topology} topology runs on {database}, not {named}; set AIRFLOW_CONFORMANCE_DB={database} or leave it unset.")
+            raise TargetError(
+                f"The {topology} topology runs on {database}, not {named}; set AIRFLOW_CONFORMANCE_DB={database} or leave it unset."
+            )
         try:
-            boot_timeout = float(environ.get("AIRFLOW_CONFORMANCE_BOOT_TIMEOUT") or (300 if topology == "celery" else 180))
+            boot_timeout = float(
+                environ.get("AIRFLOW_CONFORMANCE_BOOT_TIMEOUT") or (300 if topology == "celery" else 180)
+            )
         except ValueError:
             raise TargetError("AIRFLOW_CONFORMANCE_BOOT_TIMEOUT must be a number of seconds.") from None
         return cls(

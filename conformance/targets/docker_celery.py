@@ -32,8 +32,8 @@ from conformance.client import AirflowAPIError, fetch_token
 from conformance.targets import docker_engine
 from conformance.targets.base import Connection, TargetError
 from conformance.targets.container_settings import API_PORT, PASSWORDS_FILE, ContainerSettings, airflow_environment
-from conformance.targets.health import HEALTH_PATH
 from conformance.targets.docker_topology import DATABASE_URL, logs, migrate, private_network, remaining, start_postgres
+from conformance.targets.health import HEALTH_PATH
 
 REPLICAS = ("api-server-1", "api-server-2")
 WORKERS = ("worker-1", "worker-2")
@@ -41,7 +41,9 @@ COMPONENTS = ("scheduler", "dag-processor", "triggerer")
 WORKER_CONCURRENCY = 4  # per worker: the two together run core.parallelism (8) tasks, as the other topologies do
 API_WORKERS = 1  # uvicorn workers per replica: the replicas are the point here, several workers per server is the postgres topology's
 # a line of NGINX_CONF's log format; $upstream_addr lists every replica tried, the last one answered
-ACCESS_LINE = re.compile(r'"[A-Z]+ (?P<path>[^ ?"]+)[^"]*" (?P<status>\d+) upstream=(?:[^ ]+, )*(?P<upstream>\S+) time=')
+ACCESS_LINE = re.compile(
+    r'"[A-Z]+ (?P<path>[^ ?"]+)[^"]*" (?P<status>\d+) upstream=(?:[^ ]+, )*(?P<upstream>\S+) time='
+)
 SINGLE_PORT = 8081  # nginx's second server: api-server-1 alone, for figures to set beside the round robin's
 WAIT_PATH = r"^/api/v2/dags/[^/]+/dagRuns/[^/]+/wait$"
 # A killed replica's address stops answering rather than refusing: with nginx's default (60 s)
@@ -113,7 +115,12 @@ class CeleryTopology:
     def requests_by_replica(self, path_pattern: str) -> Counter[str]:
         """How many requests whose path matches ``path_pattern`` each replica answered so far."""
         names = self.replica_of()
-        return Counter({names.get(address, address): count for address, count in replicas_serving(self.nginx, path_pattern).items()})
+        return Counter(
+            {
+                names.get(address, address): count
+                for address, count in replicas_serving(self.nginx, path_pattern).items()
+            }
+        )
 
 
 @contextmanager
@@ -132,9 +139,14 @@ def celery_topology(
         try:
             token = fetch_token(base_url, "admin", password)
         except (KeyError, ValueError, AirflowAPIError) as exc:
-            raise TargetError(f"The Celery topology at {base_url} came up but could not be logged in to ({docker_engine.one_line(exc)}).") from exc
+            raise TargetError(
+                f"The Celery topology at {base_url} came up but could not be logged in to ({docker_engine.one_line(exc)})."
+            ) from exc
         connection = Connection(
-            target="container", base_url=base_url, token=token, database="postgres",
+            target="container",
+            base_url=base_url,
+            token=token,
+            database="postgres",
             description=(
                 f"{settings.image}: CeleryExecutor with {len(WORKERS)} workers, {len(REPLICAS)} api-servers behind nginx, "
                 f"{', '.join(COMPONENTS)}, in containers airflow-conformance-{run}-*, on {settings.postgres_image} and {settings.redis_image}"
@@ -148,7 +160,9 @@ def celery_topology(
             stack.pop_all()
 
 
-def _boot(stack: ExitStack, settings: ContainerSettings, run: str, extra_env: Mapping[str, str]) -> tuple[CeleryTopology, str]:
+def _boot(
+    stack: ExitStack, settings: ContainerSettings, run: str, extra_env: Mapping[str, str]
+) -> tuple[CeleryTopology, str]:
     deadline = time.monotonic() + settings.boot_timeout
     network = private_network(stack, run)
     password = secrets.token_urlsafe(16)
@@ -166,32 +180,52 @@ def _boot(stack: ExitStack, settings: ContainerSettings, run: str, extra_env: Ma
 
     def container(role: str, image: str) -> DockerContainer:
         return (
-            DockerContainer(image).with_name(f"airflow-conformance-{run}-{role}")
-            .with_network(network).with_network_aliases(role).with_kwargs(labels={docker_engine.LABEL: run})
+            DockerContainer(image)
+            .with_name(f"airflow-conformance-{run}-{role}")
+            .with_network(network)
+            .with_network_aliases(role)
+            .with_kwargs(labels={docker_engine.LABEL: run})
         )
 
     def airflow(role: str, *command: str) -> DockerContainer:
         name = f"airflow-conformance-{run}-{role}"
-        return docker_engine.airflow_container(settings.image, name, run, command, env).with_network(network).with_network_aliases(role)
+        return (
+            docker_engine.airflow_container(settings.image, name, run, command, env)
+            .with_network(network)
+            .with_network_aliases(role)
+        )
 
     postgres = start_postgres(stack, settings, run, network, deadline)
     redis = stack.enter_context(
-        container("redis", settings.redis_image).with_command(["redis-server", "--protected-mode", "no", "--save", "", "--appendonly", "no"])
+        container("redis", settings.redis_image).with_command(
+            ["redis-server", "--protected-mode", "no", "--save", "", "--appendonly", "no"]
+        )
     )
     migrate(stack, airflow, settings, deadline)
     others = {"postgres": postgres, "redis": redis}
     others.update({role: stack.enter_context(airflow(role, role)) for role in COMPONENTS})
-    workers = {role: stack.enter_context(airflow(role, "celery", "worker", "--celery-hostname", f"{role}@%h")) for role in WORKERS}
+    workers = {
+        role: stack.enter_context(airflow(role, "celery", "worker", "--celery-hostname", f"{role}@%h"))
+        for role in WORKERS
+    }
     passwords = json.dumps({"admin": password}).encode()
     replicas = {
-        role: stack.enter_context(airflow(role, "api-server").with_copy_into_container(passwords, PASSWORDS_FILE, 0o666))
+        role: stack.enter_context(
+            airflow(role, "api-server").with_copy_into_container(passwords, PASSWORDS_FILE, 0o666)
+        )
         for role in REPLICAS
     }
-    nginx = stack.enter_context(container("nginx", settings.nginx_image).with_copy_into_container(NGINX_CONF.encode(), "/etc/nginx/nginx.conf").with_exposed_ports(API_PORT, SINGLE_PORT))
+    nginx = stack.enter_context(
+        container("nginx", settings.nginx_image)
+        .with_copy_into_container(NGINX_CONF.encode(), "/etc/nginx/nginx.conf")
+        .with_exposed_ports(API_PORT, SINGLE_PORT)
+    )
     topology = CeleryTopology(nginx=nginx, replicas=replicas, workers=workers, others=others)
     watched = {role: each for role, each in topology.every().items() if role != "nginx"}
     try:
-        docker_engine.AirflowHealthy(API_PORT, watched).with_startup_timeout(remaining(deadline)).wait_until_ready(nginx)
+        docker_engine.AirflowHealthy(API_PORT, watched).with_startup_timeout(remaining(deadline)).wait_until_ready(
+            nginx
+        )
         for replica in replicas.values():
             wait_until_replica_serves(replica, deadline)
         for role, worker in workers.items():
@@ -207,7 +241,11 @@ def _boot(stack: ExitStack, settings: ContainerSettings, run: str, extra_env: Ma
 def wait_until_replica_serves(replica: DockerContainer, deadline: float) -> None:
     """Until the replica answers its health endpoint itself, asked from inside its container
     (nginx's answer may come from the other one); a TimeoutError at ``deadline``."""
-    probe = ["python", "-c", f"import urllib.request as u; u.urlopen('http://localhost:{API_PORT}{HEALTH_PATH}', timeout=5)"]
+    probe = [
+        "python",
+        "-c",
+        f"import urllib.request as u; u.urlopen('http://localhost:{API_PORT}{HEALTH_PATH}', timeout=5)",
+    ]
     ExecWaitStrategy(probe).with_poll_interval(0.5).with_startup_timeout(remaining(deadline)).wait_until_ready(replica)
 
 

@@ -61,7 +61,9 @@ def ensure_image(client: DockerClient, image: str, hint: str) -> None:
     try:
         client.client.images.pull(image)
     except DockerException as exc:
-        raise TargetError(f"The image {image} is not on this Docker engine and could not be pulled ({one_line(exc)}); {hint}.") from exc
+        raise TargetError(
+            f"The image {image} is not on this Docker engine and could not be pulled ({one_line(exc)}); {hint}."
+        ) from exc
 
 
 def labelled_names(client: docker.DockerClient, label: str) -> list[str]:
@@ -71,7 +73,9 @@ def labelled_names(client: docker.DockerClient, label: str) -> list[str]:
     container it lists, and one removed in between (a teardown running meanwhile) raises NotFound.
     """
     filters = {"label": label}
-    containers = [name.lstrip("/") for entry in client.api.containers(all=True, filters=filters) for name in entry["Names"][:1]]
+    containers = [
+        name.lstrip("/") for entry in client.api.containers(all=True, filters=filters) for name in entry["Names"][:1]
+    ]
     return containers + [entry["Name"] for entry in client.api.networks(filters=filters)]
 
 
@@ -84,7 +88,8 @@ def ensure_reaper(client: DockerClient) -> None:
     """testcontainers starts its reaper (Ryuk) before anything else unless told not to."""
     if not testcontainers_config.ryuk_disabled:
         ensure_image(
-            client, testcontainers_config.ryuk_image,
+            client,
+            testcontainers_config.ryuk_image,
             "set TESTCONTAINERS_RYUK_DISABLED=true (this target removes its containers itself)",
         )
 
@@ -166,12 +171,17 @@ class AirflowHealthy(WaitStrategy):
                     raise ContainerExited(role, each)
 
         wait_until_healthy(
-            lambda: f"{published_url(container, self.port)}{HEALTH_PATH}", time.monotonic() + self._startup_timeout,
-            check=all_running, late=lambda: "not every component was healthy in time", poll_interval=self._poll_interval,
+            lambda: f"{published_url(container, self.port)}{HEALTH_PATH}",
+            time.monotonic() + self._startup_timeout,
+            check=all_running,
+            late=lambda: "not every component was healthy in time",
+            poll_interval=self._poll_interval,
         )
 
 
-def airflow_container(image: str, name: str, run: str, command: Sequence[str], env: Mapping[str, str]) -> DockerContainer:
+def airflow_container(
+    image: str, name: str, run: str, command: Sequence[str], env: Mapping[str, str]
+) -> DockerContainer:
     """An Airflow container, not yet started, with the fixture DAGs and our Airflow-side modules copied in, and the run's label."""
     return (
         DockerContainer(image)
@@ -192,7 +202,9 @@ def read_password(container: DockerContainer, attempts: int = 20) -> str:
         if code == 0:
             return str(json.loads(output)["admin"])
         time.sleep(0.5)
-    raise TargetError(f"Airflow wrote no admin password to {PASSWORDS_FILE} in its container ({output.decode(errors='replace').strip()}).")
+    raise TargetError(
+        f"Airflow wrote no admin password to {PASSWORDS_FILE} in its container ({output.decode(errors='replace').strip()})."
+    )
 
 
 def log_in(api: DockerContainer) -> tuple[str, str]:
@@ -201,4 +213,6 @@ def log_in(api: DockerContainer) -> tuple[str, str]:
     try:
         return base_url, fetch_token(base_url, "admin", read_password(api))
     except (KeyError, ValueError, AirflowAPIError, httpx.HTTPError) as exc:
-        raise TargetError(f"The Airflow container at {base_url} came up but could not be logged in to ({one_line(exc)}).") from exc
+        raise TargetError(
+            f"The Airflow container at {base_url} came up but could not be logged in to ({one_line(exc)})."
+        ) from exc

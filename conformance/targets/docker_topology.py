@@ -56,7 +56,10 @@ def postgres_topology(settings: ContainerSettings, run: str, keep: bool = False)
         base_url, token = docker_engine.log_in(api)
         try:
             yield Connection(
-                target="container", base_url=base_url, token=token, database="postgres",
+                target="container",
+                base_url=base_url,
+                token=token,
+                database="postgres",
                 description=(
                     f"{settings.image}: api-server, {', '.join(COMPONENTS)} in containers airflow-conformance-{run}-*, "
                     f"on {settings.postgres_image}"
@@ -68,7 +71,9 @@ def postgres_topology(settings: ContainerSettings, run: str, keep: bool = False)
             stack.pop_all()
 
 
-def _boot(stack: ExitStack, settings: ContainerSettings, run: str) -> tuple[DockerContainer, dict[str, DockerContainer]]:
+def _boot(
+    stack: ExitStack, settings: ContainerSettings, run: str
+) -> tuple[DockerContainer, dict[str, DockerContainer]]:
     """PostgreSQL, then the migration, then the components: the api-server and the others, once all are healthy."""
     deadline = time.monotonic() + settings.boot_timeout
     network = private_network(stack, run)
@@ -81,7 +86,11 @@ def _boot(stack: ExitStack, settings: ContainerSettings, run: str) -> tuple[Dock
 
     def airflow(role: str, *command: str) -> DockerContainer:
         name = f"airflow-conformance-{run}-{role}"
-        return docker_engine.airflow_container(settings.image, name, run, command, env).with_network(network).with_network_aliases(role)
+        return (
+            docker_engine.airflow_container(settings.image, name, run, command, env)
+            .with_network(network)
+            .with_network_aliases(role)
+        )
 
     postgres = start_postgres(stack, settings, run, network, deadline)
     migrate(stack, airflow, settings, deadline)
@@ -107,7 +116,9 @@ def private_network(stack: ExitStack, run: str) -> Network:
     return stack.enter_context(network)
 
 
-def start_postgres(stack: ExitStack, settings: ContainerSettings, run: str, network: Network, deadline: float) -> DockerContainer:
+def start_postgres(
+    stack: ExitStack, settings: ContainerSettings, run: str, network: Network, deadline: float
+) -> DockerContainer:
     """PostgreSQL on ``network`` as ``postgres``, accepting connections."""
     postgres = stack.enter_context(
         DockerContainer(settings.postgres_image)
@@ -122,11 +133,15 @@ def start_postgres(stack: ExitStack, settings: ContainerSettings, run: str, netw
             0.5
         ).with_startup_timeout(min(remaining(deadline), 60)).wait_until_ready(postgres)
     except TimeoutError as exc:
-        raise TargetError(f"PostgreSQL ({settings.postgres_image}) did not accept connections; its log ends:\n{docker_engine.logs_of(postgres)}") from exc
+        raise TargetError(
+            f"PostgreSQL ({settings.postgres_image}) did not accept connections; its log ends:\n{docker_engine.logs_of(postgres)}"
+        ) from exc
     return postgres
 
 
-def migrate(stack: ExitStack, airflow: Callable[..., DockerContainer], settings: ContainerSettings, deadline: float) -> None:
+def migrate(
+    stack: ExitStack, airflow: Callable[..., DockerContainer], settings: ContainerSettings, deadline: float
+) -> None:
     """``airflow db migrate`` in a container of its own (``airflow("migrate", ...)``), to its end, which must be 0."""
     migration = stack.enter_context(airflow("migrate", "db", "migrate"))
     try:
@@ -137,7 +152,9 @@ def migrate(stack: ExitStack, airflow: Callable[..., DockerContainer], settings:
             f"if the machine is slow); its log ends:\n{docker_engine.logs_of(migration)}"
         ) from exc
     if code != 0:
-        raise TargetError(f"`airflow db migrate` in {settings.image} exited with code {code}; its log ends:\n{docker_engine.logs_of(migration)}")
+        raise TargetError(
+            f"`airflow db migrate` in {settings.image} exited with code {code}; its log ends:\n{docker_engine.logs_of(migration)}"
+        )
 
 
 def logs(containers: dict[str, DockerContainer], lines: int = 15) -> str:

@@ -49,7 +49,9 @@ class ExternalTarget:
                 f"Cannot reach Airflow at {url} ({exc}); check AIRFLOW_CONFORMANCE_URL and that the api-server is up."
             ) from exc
         token = self.environ.get("AIRFLOW_CONFORMANCE_TOKEN") or self._token_from_credentials(url)
-        check = httpx.get(f"{url}/api/v2/dags", params={"limit": 1}, headers={"Authorization": f"Bearer {token}"}, timeout=15)
+        check = httpx.get(
+            f"{url}/api/v2/dags", params={"limit": 1}, headers={"Authorization": f"Bearer {token}"}, timeout=15
+        )
         if check.status_code in (401, 403):
             raise TargetError(
                 f"Airflow at {url} refused the token (HTTP {check.status_code}); "
@@ -57,17 +59,20 @@ class ExternalTarget:
             )
         database = self.environ.get("AIRFLOW_CONFORMANCE_DB", "unknown")
         yield Connection(
-            target=self.name, base_url=url, token=token, description=url, database=database,
-            restricted_token=self._optional_token(url, "RESTRICTED"), no_runs_token=self._optional_token(url, "NO_RUNS"),
+            target=self.name,
+            base_url=url,
+            token=token,
+            description=url,
+            database=database,
+            restricted_token=self._optional_token(url, "RESTRICTED"),
+            no_runs_token=self._optional_token(url, "NO_RUNS"),
         )
 
     def _token_from_credentials(self, url: str, prefix: str = "AIRFLOW_CONFORMANCE_") -> str:
         username = self.environ.get(f"{prefix}USERNAME")
         password = self.environ.get(f"{prefix}PASSWORD")
         if not (username and password):
-            raise TargetError(
-                f"The external target needs {prefix}TOKEN, or {prefix}USERNAME and {prefix}PASSWORD."
-            )
+            raise TargetError(f"The external target needs {prefix}TOKEN, or {prefix}USERNAME and {prefix}PASSWORD.")
         try:
             return fetch_token(url, username, password)
         except (AirflowAPIError, httpx.HTTPError) as exc:

@@ -21,6 +21,11 @@ def password_hash(password: str, salt: str | None = None) -> str:
     if "$" in salt:
         raise ValueError("a salt may not contain '$', which separates the hash's fields")
     digest = hashlib.scrypt(
-        password.encode(), salt=salt.encode(), n=SCRYPT_N, r=SCRYPT_R, p=SCRYPT_P, maxmem=132 * SCRYPT_N * SCRYPT_R * SCRYPT_P,
+        password.encode(),
+        salt=salt.encode(),
+        n=SCRYPT_N,
+        r=SCRYPT_R,
+        p=SCRYPT_P,
+        maxmem=132 * SCRYPT_N * SCRYPT_R * SCRYPT_P,
     )
     return f"scrypt:{SCRYPT_N}:{SCRYPT_R}:{SCRYPT_P}${salt}${digest.hex()}"

@@ -26,7 +26,11 @@ import attrs
 
 KEEP_VARIABLE = "AIRFLOW_CONFORMANCE_KEEP_SERVER"
 # by the user's sender name (conformance.evidence.SENDERS), as conformance.reproduce reads them
-TOKEN_VARIABLES = {"admin": "AIRFLOW_TOKEN", "restricted": "AIRFLOW_RESTRICTED_TOKEN", "no-runs": "AIRFLOW_NO_RUNS_TOKEN"}
+TOKEN_VARIABLES = {
+    "admin": "AIRFLOW_TOKEN",
+    "restricted": "AIRFLOW_RESTRICTED_TOKEN",
+    "no-runs": "AIRFLOW_NO_RUNS_TOKEN",
+}
 
 
 def keep_requested(environ: Mapping[str, str]) -> bool:

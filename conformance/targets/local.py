@@ -52,7 +52,14 @@ from conformance.client import AirflowAPIError, fetch_token
 from conformance.paths import dags_dir
 from conformance.targets import boot_cache
 from conformance.targets.base import AIRFLOW_SITE, DATABASES, Connection, TargetError, free_port, sqlite_env
-from conformance.targets.boot_cache import BootCache, CacheError, MetadataDatabase, PostgresDatabase, SqliteFile, Uncacheable
+from conformance.targets.boot_cache import (
+    BootCache,
+    CacheError,
+    MetadataDatabase,
+    PostgresDatabase,
+    SqliteFile,
+    Uncacheable,
+)
 from conformance.targets.fab_password import password_hash
 from conformance.targets.health import HEALTH_PATH, BootProgress, wait_until_healthy
 from conformance.targets.kept import KeptServer, StopPlan, keep_requested, write_token
@@ -81,13 +88,17 @@ SQLITE_ELSEWHERE = frozenset(
 )
 # settings that differ every session (or every installed copy of the suite) and that a
 # migration does not write into the database
-PER_SESSION_SETTINGS = frozenset({
-    "AIRFLOW__API__PORT", "AIRFLOW__API_AUTH__JWT_SECRET", "AIRFLOW__CORE__EXECUTION_API_SERVER_URL",
-    "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN",  # the target's own PostgreSQL, on a port of the session's
-    # dags/ inside each installed copy (every tox env has one); a migrated 3.3.2 database holds
-    # no path of it (dag_bundle is empty), so one entry serves every copy
-    "AIRFLOW__CORE__DAGS_FOLDER",
-})
+PER_SESSION_SETTINGS = frozenset(
+    {
+        "AIRFLOW__API__PORT",
+        "AIRFLOW__API_AUTH__JWT_SECRET",
+        "AIRFLOW__CORE__EXECUTION_API_SERVER_URL",
+        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN",  # the target's own PostgreSQL, on a port of the session's
+        # dags/ inside each installed copy (every tox env has one); a migrated 3.3.2 database holds
+        # no path of it (dag_bundle is empty), so one entry serves every copy
+        "AIRFLOW__CORE__DAGS_FOLDER",
+    }
+)
 
 
 def find_airflow() -> Path:
@@ -119,7 +130,9 @@ def has_fab_provider(python: Path) -> bool:
     broken stops the api-server, whose log the boot error then shows."""
     probe = subprocess.run(
         [str(python), "-c", f"import importlib.metadata as m; m.distribution({FAB_DISTRIBUTION!r})"],
-        capture_output=True, timeout=120, check=False,
+        capture_output=True,
+        timeout=120,
+        check=False,
     )
     return probe.returncode == 0
 
@@ -170,7 +183,9 @@ class LocalTarget:
         self.cache_folder = boot_cache.cache_folder(environ)
         self.database = environ.get("AIRFLOW_CONFORMANCE_DB", "sqlite")
         if self.database not in DATABASES:
-            raise TargetError(f"Unknown database {self.database!r} for the local target; choose one of: {', '.join(DATABASES)}.")
+            raise TargetError(
+                f"Unknown database {self.database!r} for the local target; choose one of: {', '.join(DATABASES)}."
+            )
 
     @contextmanager
     def start(self) -> Iterator[Connection]:
@@ -184,13 +199,21 @@ class LocalTarget:
         keep = StopPlan() if self.keep_server else None
         with ExitStack() as stack:
             if self.database == "postgres":
-                database_env = {"AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": stack.enter_context(temporary_postgres(keep=keep))}
+                database_env = {
+                    "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": stack.enter_context(temporary_postgres(keep=keep))
+                }
             else:
                 database_env = sqlite_env()
             yield stack.enter_context(self._components(airflow, python, database_env, keep))
 
     def _metadata_database(
-        self, group: ProcessGroup, airflow: Path, python: Path, env: Mapping[str, str], home: Path, deadline: float,
+        self,
+        group: ProcessGroup,
+        airflow: Path,
+        python: Path,
+        env: Mapping[str, str],
+        home: Path,
+        deadline: float,
         users: Mapping[str, Mapping[str, str]],
     ) -> None:
         """A freshly migrated metadata database holding ``users``: restored from the boot cache
@@ -200,22 +223,34 @@ class LocalTarget:
         users_file = home / USERS_FILE
         users_file.write_text(json.dumps(users))
         database: MetadataDatabase = (
-            PostgresDatabase(env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"]) if self.database == "postgres" else SqliteFile(home / SQLITE_FILE)
+            PostgresDatabase(env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"])
+            if self.database == "postgres"
+            else SqliteFile(home / SQLITE_FILE)
         )
         cache = self._boot_cache(python, env, database, users)
         if cache is not None and self._restore(cache, database, home, users):
             progress.step(f"database and users restored from the boot cache after {time.monotonic() - started:.1f} s")
             return
-        group.run_to_end("db-migrate", [str(airflow), "db", "migrate"], deadline, late=(
-            f"The local Airflow was not healthy after {self.boot_timeout:.0f} s: `airflow db migrate` had not "
-            "finished (raise AIRFLOW_CONFORMANCE_BOOT_TIMEOUT if the machine is slow)"
-        ))
+        group.run_to_end(
+            "db-migrate",
+            [str(airflow), "db", "migrate"],
+            deadline,
+            late=(
+                f"The local Airflow was not healthy after {self.boot_timeout:.0f} s: `airflow db migrate` had not "
+                "finished (raise AIRFLOW_CONFORMANCE_BOOT_TIMEOUT if the machine is slow)"
+            ),
+        )
         # before any component starts: the api-server syncs FAB's permission tables at start-up
         # too, and together they collide (a UNIQUE constraint error killed the api-server, 3.4.0b2)
-        group.run_to_end("users", [str(python), "-m", "conformance_users", str(users_file)], deadline, late=(
-            f"The local Airflow was not healthy after {self.boot_timeout:.0f} s: its users were not made yet "
-            "(raise AIRFLOW_CONFORMANCE_BOOT_TIMEOUT if the machine is slow)"
-        ))
+        group.run_to_end(
+            "users",
+            [str(python), "-m", "conformance_users", str(users_file)],
+            deadline,
+            late=(
+                f"The local Airflow was not healthy after {self.boot_timeout:.0f} s: its users were not made yet "
+                "(raise AIRFLOW_CONFORMANCE_BOOT_TIMEOUT if the machine is slow)"
+            ),
+        )
         if cache is not None:
             try:
                 cache.store(database, home)
@@ -225,7 +260,11 @@ class LocalTarget:
         progress.step(f"database migrated and users made after {time.monotonic() - started:.1f} s")
 
     def _boot_cache(
-        self, python: Path, env: Mapping[str, str], database: MetadataDatabase, users: Mapping[str, Mapping[str, str]],
+        self,
+        python: Path,
+        env: Mapping[str, str],
+        database: MetadataDatabase,
+        users: Mapping[str, Mapping[str, str]],
     ) -> BootCache | None:
         """This boot's cache entry, or None (saying why) where the cache is off or cannot be trusted."""
         if not self.boot_cache:
@@ -237,9 +276,15 @@ class LocalTarget:
         if reason := unknown_database(env, database):
             self._cache_state(f"boot cache: off ({reason})")
             return None
-        settings = {name: value for name, value in env.items() if name.startswith("AIRFLOW__") and name not in PER_SESSION_SETTINGS}
+        settings = {
+            name: value
+            for name, value in env.items()
+            if name.startswith("AIRFLOW__") and name not in PER_SESSION_SETTINGS
+        }
         try:
-            key = boot_cache.key_for(python, env, database, FAB_AUTH_MANAGER, settings, boot_cache.users_part(users, USERS_SCRIPT))
+            key = boot_cache.key_for(
+                python, env, database, FAB_AUTH_MANAGER, settings, boot_cache.users_part(users, USERS_SCRIPT)
+            )
         except Uncacheable as exc:
             self._cache_state(f"boot cache: off ({exc})")
             return None
@@ -250,7 +295,9 @@ class LocalTarget:
         self.cache_state = sentence.removeprefix("boot cache: ")
         progress.step(sentence)
 
-    def _restore(self, cache: BootCache, database: MetadataDatabase, home: Path, users: Mapping[str, Mapping[str, str]]) -> bool:
+    def _restore(
+        self, cache: BootCache, database: MetadataDatabase, home: Path, users: Mapping[str, Mapping[str, str]]
+    ) -> bool:
         try:
             hit = cache.restore(database, home, {name: password_hash(user["password"]) for name, user in users.items()})
         except CacheError as exc:
@@ -262,7 +309,11 @@ class LocalTarget:
 
     @contextmanager
     def _components(
-        self, airflow: Path, python: Path, database_env: Mapping[str, str], keep: StopPlan | None = None,
+        self,
+        airflow: Path,
+        python: Path,
+        database_env: Mapping[str, str],
+        keep: StopPlan | None = None,
     ) -> Iterator[Connection]:
         home = Path(tempfile.mkdtemp(prefix="airflow-conformance-"))
         kept = False
@@ -296,7 +347,10 @@ class LocalTarget:
             for component in COMPONENTS:
                 group.start(component, [str(airflow), component], niceness=NICENESS.get(component, 0))
             wait_until_healthy(
-                f"{base_url}{HEALTH_PATH}", deadline, check=group.check_running, on_progress=BootProgress(started),
+                f"{base_url}{HEALTH_PATH}",
+                deadline,
+                check=group.check_running,
+                on_progress=BootProgress(started),
                 late=lambda: (
                     f"The local Airflow was not healthy after {self.boot_timeout:.0f} s (raise AIRFLOW_CONFORMANCE_BOOT_TIMEOUT "
                     f"if the machine is slow); the components' logs end:\n{group.tails()}"
@@ -305,20 +359,30 @@ class LocalTarget:
             try:
                 tokens = {user: fetch_token(base_url, user, passwords[user]) for user in ROLE_OF}
             except (AirflowAPIError, httpx.HTTPError) as exc:
-                raise TargetError(f"The local Airflow at {base_url} came up but could not be logged in to ({exc}).\n{group.tails()}") from exc
+                raise TargetError(
+                    f"The local Airflow at {base_url} came up but could not be logged in to ({exc}).\n{group.tails()}"
+                ) from exc
             described = None
             if keep is not None:
                 keep.kill_group(group.leader.pid)
                 keep.remove(home)
                 files = {
-                    SENDER_OF[user]: str(write_token(home / "tokens", SENDER_OF[user], value)) for user, value in tokens.items()
+                    SENDER_OF[user]: str(write_token(home / "tokens", SENDER_OF[user], value))
+                    for user, value in tokens.items()
                 }
-                described = KeptServer(target=self.name, url=base_url, folder=str(home), token_files=files, stop=keep.line())
+                described = KeptServer(
+                    target=self.name, url=base_url, folder=str(home), token_files=files, stop=keep.line()
+                )
             try:
                 yield Connection(
-                    target=self.name, base_url=base_url, token=tokens[ADMIN], restricted_token=tokens[RESTRICTED],
-                    no_runs_token=tokens[NO_RUNS], kept=described,
-                    database=self.database, database_url=database_env.get("AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"),
+                    target=self.name,
+                    base_url=base_url,
+                    token=tokens[ADMIN],
+                    restricted_token=tokens[RESTRICTED],
+                    no_runs_token=tokens[NO_RUNS],
+                    kept=described,
+                    database=self.database,
+                    database_url=database_env.get("AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"),
                     description=(
                         f"Airflow components ({', '.join(COMPONENTS)}) on {self.database} with the FAB auth manager, "
                         f"from {airflow.parent} (AIRFLOW_HOME={home}, port {port})"

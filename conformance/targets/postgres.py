@@ -56,17 +56,47 @@ def temporary_postgres(ready_timeout: float = 60.0, keep: StopPlan | None = None
     process = None
     try:
         subprocess.run(
-            [*as_server_user, str(pg_binary("initdb")), "-D", str(data / "db"), "-U", "airflow", "--auth=trust",
-             "-E", "UTF8", "--no-sync"],
-            check=True, capture_output=True, text=True,
+            [
+                *as_server_user,
+                str(pg_binary("initdb")),
+                "-D",
+                str(data / "db"),
+                "-U",
+                "airflow",
+                "--auth=trust",
+                "-E",
+                "UTF8",
+                "--no-sync",
+            ],
+            check=True,
+            capture_output=True,
+            text=True,
         )
         port = free_port()
         with log_path.open("wb") as log:
             process = subprocess.Popen(
-                [*as_server_user, str(pg_binary("postgres")), "-D", str(data / "db"), "-p", str(port), "-k", str(data),
-                 "-c", "listen_addresses=127.0.0.1", "-c", "fsync=off", "-c", "max_connections=300",
-                 "-c", "shared_preload_libraries=pg_stat_statements"],
-                stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True,
+                [
+                    *as_server_user,
+                    str(pg_binary("postgres")),
+                    "-D",
+                    str(data / "db"),
+                    "-p",
+                    str(port),
+                    "-k",
+                    str(data),
+                    "-c",
+                    "listen_addresses=127.0.0.1",
+                    "-c",
+                    "fsync=off",
+                    "-c",
+                    "max_connections=300",
+                    "-c",
+                    "shared_preload_libraries=pg_stat_statements",
+                ],
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                start_new_session=True,
             )
         deadline = time.monotonic() + ready_timeout
         createdb = [str(pg_binary("createdb")), "-h", "127.0.0.1", "-p", str(port), "-U", "airflow", "airflow"]

@@ -43,8 +43,13 @@ class ProcessGroup:
     def _spawn(self, name: str, argv: list[str], process_group: int, niceness: int = 0) -> subprocess.Popen[bytes]:
         with self.log(name).open("wb") as log:
             process = subprocess.Popen(
-                argv, cwd=self.home, env=self.env, stdout=log, stderr=subprocess.STDOUT,
-                stdin=subprocess.DEVNULL, process_group=process_group,
+                argv,
+                cwd=self.home,
+                env=self.env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                process_group=process_group,
                 preexec_fn=(lambda: os.nice(niceness)) if niceness else None,  # noqa: PLW1509 (Popen takes no niceness)
             )
         self.processes[name] = process
@@ -72,7 +77,9 @@ class ProcessGroup:
             )
             raise TargetError(f"{said}; its log ends:\n{self.tail(name)}") from None
         if process.returncode != 0:
-            raise TargetError(f"`{' '.join(argv[1:])}` failed with exit code {process.returncode}; its log ends:\n{self.tail(name)}")
+            raise TargetError(
+                f"`{' '.join(argv[1:])}` failed with exit code {process.returncode}; its log ends:\n{self.tail(name)}"
+            )
 
     def check_running(self) -> None:
         """A TargetError naming the first long-lived process that has exited, with its log."""
@@ -101,7 +108,9 @@ class ProcessGroup:
             signal_group(self.leader.pid, signal.SIGTERM)
             deadline = time.monotonic() + grace
             while time.monotonic() < deadline:
-                if all(process.poll() is not None for process in self.processes.values()) and not signal_group(self.leader.pid, 0):
+                if all(process.poll() is not None for process in self.processes.values()) and not signal_group(
+                    self.leader.pid, 0
+                ):
                     break
                 time.sleep(0.1)
             else:

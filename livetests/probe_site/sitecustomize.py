@@ -38,8 +38,14 @@ class _Waiter:
 
 def _log(event, waiter, subject, **extra):
     record = {
-        "event": event, "t": time.time(), "pid": os.getpid(), "waiter": waiter.serial,
-        "dag_id": subject.dag_id, "run_id": subject.run_id, "interval": subject.interval, **extra,
+        "event": event,
+        "t": time.time(),
+        "pid": os.getpid(),
+        "waiter": waiter.serial,
+        "dag_id": subject.dag_id,
+        "run_id": subject.run_id,
+        "interval": subject.interval,
+        **extra,
     }
     with open(os.environ["CONFORMANCE_PROBE_LOG"], "a") as log:
         log.write(json.dumps(record) + "\n")

@@ -53,6 +53,7 @@ def _wrap_xcoms(transform):
 
 def _before_waiting(adjust):
     """A mutant that changes the waiter's own settings before it starts, e.g. its interval."""
+
     def patch(waiter_cls):
         original_wait = waiter_cls.wait
 
@@ -179,15 +180,18 @@ def _collect_every_return_value(waiter_cls):
 
     async def serialize_xcoms(self):
         if self.result_task_ids is None:
-            from sqlalchemy import select
-
             from airflow.models.taskinstance import TaskInstance
             from airflow.utils.session import create_session_async
+            from sqlalchemy import select
 
             async with create_session_async() as session:
-                task_ids = list(await session.scalars(
-                    select(TaskInstance.task_id).where(TaskInstance.dag_id == self.dag_id, TaskInstance.run_id == self.run_id)
-                ))
+                task_ids = list(
+                    await session.scalars(
+                        select(TaskInstance.task_id).where(
+                            TaskInstance.dag_id == self.dag_id, TaskInstance.run_id == self.run_id
+                        )
+                    )
+                )
             self.result_task_ids = task_ids
             try:
                 return await original(self)
@@ -232,7 +236,8 @@ def _drop_results_after_loops(waiter_cls):
         results = await original(self)
         dag = SerializedDagModel.get_dag(self.dag_id)
         after_loop = {
-            task.task_id for task in (dag.tasks if dag else ())
+            task.task_id
+            for task in (dag.tasks if dag else ())
             if any(enclosing_loop(dag.get_task(upstream)) is not None for upstream in task.upstream_task_ids)
         }
         return {task_id: value for task_id, value in results.items() if task_id not in after_loop}
@@ -243,6 +248,7 @@ def _drop_results_after_loops(waiter_cls):
 def _error_mid_stream(waiter_cls):
     """The waiter fails once the run has ended, as 3.4's does on a task with two current
     producers ("Ambiguous current producers"): after the 200 and the poll lines."""
+
     async def serialize_xcoms(self):
         raise ValueError(f"Ambiguous current producers for a task in DAG run {self.run_id!r} (injected)")
 
@@ -273,6 +279,7 @@ def _drop_group_results(results):
 def _gzip_without_flush(gzip_module):
     """Transport: gzip output is no longer flushed per chunk, so a compressed stream's lines
     reach the client only when the compressor's buffer fills or the stream ends."""
+
     def compress(self, body, more_body):
         return self.compressor.compress(body) if more_body else self.compressor.compress(body) + self.compressor.flush()
 
@@ -301,9 +308,11 @@ def _split_comma_joined(route_module):
 
 # --- benign: what Airflow may change without breaking a client that follows CLIENTS.md ---------
 
+
 def _rewrite_lines(transform):
     """A benign mutant of the stream's JSON text: ``transform(waiter, value)`` gives the line's
     new text (without its newline) for each line that is a JSON object; other chunks pass."""
+
     def patch(waiter_cls):
         original_wait = waiter_cls.wait
 
@@ -322,6 +331,7 @@ def _rewrite_lines(transform):
 
 def _rewrite_chunks(transform):
     """A benign mutant of the stream's bytes on the wire: ``transform(chunk)`` gives the chunks to send instead."""
+
     def patch(waiter_cls):
         original_wait = waiter_cls.wait
 
@@ -364,11 +374,15 @@ def _split_in_two(chunk):
 _REWORDINGS = (
     # (what Airflow says, what the benign server says instead): only the content each clause
     # names survives (dag id and run id; XCom; the refused task), every other word changes
-    (re.compile(r"The DagRun with dag_id: `(?P<dag>.*)` and run_id: `(?P<run>.*)` was not found"),
-     "Unknown pair: {dag} / {run}"),
+    (
+        re.compile(r"The DagRun with dag_id: `(?P<dag>.*)` and run_id: `(?P<run>.*)` was not found"),
+        "Unknown pair: {dag} / {run}",
+    ),
     (re.compile(r"User is not authorized to read XCom data for this Dag"), "Forbidden: XCom access missing"),
-    (re.compile(r"Cannot collect loop task '(?P<task>[^']*)' as a DagRun result.*", re.DOTALL),
-     "{task} repeats per iteration, so no single value exists; use a downstream task"),
+    (
+        re.compile(r"Cannot collect loop task '(?P<task>[^']*)' as a DagRun result.*", re.DOTALL),
+        "{task} repeats per iteration, so no single value exists; use a downstream task",
+    ),
 )
 
 
@@ -417,7 +431,9 @@ def _reword_result_in_loop_error(module):
             return original(*args, **kwargs)
         except ValueError as exc:
             if match := re.match(r"Task '(?P<task>[^']*)' is inside a loop", str(exc)):
-                raise ValueError(f"{match['task']} sits in a loop region, so its value may not be the Dag's result") from None
+                raise ValueError(
+                    f"{match['task']} sits in a loop region, so its value may not be the Dag's result"
+                ) from None
             raise
 
     module.check_dag_result_outside_loop = check
@@ -475,6 +491,7 @@ def _loops_count_from_one(module):
 
 
 # --- harmful, of the wire: a known key misspelled ----------------------------------------------
+
 
 def _results_key_misspelled(waiter, value):
     """The terminal line's ``results`` goes out as ``result``: to a reader that ignores unknown

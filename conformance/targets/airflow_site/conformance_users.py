@@ -45,8 +45,12 @@ def create(users: dict[str, dict[str, str]]) -> None:
                 continue
             granted = security.find_role(spec["role"])
             if granted is None or not security.add_user(
-                username=name, first_name=name, last_name="conformance", email=f"{name}@conformance.invalid",
-                role=granted, password=spec["password"],
+                username=name,
+                first_name=name,
+                last_name="conformance",
+                email=f"{name}@conformance.invalid",
+                role=granted,
+                password=spec["password"],
             ):
                 sys.exit(f"conformance_users: could not create user {name} with role {spec['role']}")
 
