@@ -3,14 +3,14 @@
     python -m conformance run [--report DIR] [--airflow-target NAME] [--airflow-db {sqlite,postgres}]
                               [--no-boot-cache] [--allow-absent-feature]
                               [--clause ID|GLOB]... [--area NAME]... [--level LEVEL]... [-- PYTEST_ARGS...]
-    python -m conformance record  ...    # re-record fixtures/streams (conformance.record)
-    python -m conformance matrix  ...    # the clauses x versions matrix (conformance.matrix)
-    python -m conformance compare ...    # two runs' reports clause by clause, exit 1 on a regression (conformance.compare)
-    python -m conformance bench   ...    # the suite's time against Airflow's own (conformance.bench)
-    python -m conformance mutants ...    # the suite against broken /waits (conformance.mutants; a source checkout)
-    python -m conformance soak    ...    # the suite N times in a row, counting false failures (conformance.soak)
-    python -m conformance replay  ...    # every recorded and negative stream over loopback HTTP (conformance.replay)
-    python -m conformance clients ... -- CMD...  # a /wait client on every replayed case (conformance.clients)
+    python -m conformance record  ...    # re-record fixtures/streams (conformance.selfcheck.record)
+    python -m conformance matrix  ...    # the clauses x versions matrix (conformance.report.matrix)
+    python -m conformance compare ...    # two runs' reports clause by clause, exit 1 on a regression (conformance.report.compare)
+    python -m conformance bench   ...    # the suite's time against Airflow's own (conformance.selfcheck.bench)
+    python -m conformance mutants ...    # the suite against broken /waits (conformance.selfcheck.mutants; a source checkout)
+    python -m conformance soak    ...    # the suite N times in a row, counting false failures (conformance.selfcheck.soak)
+    python -m conformance replay  ...    # every recorded and negative stream over loopback HTTP (conformance.clientkit.replay)
+    python -m conformance clients ... -- CMD...  # a /wait client on every replayed case (conformance.clientkit.runner)
 
 ``run`` is the conformance suite. Its pytest command line is built here and nowhere else
 (:func:`suite_argv`): tox, CI, the bench, the mutant check and the livetests all come through
@@ -25,7 +25,7 @@ are re-measured, since each re-measure waits for a fresh run.
 
 ``run --test NODEID`` (repeatable) runs just those suite tests, by the node id pytest reported
 (``test_request.py::test_x[p]``, with or without the folder it was anchored in) instead of the
-whole package; every failure's report entry gives such a command (:mod:`conformance.reproduce`).
+whole package; every failure's report entry gives such a command (:mod:`conformance.report.reproduce`).
 ``run --keep-server`` leaves a local or container server up after the run and says how to reach
 and stop it (:mod:`conformance.targets.kept`).
 
@@ -48,10 +48,13 @@ from pathlib import Path
 
 import pytest
 
-from conformance import bench, clients, compare, matrix, mutants, record, replay, soak
 from conformance.arguments import USAGE_ERROR, Parser, split_at_double_dash
-from conformance.items import SUITE_DIR
-from conformance.reproduce import suite_test_id
+from conformance.clientkit import replay
+from conformance.clientkit import runner as clients
+from conformance.plugin.items import SUITE_DIR
+from conformance.report import compare, matrix
+from conformance.report.reproduce import suite_test_id
+from conformance.selfcheck import bench, mutants, record, soak
 
 SUITE_PACKAGE = "conformance.suite"
 
@@ -72,7 +75,7 @@ def suite_argv(
 ) -> list[str]:
     """pytest's arguments (without a program name) for one run of the conformance suite.
 
-    ``clauses``, ``areas`` and ``levels`` select part of the catalog (:mod:`conformance.selection`).
+    ``clauses``, ``areas`` and ``levels`` select part of the catalog (:mod:`conformance.catalog.selection`).
     ``tests`` (suite test ids, see :func:`suite_test_path`) run instead of the whole package.
     """
     collected = [suite_test_path(test) for test in tests] or ["--pyargs", SUITE_PACKAGE]

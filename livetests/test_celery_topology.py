@@ -33,10 +33,9 @@ import attrs
 import httpx
 import pytest
 
-from conformance.client import AirflowClient
-from conformance.reference_client import StreamError, WaitResult, WaitTimeout, wait_for_result
-from conformance.session import new_run_id, ready_fixture_dags
-from conformance.stream import epoch
+from conformance.clientkit.reference_client import StreamError, WaitResult, WaitTimeout, wait_for_result
+from conformance.live.airflow_api import AirflowClient
+from conformance.live.session import new_run_id, ready_fixture_dags
 from conformance.targets import docker_engine
 from conformance.targets.base import Connection
 from conformance.targets.container_settings import ContainerSettings
@@ -48,6 +47,7 @@ from conformance.targets.docker_celery import (
     wait_until_worker_ready,
 )
 from conformance.targets.health import HEALTH_PATH
+from conformance.wire.stream import epoch
 
 TIMED, TIMED_TASK, TIMED_RESULT = "timed_run", "sleep_then_answer", {"sleep_then_answer": "done"}
 LOAD_STREAMS = int(os.environ.get("AIRFLOW_CONFORMANCE_LOAD_STREAMS", "50"))

@@ -23,8 +23,8 @@ from typing import Any
 import httpx
 import pytest
 
-from conformance.client import AirflowClient
-from conformance.session import new_run_id, ready_fixture_dags
+from conformance.live.airflow_api import AirflowClient
+from conformance.live.session import new_run_id, ready_fixture_dags
 from conformance.targets.local import LocalTarget
 from waiter_probe import probed_environment, waiters
 

@@ -36,14 +36,14 @@ import httpx
 import pytest
 
 from api_server import ApiServer
-from conformance.checks import framing_problems, poll_line_problems, terminal_problems
-from conformance.client import AirflowClient
-from conformance.reference_client import StreamError, WaitTimeout, wait_for_result
-from conformance.session import new_run_id, ready_fixture_dags
-from conformance.stream import LineFramer, Transcript, record_wait
+from conformance.clientkit.reference_client import StreamError, WaitTimeout, wait_for_result
+from conformance.live.airflow_api import AirflowClient
+from conformance.live.session import new_run_id, ready_fixture_dags
 from conformance.targets.base import Connection
 from conformance.targets.health import all_healthy
 from conformance.targets.local import LocalTarget
+from conformance.wire.checks import framing_problems, poll_line_problems, terminal_problems
+from conformance.wire.stream import LineFramer, Transcript, record_wait
 from nginx_proxy import nginx
 from waiter_probe import Waiter, one, probed_environment, waiters
 

@@ -17,11 +17,11 @@ import httpx
 import psutil
 import pytest
 
-from conformance.checks import framing_problems, poll_line_problems, terminal_problems
-from conformance.client import AirflowClient
-from conformance.session import new_run_id, ready_fixture_dags
-from conformance.stream import Transcript, epoch, record_wait
+from conformance.live.airflow_api import AirflowClient
+from conformance.live.session import new_run_id, ready_fixture_dags
 from conformance.targets.local import LocalTarget
+from conformance.wire.checks import framing_problems, poll_line_problems, terminal_problems
+from conformance.wire.stream import Transcript, epoch, record_wait
 
 STREAMS = int(os.environ.get("AIRFLOW_CONFORMANCE_LOAD_STREAMS", "50"))
 DAG, EXPECTED = "result_decorator", {"compute": 84}

@@ -1,7 +1,7 @@
 """Airflow's official Python client on every replayed case, in both worlds, against its committed failures.
 
 ``tools/official_client.py`` wraps ``apache-airflow-client``'s
-``DagRunApi.wait_dag_run_until_finished``; the clients runner (:mod:`conformance.clients`)
+``DagRunApi.wait_dag_run_until_finished``; the clients runner (:mod:`conformance.clientkit.runner`)
 serves every recorded stream and negative case from the replay server, twice:
 
 - ``no-content-type``: the 200 streams with no Content-Type, as Airflow 3.3 and the 3.4 betas
@@ -30,9 +30,9 @@ from pathlib import Path
 
 import pytest
 
-from conformance.clients import ClientsRun, load_expected_failures, run_clients, table
-from conformance.replay import NDJSON
-from conformance.replay_cases import load_replay_cases
+from conformance.clientkit.replay import NDJSON
+from conformance.clientkit.replay_cases import load_replay_cases
+from conformance.clientkit.runner import ClientsRun, load_expected_failures, run_clients, table
 
 pytest.importorskip("airflow_client.client", reason="needs apache-airflow-client: tox -e official-client")
 

@@ -29,7 +29,7 @@ from pathlib import Path
 
 import pytest
 
-from conformance.mutants import compare_catch, failing_clauses, find_site, load_expected
+from conformance.selfcheck.mutants import compare_catch, failing_clauses, find_site, load_expected
 from conformance.targets.local import ROLE_OF
 from conformance.targets.processes import processes_working_in, stop_strays
 

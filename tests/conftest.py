@@ -8,15 +8,15 @@ from typing import Any
 
 import pytest
 
-from conformance.cases import load_cases
-from conformance.catalog import load_clauses
-from conformance.checks import framing_problems, poll_line_problems, terminal_problems
-from conformance.evidence import Evidence
-from conformance.expectations import divergences_for
-from conformance.recordings import body_lines, load_fixture, load_manifest, received_headers
-from conformance.report import Run, TestResult, build, declared_outcome
-from conformance.stream import Line, Transcript
+from conformance.catalog.cases import load_cases
+from conformance.catalog.clauses import load_clauses
+from conformance.catalog.expectations import divergences_for
+from conformance.clientkit.recordings import body_lines, load_fixture, load_manifest, received_headers
+from conformance.report.evidence import Evidence
+from conformance.report.writer import Run, TestResult, build, declared_outcome
 from conformance.suite import test_results, test_stream
+from conformance.wire.checks import framing_problems, poll_line_problems, terminal_problems
+from conformance.wire.stream import Line, Transcript
 
 pytest_plugins = ["pytester"]
 

@@ -21,7 +21,7 @@ def fake_session_conftest(**fields: Any) -> str:
     session = {**SESSION, **fields}
     return f"""
 import json
-from conformance import plugin
+from conformance.plugin import hooks as plugin
 
 def pytest_sessionstart(session):
     folder = session.config.stash[plugin.folder_key]

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from conformance import controller
+from conformance.plugin import controller
 from conformance.targets import TargetError, boot_cache, make_target
 from conformance.targets.boot_cache import (
     BootCache,
@@ -449,7 +449,7 @@ def test_the_local_target_migrates_once_then_copies_the_migrated_database(tmp_pa
     airflow.write_text(FAKE_MIGRATE.format(python=sys.executable))
     airflow.chmod(0o755)
     migrations = tmp_path / "migrations.log"
-    caplog.set_level("INFO", logger="conformance.progress")
+    caplog.set_level("INFO", logger="conformance.live.progress")
 
     def boot(name: str, users=USERS, **environ: str) -> tuple[Path, list[str]]:
         caplog.clear()

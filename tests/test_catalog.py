@@ -4,10 +4,10 @@ since and until decide which Airflow versions a clause applies to."""
 import pytest
 import yaml
 
-from conformance import catalog
-from conformance.catalog import Clause, coverage_problems, load_clauses, why_not_applicable
+from conformance.catalog import clauses as catalog
+from conformance.catalog.clauses import Clause, coverage_problems, load_clauses, why_not_applicable
 from conformance.paths import package_file
-from conformance.plugin import clause_ids
+from conformance.plugin.hooks import clause_ids
 
 
 def clause(id: str, level: str = "MUST", **versions: str) -> Clause:

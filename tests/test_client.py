@@ -6,8 +6,8 @@ import json
 import httpx
 import pytest
 
-from conformance import client as client_module
-from conformance.client import AirflowAPIError, AirflowClient
+from conformance.live import airflow_api as client_module
+from conformance.live.airflow_api import AirflowAPIError, AirflowClient
 
 
 def run_with(statuses, call):

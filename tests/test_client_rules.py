@@ -60,7 +60,7 @@ def test_every_rule_names_its_cases_or_says_every_stream():
 
 
 def test_the_clients_cite_only_rules_that_exist():
-    sources = [REPO / "conformance" / "reference_client.py", *sorted((REPO / "npm" / "src").glob("*.ts"))]
+    sources = [REPO / "conformance" / "clientkit" / "reference_client.py", *sorted((REPO / "npm" / "src").glob("*.ts"))]
     named = {rule for path in sources for rule in re.findall(r"CLIENT-[A-Z]+-\d+", path.read_text())}
     assert named - set(rules()) == set()
     assert {"CLIENT-BLANK-1", "CLIENT-TERMINAL-1", "CLIENT-ERROR-1", "CLIENT-LINE-2"} <= named
@@ -69,7 +69,7 @@ def test_the_clients_cite_only_rules_that_exist():
 def test_each_reference_client_names_the_line_rules_in_its_checks():
     """Both clients check a line's shape, results only at the end, and ignore unknown keys, each saying which rule."""
     clients = {
-        "python": [REPO / "conformance" / "reference_client.py"],
+        "python": [REPO / "conformance" / "clientkit" / "reference_client.py"],
         "typescript": sorted((REPO / "npm" / "src").glob("*.ts")),
     }
     for name, sources in clients.items():

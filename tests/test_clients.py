@@ -12,16 +12,16 @@ from pathlib import Path
 import pytest
 
 from conformance import cli
-from conformance.client_runs import Outcome, judge, order_mismatch, run_client
-from conformance.clients import UsageError, load_expected_failures, report, run_clients, table
-from conformance.replay import NDJSON
-from conformance.replay_cases import Label, load_replay_cases, select
+from conformance.clientkit.case_run import Outcome, judge, order_mismatch, run_client
+from conformance.clientkit.replay import NDJSON
+from conformance.clientkit.replay_cases import Label, load_replay_cases, select
+from conformance.clientkit.runner import UsageError, load_expected_failures, report, run_clients, table
 from conformance.schemas import validator
 
 ROOT = Path(__file__).resolve().parents[1]
 SLOPPY = ROOT / "tools" / "sloppy_client.py"
 SLOPPY_EXPECTED = ROOT / "tools" / "sloppy_client.expected-failures.json"
-REFERENCE = [sys.executable, "-m", "conformance.reference_client"]
+REFERENCE = [sys.executable, "-m", "conformance.clientkit.reference_client"]
 CASES = load_replay_cases()
 
 ACCEPT = Label("accept", {"state": "success", "results": {"t": {"b": 1, "a": [{"y": 1, "x": 2}]}}}, "test")

@@ -5,8 +5,9 @@ from pathlib import Path
 
 import pytest
 
-from conformance import cli, compare
+from conformance import cli
 from conformance.paths import schemas_dir
+from conformance.report import compare
 from conformance.schemas import validator
 
 REPORTS = Path(__file__).resolve().parent.parent / "fixtures" / "reports"  # the committed reports of real runs
@@ -369,8 +370,8 @@ def test_the_schema_has_a_type_wherever_it_uses_type_keywords_and_declares_what_
 
 def with_notes(folder: Path, tmp_path: Path, name: str, subjects: list[str]) -> Path:
     """The committed report of ``folder``, as the current format, with unknown-key notes on ``subjects``."""
-    from conformance import notes
-    from conformance.report_format import current
+    from conformance.report.format import current
+    from conformance.wire import notes
 
     report = current(read(folder))
     report["notes"] = notes.gather(
@@ -406,12 +407,12 @@ def test_the_same_note_on_both_sides_is_not_listed(tmp_path, capsys):
     assert (code, json.loads(out)["notes"]) == (0, {"appeared": [], "gone": []})
 
 
-# A divergence persisting on a version the suite never measured (conformance.unmeasured).
+# A divergence persisting on a version the suite never measured (conformance.report.unmeasured).
 
 
 def noting_same_as_declared(report: dict, clause_id: str) -> dict:
     """``report`` with the note a run on an unmeasured version leaves on a failure of ``clause_id``."""
-    from conformance import notes
+    from conformance.wire import notes
 
     note = notes.same_as_declared(clause_id, "3.4.0b2")
     report["notes"] = notes.gather([("t", notes.as_json(note, "failed: results are {}, expected no results key"))])

@@ -5,8 +5,8 @@ import json
 import httpx
 import pytest
 
-from conformance.catalog import load_clauses
-from conformance.doc_examples import CurlRequest, load_doc_examples, parse_curl
+from conformance.catalog.clauses import load_clauses
+from conformance.catalog.doc_examples import CurlRequest, load_doc_examples, parse_curl
 from conformance.paths import dags_dir, fixtures_dir
 from conformance.schemas import validator
 

@@ -4,8 +4,8 @@ import re
 
 import pytest
 
-from conformance.catalog import load_clauses
-from conformance.expectations import (
+from conformance.catalog.clauses import load_clauses
+from conformance.catalog.expectations import (
     Divergence,
     Expectations,
     divergences_for,

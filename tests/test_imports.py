@@ -77,8 +77,8 @@ def test_every_harness_module_imports_in_a_fresh_interpreter(order, tmp_path):
 
 def test_the_harness_modules_are_found():
     assert {
-        "conformance.plugin",
-        "conformance.controller",
+        "conformance.plugin.hooks",
+        "conformance.plugin.controller",
         "conformance.targets.local",
         "conformance.targets.health",
     } <= set(harness_files())

@@ -6,9 +6,9 @@ import shutil
 
 import pytest
 
-from conformance import matrix
 from conformance.paths import schemas_dir
-from conformance.report_files import REPORT_SCHEMA
+from conformance.report import matrix
+from conformance.report.files import REPORT_SCHEMA
 from conformance.schemas import validator
 
 DATA = __import__("pathlib").Path(__file__).parent / "data" / "matrix"

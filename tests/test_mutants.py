@@ -5,8 +5,8 @@ import os
 import re
 from pathlib import Path
 
-from conformance import mutants
-from conformance.catalog import load_clauses
+from conformance.catalog.clauses import load_clauses
+from conformance.selfcheck import mutants
 
 
 def clause(clause_id, verdict):

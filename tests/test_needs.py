@@ -4,10 +4,10 @@ import json
 
 import pytest
 
-from conformance import controller
-from conformance.cases import load_cases
-from conformance.items import case_of
-from conformance.needs import cases_needed, cases_needed_by, cases_to_stream, read_needs, write_needs
+from conformance.catalog.cases import load_cases
+from conformance.plugin import controller
+from conformance.plugin.items import case_of
+from conformance.plugin.needs import cases_needed, cases_needed_by, cases_to_stream, read_needs, write_needs
 from fake_session import fake_session_conftest
 
 MARKED = """
@@ -36,7 +36,7 @@ def test_parametrized_and_marked(case): pass
 def test_meta(): pass
 
 def test_unmarked(): pass
-""".replace("import pytest", "import pytest\nfrom conformance.cases import load_cases")
+""".replace("import pytest", "import pytest\nfrom conformance.catalog.cases import load_cases")
 
 
 def test_each_test_needs_what_its_case_and_mark_say(pytester):
@@ -130,9 +130,9 @@ from pathlib import Path
 
 import pytest
 
-from conformance import plugin
-from conformance.controller import FOLDER_KEY
-from conformance.needs import read_needs
+from conformance.plugin import hooks as plugin
+from conformance.plugin.controller import FOLDER_KEY
+from conformance.plugin.needs import read_needs
 
 plugin.in_suite = lambda path: True  # these stand-in tests count as the suite's
 
@@ -170,7 +170,7 @@ import json
 from contextlib import contextmanager
 from pathlib import Path
 
-from conformance.session import SessionInfo
+from conformance.live.session import SessionInfo
 
 
 class FakeTarget:
@@ -200,7 +200,7 @@ def test_the_controller_prepares_only_the_cases_the_selected_tests_need(pytester
     if xdist:  # the controller is another process: patched by a plugin module it loads
         pytester.makepyfile(
             fake_server=FAKE_SERVER
-            + "\nfrom conformance import controller\ncontroller.make_target = lambda name, environ: FakeTarget()\ncontroller.prepare = fake_prepare\n"
+            + "\nfrom conformance.plugin import controller\ncontroller.make_target = lambda name, environ: FakeTarget()\ncontroller.prepare = fake_prepare\n"
         )
         result = pytester.runpytest_subprocess("-p", "fake_server", *args, "-n", "1")
     else:

@@ -20,14 +20,14 @@ import httpx
 import pytest
 from openapi_spec_validator import OpenAPIV31SpecValidator, OpenAPIV32SpecValidator
 
-from conformance import openapi
-from conformance.evidence import Evidence
-from conformance.fixtures import authenticated_client
+from conformance.clientkit.recordings import load_fixture, load_manifest
 from conformance.paths import fixtures_dir
-from conformance.recordings import load_fixture, load_manifest
+from conformance.plugin.pytest_fixtures import authenticated_client
+from conformance.report.evidence import Evidence
 from conformance.schemas import BASE_URI, registry
-from conformance.stream import Line, Transcript
 from conformance.suite import test_openapi as suite_openapi
+from conformance.wire import openapi
+from conformance.wire.stream import Line, Transcript
 from conftest import recorded_transcript
 
 DOCUMENT = openapi.description()

@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-from conformance import pacing
+from conformance.live import pacing
 from conformance.targets.base import TargetError
 
 

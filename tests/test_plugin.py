@@ -7,10 +7,11 @@ import xml.etree.ElementTree as ET
 import attrs
 import pytest
 
-from conformance import controller, plugin
-from conformance.catalog import load_clauses
-from conformance.plugin import FEATURE_ABSENT, case_of
-from conformance.report import phase_outcome
+from conformance.catalog.clauses import load_clauses
+from conformance.plugin import controller
+from conformance.plugin import hooks as plugin
+from conformance.plugin.hooks import FEATURE_ABSENT, case_of
+from conformance.report.writer import phase_outcome
 from fake_session import fake_session_conftest
 
 
@@ -188,7 +189,7 @@ def test_case_of_reads_either_parametrization(pytester):
     pytester.makepyfile(
         test_case_params="""
 import pytest
-from conformance.cases import load_cases
+from conformance.catalog.cases import load_cases
 
 @pytest.mark.parametrize("case", [load_cases()["param-empty"]])
 def test_by_case(case): pass

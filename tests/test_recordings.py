@@ -5,9 +5,8 @@ import json
 
 import pytest
 
-from conformance.cases import load_cases
-from conformance.checks import framing_problems, poll_line_problems, terminal_problems
-from conformance.recordings import (
+from conformance.catalog.cases import load_cases
+from conformance.clientkit.recordings import (
     RUN_ID,
     body_lines,
     diff,
@@ -19,9 +18,10 @@ from conformance.recordings import (
     streams_dir,
     to_fixture,
 )
-from conformance.reference_client import parse_stream
+from conformance.clientkit.reference_client import parse_stream
 from conformance.schemas import validator
-from conformance.stream import Line, Transcript
+from conformance.wire.checks import framing_problems, poll_line_problems, terminal_problems
+from conformance.wire.stream import Line, Transcript
 
 MANIFEST = load_manifest()
 CASES = load_cases()

@@ -8,8 +8,7 @@ import time
 import httpx
 import pytest
 
-from conformance.paths import fixtures_dir
-from conformance.reference_client import (
+from conformance.clientkit.reference_client import (
     StreamError,
     WaitResult,
     WaitTimeout,
@@ -18,8 +17,9 @@ from conformance.reference_client import (
     wait_for_result,
     wait_for_url,
 )
-from conformance.replay import ReplayServer
-from conformance.replay_cases import load_replay_cases
+from conformance.clientkit.replay import ReplayServer
+from conformance.clientkit.replay_cases import load_replay_cases
+from conformance.paths import fixtures_dir
 from conformance.schemas import validator
 
 BASE_URL = "http://airflow.test"

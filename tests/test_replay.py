@@ -14,10 +14,18 @@ import attrs
 import httpx
 import pytest
 
+from conformance.clientkit.recordings import load_fixture
+from conformance.clientkit.replay import NDJSON, ReplayServer, accepts_gzip, parse_speed
+from conformance.clientkit.replay_cases import (
+    Label,
+    Piece,
+    ReplayCase,
+    load_replay_cases,
+    negative_case,
+    select,
+    transcript_wire,
+)
 from conformance.paths import fixtures_dir
-from conformance.recordings import load_fixture
-from conformance.replay import NDJSON, ReplayServer, accepts_gzip, parse_speed
-from conformance.replay_cases import Label, Piece, ReplayCase, load_replay_cases, negative_case, select, transcript_wire
 from conformance.schemas import validator
 
 CASES = load_replay_cases()

@@ -8,14 +8,15 @@ from xml.etree import ElementTree
 
 import pytest
 
-from conformance import cli, compare
-from conformance.catalog import Clause, load_clauses
-from conformance.recordings import load_fixture
-from conformance.report import ReportError, Run, TestResult, build, clause_verdict, problems, write
-from conformance.report_format import current
-from conformance.report_html import render
+from conformance import cli
+from conformance.catalog.clauses import Clause, load_clauses
+from conformance.catalog.selection import WHOLE, Selection
+from conformance.clientkit.recordings import load_fixture
+from conformance.report import compare
+from conformance.report.format import current
+from conformance.report.html import render
+from conformance.report.writer import ReportError, Run, TestResult, build, clause_verdict, problems, write
 from conformance.schemas import validator
-from conformance.selection import WHOLE, Selection
 from fake_session import fake_session_conftest
 
 
@@ -304,7 +305,7 @@ CONFTEST = fake_session_conftest(description="a fake session")
 TESTS = """
 import httpx
 import pytest
-from conformance.stream import Line, Transcript
+from conformance.wire.stream import Line, Transcript
 
 TRANSCRIPT = Transcript(
     case_id="result-decorator", path="/api/v2/dags/result_decorator/dagRuns/r1/wait", query=[["interval", "1"]],
@@ -314,7 +315,7 @@ TRANSCRIPT = Transcript(
 
 @pytest.mark.clause("RESULT-DECORATOR-1")
 def test_passing(evidence):
-    from conformance import notes
+    from conformance.wire import notes
     evidence.note(notes.unknown_key("dag_run_id", "STREAM-NDJSON-1"), "case result-decorator: 2 of 2 lines")
     terminal = evidence.transcript(TRANSCRIPT).lines[-1].value()
     evidence.compare(expected={"compute": 84}, actual=terminal["results"])
@@ -449,13 +450,13 @@ def test_a_report_that_does_not_validate_fails_the_run(pytester):
     pytester.makeconftest(
         CONFTEST
         + """
-import conformance.report
+import conformance.report.writer
 
 def pytest_configure(config):
-    conformance.report.SCHEMA, config._saved_schema = "wait-line.schema.json", conformance.report.SCHEMA
+    conformance.report.writer.SCHEMA, config._saved_schema = "wait-line.schema.json", conformance.report.writer.SCHEMA
 
 def pytest_unconfigure(config):
-    conformance.report.SCHEMA = config._saved_schema
+    conformance.report.writer.SCHEMA = config._saved_schema
 """
     )
     pytester.makepyfile(test_fake_suite=TESTS)

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from conformance.report import write
+from conformance.report.writer import write
 
 REQUIRED = os.environ.get("CONFORMANCE_REQUIRE_BROWSER") == "1"
 # Headless Chromium on a closed network: no background connections, no sandbox as root.

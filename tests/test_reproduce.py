@@ -16,15 +16,15 @@ from html import unescape
 import httpx
 import pytest
 
-from conformance import reproduce
 from conformance.cli import run_parser, suite_argv
-from conformance.evidence import SENDERS, Evidence, tag_sender
-from conformance.items import SUITE_DIR
-from conformance.report import problems
-from conformance.report_html import render
+from conformance.plugin.items import SUITE_DIR
+from conformance.report import reproduce
+from conformance.report.evidence import SENDERS, Evidence, tag_sender
+from conformance.report.html import render
+from conformance.report.writer import problems
 from conformance.schemas import registry, schema_id
-from conformance.stream import Line, Transcript
 from conformance.targets import kept, local
+from conformance.wire.stream import Line, Transcript
 from fake_session import fake_session_conftest
 
 BASE = "http://127.0.0.1:8793"
@@ -336,8 +336,8 @@ SECRETS = {"token": "s3cr3t-admin-token-9f2", "restricted_token": "s3cr3t-restri
 TESTS = """
 import httpx
 import pytest
-from conformance.fixtures import authenticated_client
-from conformance.stream import Line, Transcript
+from conformance.plugin.pytest_fixtures import authenticated_client
+from conformance.wire.stream import Line, Transcript
 
 TRANSCRIPT = Transcript(
     case_id="dag-return", path="/api/v2/dags/dag_return/dagRuns/r1/wait", query=[["interval", "1"]],

@@ -2,8 +2,8 @@
 
 import pytest
 
-from conformance.catalog import Clause, load_clauses
-from conformance.selection import WHOLE, Selection
+from conformance.catalog.clauses import Clause, load_clauses
+from conformance.catalog.selection import WHOLE, Selection
 
 CATALOG = {
     clause.id: clause

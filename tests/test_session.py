@@ -6,9 +6,9 @@ import time
 import httpx
 import pytest
 
-from conformance.cases import dag_ids_of, load_cases
-from conformance.client import AirflowClient
-from conformance.session import TIMED_CASES, _wait_for_dags, feature_absence, ready_fixture_dags, timed_order
+from conformance.catalog.cases import dag_ids_of, load_cases
+from conformance.live.airflow_api import AirflowClient
+from conformance.live.session import TIMED_CASES, _wait_for_dags, feature_absence, ready_fixture_dags, timed_order
 from conformance.targets import TargetError
 
 STACK = "Traceback (most recent call last):\n  File \"x.py\"\nModuleNotFoundError: No module named 'pandas'\n"
@@ -135,7 +135,7 @@ def test_feature_absence(version, missing, errors, reason):
 
 
 def test_the_watchdog_ignores_failed_polls_and_reports_an_unhealthy_scheduler():
-    from conformance.session import _watch_health
+    from conformance.live.session import _watch_health
 
     healthy = {"metadatabase": {"status": "healthy"}, "scheduler": {"status": "healthy"}}
     answers = iter(
@@ -164,7 +164,7 @@ def test_the_watchdog_ignores_failed_polls_and_reports_an_unhealthy_scheduler():
 
 def test_a_session_needing_no_case_triggers_nothing_and_says_so_when_a_test_reads_one(monkeypatch, tmp_path):
     """A selection whose tests read no stream (the import-error clauses) boots, and asks for no run."""
-    from conformance import session
+    from conformance.live import session
     from conformance.targets.base import Connection
 
     sent = []

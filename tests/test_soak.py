@@ -14,7 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from conformance import cli, soak
+from conformance import cli
+from conformance.selfcheck import soak
 
 
 def clause(clause_id: str, verdict: str, evidence: list[dict] | None = None) -> dict:

@@ -17,8 +17,8 @@ from pathlib import Path
 
 import pytest
 
-from conformance.expectations import divergences_for
-from conformance.report_files import load_report
+from conformance.catalog.expectations import divergences_for
+from conformance.report.files import load_report
 
 TOOLS = Path(__file__).resolve().parent.parent / "tools"
 

@@ -3,9 +3,9 @@
 import json
 from pathlib import Path
 
-from conformance import step_summary
-from conformance.report_format import current
-from conformance.report_html import render
+from conformance.report import step_summary
+from conformance.report.format import current
+from conformance.report.html import render
 from fake_session import fake_session_conftest
 
 NEW = Path(__file__).parent / "data" / "matrix" / "airflow-3.3.2"

@@ -6,7 +6,7 @@ import attrs
 import httpx
 import pytest
 
-from conformance.stream import Line, Transcript, epoch, record_wait
+from conformance.wire.stream import Line, Transcript, epoch, record_wait
 
 BASE_URL = "http://airflow.test"
 PATH = "/api/v2/dags/d/dagRuns/r/wait"

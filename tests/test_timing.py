@@ -5,10 +5,11 @@ from pathlib import Path
 import attrs
 import pytest
 
-from conformance import timing, timing_checks
-from conformance.evidence import Evidence
-from conformance.probe import CONTROL_LIMIT, LAG_LIMIT, Health, Sample
-from conformance.stream import Line, Transcript
+from conformance.live import timing
+from conformance.report.evidence import Evidence
+from conformance.wire import timing_checks
+from conformance.wire.probe import CONTROL_LIMIT, LAG_LIMIT, Health, Sample
+from conformance.wire.stream import Line, Transcript
 
 SENT = 1_000_000.0
 
@@ -184,7 +185,7 @@ def test_latency_is_judged_on_the_end_of_the_run_only():
 @pytest.fixture
 def re_measuring(tmp_path, monkeypatch):
     """A session on slow_run with no Airflow behind it, and the fresh runs asked for (run id, case ids)."""
-    from conformance.session import SessionInfo
+    from conformance.live.session import SessionInfo
 
     (tmp_path / "transcripts").mkdir()
     session = SessionInfo(
@@ -211,7 +212,7 @@ def re_measuring(tmp_path, monkeypatch):
 
 
 def test_a_re_measure_round_is_one_fresh_run_per_dag_shared_by_its_cases(re_measuring):
-    from conformance.cases import load_cases
+    from conformance.catalog.cases import load_cases
 
     session, calls = re_measuring
     for case_id in ("slow-cadence-gzip", "slow-cadence-identity", "slow-first-line", "dag-return"):
@@ -233,7 +234,7 @@ def test_a_re_measure_round_is_one_fresh_run_per_dag_shared_by_its_cases(re_meas
 
 
 def test_each_xdist_worker_makes_its_own_re_measure_run(re_measuring, monkeypatch):
-    from conformance.cases import load_cases
+    from conformance.catalog.cases import load_cases
 
     session, calls = re_measuring
     monkeypatch.setenv("PYTEST_XDIST_WORKER", "gw1")

@@ -13,7 +13,7 @@ import itertools
 import re
 from pathlib import Path
 
-from conformance.unmeasured import measured_versions
+from conformance.report.unmeasured import measured_versions
 
 TOX_INI = Path(__file__).resolve().parent.parent / "tox.ini"
 CONDITION = re.compile(r"^(?P<factors>[A-Za-z0-9_.!,-]+):\s+(?P<value>.*)$")  # tox's "3.4.0b1-!postgres: value"

@@ -2,8 +2,9 @@
 
 import pytest
 
-from conformance import notes, unmeasured
-from conformance.expectations import load_expectations
+from conformance.catalog.expectations import load_expectations
+from conformance.report import unmeasured
+from conformance.wire import notes
 
 NONE_RESULT = (
     "no results key, expected results {'nothing': None}"  # how RESULT-NONE-1's test words 3.4.0b2's divergence

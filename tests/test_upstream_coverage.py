@@ -6,7 +6,7 @@ import re
 from collections import Counter
 from pathlib import Path
 
-from conformance.catalog import load_clauses
+from conformance.catalog.clauses import load_clauses
 from conformance.paths import fixtures_dir
 from conformance.schemas import schema_id, validator_for
 

@@ -38,8 +38,8 @@ from typing import Any
 import source_build
 import yaml
 
-from conformance import compare as comparing
-from conformance.report_files import ReportFileError, load_report
+from conformance.report import compare as comparing
+from conformance.report.files import ReportFileError, load_report
 
 HERE = Path(__file__).resolve().parent
 RUNS_FILE = HERE / "contributor_runs" / "runs.yaml"

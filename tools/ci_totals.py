@@ -27,7 +27,9 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-FEATURE_ABSENT = "feature_absent"  # conformance.report.FEATURE_ABSENT; this script imports nothing of the package
+FEATURE_ABSENT = (
+    "feature_absent"  # conformance.report.writer.FEATURE_ABSENT; this script imports nothing of the package
+)
 
 
 @dataclass

@@ -2,7 +2,7 @@
 
 import pytest
 
-from conformance.plugin import catalog_problems, whole_suite_collected
+from conformance.plugin.hooks import catalog_problems, whole_suite_collected
 
 
 @pytest.mark.meta

@@ -8,7 +8,7 @@ import pytest
 def import_error_of(wait_http, evidence, file_name):
     """The server's import error for one fixture DAG file (waiting up to 180 s for the parse).
 
-    As long as the session waits for fixture DAGs to be parsed (conformance.session): a run of
+    As long as the session waits for fixture DAGs to be parsed (conformance.live.session): a run of
     part of the suite may need no DAG at all, and then starts this test right after the boot.
     """
     deadline = time.monotonic() + 180

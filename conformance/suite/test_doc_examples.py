@@ -14,9 +14,9 @@ import json
 import httpx
 import pytest
 
-from conformance.cases import terminal_mismatches
-from conformance.checks import framing_problems
-from conformance.doc_examples import load_doc_examples, parse_curl
+from conformance.catalog.cases import terminal_mismatches
+from conformance.catalog.doc_examples import load_doc_examples, parse_curl
+from conformance.wire.checks import framing_problems
 
 
 @pytest.mark.parametrize(

@@ -8,10 +8,10 @@ task sees when an iteration is run again: the rerun's value in place of the one 
 
 import pytest
 
-from conformance.ndjson import outcome
-from conformance.own_runs import ready, terminal_line, trigger
-from conformance.session import new_run_id
+from conformance.live.own_runs import ready, terminal_line, trigger
+from conformance.live.session import new_run_id
 from conformance.suite.test_request import error_body
+from conformance.wire.ndjson import outcome
 
 LOOP_TASKS = [
     pytest.param("loop_result_after", ["body.step"], "body.step", id="body-task"),

@@ -8,9 +8,9 @@ here: STREAM-CONTENT-TYPE-1 judges it, and declares its absence on 3.3.x.
 
 import pytest
 
-from conformance import openapi
-from conformance.cases import load_cases
+from conformance.catalog.cases import load_cases
 from conformance.suite.test_stream import finished
+from conformance.wire import openapi
 
 CASE_IDS = list(load_cases())
 # A DAG that loads on every Airflow with /wait, whose run the session has streamed to its end.

@@ -14,10 +14,10 @@ import json
 
 import pytest
 
-from conformance.cases import load_cases
-from conformance.fixtures import authenticated_client
-from conformance.ndjson import outcome
+from conformance.catalog.cases import load_cases
+from conformance.plugin.pytest_fixtures import authenticated_client
 from conformance.suite.test_request import error_body
+from conformance.wire.ndjson import outcome
 
 # A DAG that loads on every Airflow with /wait (its result is the @dag return), whose run the
 # session has already streamed to its end, so every request here answers at once.

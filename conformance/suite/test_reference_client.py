@@ -1,4 +1,4 @@
-"""The reference client (conformance.reference_client) reads the live server without complaint.
+"""The reference client (conformance.clientkit.reference_client) reads the live server without complaint.
 
 Its rules are stricter than a casual consumer's (strict JSON, nothing after the terminal line,
 results only at the end, no key that collides with a known one), so a server that drifts
@@ -10,8 +10,8 @@ stream (STREAM-NDJSON-1), and does it read the results asked for (the result par
 import httpx
 import pytest
 
-from conformance.evidence import tag_sender
-from conformance.reference_client import StreamError, WaitResult, wait_for_result
+from conformance.clientkit.reference_client import StreamError, WaitResult, wait_for_result
+from conformance.report.evidence import tag_sender
 
 DAG = "dag_return"  # imports no `result`, so the result parameter is also tested on Airflow 3.2
 

@@ -5,9 +5,9 @@ import json
 import httpx
 import pytest
 
-from conformance import notes
-from conformance.checks import error_body_problems
-from conformance.ndjson import outcome
+from conformance.wire import notes
+from conformance.wire.checks import error_body_problems
+from conformance.wire.ndjson import outcome
 
 # A DAG that loads on every Airflow with /wait (it imports no `result`), so that these clauses
 # about the endpoint get a verdict on an Airflow without the DAG Result feature too.

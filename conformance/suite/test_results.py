@@ -2,7 +2,7 @@
 
 import pytest
 
-from conformance.cases import load_cases
+from conformance.catalog.cases import load_cases
 
 
 @pytest.mark.parametrize(

@@ -2,10 +2,11 @@
 
 import pytest
 
-from conformance import notes, timing, timing_checks
-from conformance.cases import Case, applicable_cases, load_cases
-from conformance.checks import framing_problems, poll_line_problems, terminal_problems, unknown_keys
-from conformance.session import FeatureAbsent
+from conformance.catalog.cases import Case, applicable_cases, load_cases
+from conformance.live import timing
+from conformance.live.session import FeatureAbsent
+from conformance.wire import notes, timing_checks
+from conformance.wire.checks import framing_problems, poll_line_problems, terminal_problems, unknown_keys
 
 CASE_IDS = list(load_cases())
 CADENCE_CASES = ["slow-cadence-gzip", "slow-cadence-identity"]

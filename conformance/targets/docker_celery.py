@@ -28,7 +28,7 @@ import attrs
 from testcontainers.core.container import DockerContainer
 from testcontainers.core.wait_strategies import ExecWaitStrategy
 
-from conformance.client import AirflowAPIError, fetch_token
+from conformance.live.airflow_api import AirflowAPIError, fetch_token
 from conformance.targets import docker_engine
 from conformance.targets.base import Connection, TargetError
 from conformance.targets.container_settings import API_PORT, PASSWORDS_FILE, ContainerSettings, airflow_environment

@@ -23,7 +23,7 @@ from testcontainers.core.container import DockerContainer
 from testcontainers.core.docker_client import DockerClient
 from testcontainers.core.waiting_utils import WaitStrategy
 
-from conformance.client import AirflowAPIError, fetch_token
+from conformance.live.airflow_api import AirflowAPIError, fetch_token
 from conformance.paths import dags_dir
 from conformance.targets.base import AIRFLOW_SITE, TargetError, log_tail
 from conformance.targets.container_settings import API_PORT, DAGS_FOLDER, PASSWORDS_FILE, SITE_FOLDER

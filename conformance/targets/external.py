@@ -25,7 +25,7 @@ from contextlib import contextmanager
 
 import httpx
 
-from conformance.client import AirflowAPIError, fetch_token
+from conformance.live.airflow_api import AirflowAPIError, fetch_token
 from conformance.targets.base import Connection, TargetError
 
 

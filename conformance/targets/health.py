@@ -8,7 +8,7 @@ as ready when there is at least one entry and every one says ``healthy`` (:func:
 (the local target's processes, the container target's containers) and by the livetests that
 restart an api-server. It polls until the deadline, asks the caller before every poll whether
 what it started is still alive (so a crash at boot does not cost the whole wait), reports each
-poll to a progress callback (:class:`BootProgress` shows a boot on :mod:`conformance.progress`),
+poll to a progress callback (:class:`BootProgress` shows a boot on :mod:`conformance.live.progress`),
 and at the deadline raises :class:`~conformance.targets.base.TargetError` with the caller's
 sentence.
 """
@@ -20,7 +20,7 @@ from collections.abc import Callable, Mapping
 
 import httpx
 
-from conformance import progress
+from conformance.live import progress
 from conformance.targets.base import TargetError
 
 HEALTH_PATH = "/api/v2/monitor/health"
@@ -82,7 +82,7 @@ def wait_until_healthy(
 
 
 class BootProgress:
-    """A boot on :mod:`conformance.progress`: a step when a component's status changes, and
+    """A boot on :mod:`conformance.live.progress`: a step when a component's status changes, and
     one when all are healthy; a status line while waiting. Times count from ``started``."""
 
     def __init__(self, started: float) -> None:

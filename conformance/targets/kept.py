@@ -2,7 +2,7 @@
 
 With ``--keep-server`` (``AIRFLOW_CONFORMANCE_KEEP_SERVER=1``), a target that started a server
 (local, container) does not stop it when the run ends, so that a failure can be looked into
-with the curl lines of the report (:mod:`conformance.reproduce`). What it leaves is described
+with the curl lines of the report (:mod:`conformance.report.reproduce`). What it leaves is described
 by a :class:`KeptServer`, which the controller prints after the summary: the URL, a shell line
 per token that reads it from a 0600 file into ``$AIRFLOW_TOKEN`` (and ``$AIRFLOW_RESTRICTED_TOKEN``,
 ``$AIRFLOW_NO_RUNS_TOKEN``) without printing it, and one line that stops everything and deletes what the run kept on disk.
@@ -25,7 +25,7 @@ from pathlib import Path
 import attrs
 
 KEEP_VARIABLE = "AIRFLOW_CONFORMANCE_KEEP_SERVER"
-# by the user's sender name (conformance.evidence.SENDERS), as conformance.reproduce reads them
+# by the user's sender name (conformance.report.evidence.SENDERS), as conformance.report.reproduce reads them
 TOKEN_VARIABLES = {
     "admin": "AIRFLOW_TOKEN",
     "restricted": "AIRFLOW_RESTRICTED_TOKEN",

@@ -47,8 +47,8 @@ from pathlib import Path
 
 import httpx
 
-from conformance import progress
-from conformance.client import AirflowAPIError, fetch_token
+from conformance.live import progress
+from conformance.live.airflow_api import AirflowAPIError, fetch_token
 from conformance.paths import dags_dir
 from conformance.targets import boot_cache
 from conformance.targets.base import AIRFLOW_SITE, DATABASES, Connection, TargetError, free_port, sqlite_env
@@ -79,7 +79,7 @@ USERS_SCRIPT = AIRFLOW_SITE / "conformance_users.py"  # makes the users and the 
 ADMIN, RESTRICTED, NO_RUNS = "admin", "no-xcom-reader", "no-runs-reader"
 NO_XCOM_ROLE, NO_RUNS_ROLE = "ConformanceNoXCom", "ConformanceNoRuns"
 ROLE_OF = {ADMIN: "Admin", RESTRICTED: NO_XCOM_ROLE, NO_RUNS: NO_RUNS_ROLE}  # the suite's users and their roles
-# each user as the evidence names its requests (conformance.evidence.SENDERS), and its token file
+# each user as the evidence names its requests (conformance.report.evidence.SENDERS), and its token file
 SENDER_OF = {ADMIN: "admin", RESTRICTED: "restricted", NO_RUNS: "no-runs"}
 SQLITE_FILE = "airflow.db"  # in AIRFLOW_HOME: where Airflow's default sqlite URL puts it
 # settings of the user's with which Airflow's sqlite database would not be SQLITE_FILE

@@ -1,6 +1,6 @@
 /**
  * Judging a /wait body line by line: the rules of CLIENTS.md, one check each, in the order the
- * reference clients apply them (this one and conformance/reference_client.py in Python).
+ * reference clients apply them (this one and conformance/clientkit/reference_client.py in Python).
  *
  * A stream is accepted only when it yields one complete, unambiguous answer: its terminal
  * (`success`/`failed`) line, with the `results` it carries, if any. Keys a line carries besides

@@ -1,0 +1,1 @@
+"""Reports: report.json and report.html, comparing runs, the version matrix, reproductions."""
