@@ -6,7 +6,7 @@ upstream's; only the marked task is reported, not the one it reads from.
 `result` is imported and not used: on an Airflow without the feature (3.2, which has no
 `DAG.add_result` either) the file then fails for want of `airflow.sdk.result`, as every other
 fixture of the feature does, which the suite reads as the feature being absent rather than as a
-deployment mistake (conformance/live/session.py, feature_absence).
+deployment mistake (conformance/live/fixture_dags.py, feature_absence).
 """
 
 from airflow.providers.standard.operators.python import PythonOperator

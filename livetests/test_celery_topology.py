@@ -35,7 +35,8 @@ import pytest
 
 from conformance.clientkit.reference_client import StreamError, WaitResult, WaitTimeout, wait_for_result
 from conformance.live.airflow_api import AirflowClient
-from conformance.live.session import new_run_id, ready_fixture_dags
+from conformance.live.fixture_dags import ready_fixture_dags
+from conformance.live.run_ids import new_run_id
 from conformance.targets import docker_engine
 from conformance.targets.base import Connection
 from conformance.targets.container_settings import ContainerSettings

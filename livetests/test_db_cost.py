@@ -24,7 +24,8 @@ import httpx
 import pytest
 
 from conformance.live.airflow_api import AirflowClient
-from conformance.live.session import new_run_id, ready_fixture_dags
+from conformance.live.fixture_dags import ready_fixture_dags
+from conformance.live.run_ids import new_run_id
 from conformance.targets.local import LocalTarget
 from waiter_probe import probed_environment, waiters
 

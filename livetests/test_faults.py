@@ -38,7 +38,8 @@ import pytest
 from api_server import ApiServer
 from conformance.clientkit.reference_client import StreamError, WaitTimeout, wait_for_result
 from conformance.live.airflow_api import AirflowClient
-from conformance.live.session import new_run_id, ready_fixture_dags
+from conformance.live.fixture_dags import ready_fixture_dags
+from conformance.live.run_ids import new_run_id
 from conformance.targets.base import Connection
 from conformance.targets.health import all_healthy
 from conformance.targets.local import LocalTarget

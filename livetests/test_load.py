@@ -18,7 +18,8 @@ import psutil
 import pytest
 
 from conformance.live.airflow_api import AirflowClient
-from conformance.live.session import new_run_id, ready_fixture_dags
+from conformance.live.fixture_dags import ready_fixture_dags
+from conformance.live.run_ids import new_run_id
 from conformance.targets.local import LocalTarget
 from conformance.wire.checks import framing_problems, poll_line_problems, terminal_problems
 from conformance.wire.stream import Transcript, epoch, record_wait

@@ -150,7 +150,7 @@ IMPORTS_RESULT = re.compile(r"^from airflow\.sdk import [^\n]*\bresult\b", re.MU
 
 def test_a_dag_file_using_what_3_2_lacks_imports_result_so_3_2_refuses_it_recognisably():
     """On 3.2 such a file must fail for want of airflow.sdk.result, the one import error the
-    session reads as the feature being absent (conformance.live.session.feature_absence); any other
+    session reads as the feature being absent (conformance.live.fixture_dags.feature_absence); any other
     (an AttributeError for DAG.add_result) would end the run as a deployment mistake."""
     files = {path.name: path.read_text() for path in sorted(dags_dir().glob("*.py"))}
     using = {name for name, text in files.items() if LATER_API.search(text)}

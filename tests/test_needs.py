@@ -170,7 +170,7 @@ import json
 from contextlib import contextmanager
 from pathlib import Path
 
-from conformance.live.session import SessionInfo
+from conformance.live.session_record import SessionInfo
 
 
 class FakeTarget:

@@ -1,7 +1,7 @@
 """Progress shows every step, and statuses without flooding: rewritten on a terminal, thinned in a log."""
 
 from conformance.live import progress
-from conformance.live.session import RunBoard
+from conformance.live.progress import RunBoard
 
 
 class Clock:

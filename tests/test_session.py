@@ -8,7 +8,8 @@ import pytest
 
 from conformance.catalog.cases import dag_ids_of, load_cases
 from conformance.live.airflow_api import AirflowClient
-from conformance.live.session import TIMED_CASES, _wait_for_dags, feature_absence, ready_fixture_dags, timed_order
+from conformance.live.fixture_dags import feature_absence, ready_fixture_dags, wait_for_dags
+from conformance.live.pacing import TIMED_CASES, timed_order
 from conformance.targets import TargetError
 
 STACK = "Traceback (most recent call last):\n  File \"x.py\"\nModuleNotFoundError: No module named 'pandas'\n"
@@ -48,7 +49,7 @@ def test_missing_fixture_dags_are_named_with_their_import_errors():
 def test_waiting_ends_once_every_missing_dag_has_an_import_error():
     async def wait():
         async with AirflowClient("http://airflow.test", "t", transport=httpx.MockTransport(fake_airflow)) as client:
-            return await _wait_for_dags(client, ["result_decorator", "mapped_one"], "http://airflow.test", timeout=60)
+            return await wait_for_dags(client, ["result_decorator", "mapped_one"], "http://airflow.test", timeout=60)
 
     started = time.monotonic()
     present, errors = asyncio.run(wait())
@@ -135,7 +136,7 @@ def test_feature_absence(version, missing, errors, reason):
 
 
 def test_the_watchdog_ignores_failed_polls_and_reports_an_unhealthy_scheduler():
-    from conformance.live.session import _watch_health
+    from conformance.live.watchdog import watch_health
 
     healthy = {"metadatabase": {"status": "healthy"}, "scheduler": {"status": "healthy"}}
     answers = iter(
@@ -155,7 +156,7 @@ def test_the_watchdog_ignores_failed_polls_and_reports_an_unhealthy_scheduler():
 
     async def watch():
         async with AirflowClient("http://airflow.test", "t", transport=httpx.MockTransport(handler)) as client:
-            return await _watch_health(client, every=0, patience=0.0)  # patience is time-based: not tested here
+            return await watch_health(client, every=0, patience=0.0)  # patience is time-based: not tested here
 
     sentence = asyncio.run(watch())
     assert sentence.startswith("Airflow reported its scheduler") and "unhealthy" in sentence

@@ -185,7 +185,7 @@ def test_latency_is_judged_on_the_end_of_the_run_only():
 @pytest.fixture
 def re_measuring(tmp_path, monkeypatch):
     """A session on slow_run with no Airflow behind it, and the fresh runs asked for (run id, case ids)."""
-    from conformance.live.session import SessionInfo
+    from conformance.live.session_record import SessionInfo
 
     (tmp_path / "transcripts").mkdir()
     session = SessionInfo(

@@ -121,3 +121,26 @@ def to_stream(stream: TextIO, prefix: str = "") -> None:
     LOGGER.setLevel(logging.INFO)
     LOGGER.propagate = False
     LOGGER.addHandler(display)
+
+
+class RunBoard:
+    """How many runs have finished, for the progress status: a run counts once all its streams ended."""
+
+    def __init__(self, dag_ids: list[str], dag_of_case: dict[str, str], started: float) -> None:
+        self.open = {dag_id: {case for case, dag in dag_of_case.items() if dag == dag_id} for dag_id in dag_ids}
+        self.streams, self.started = len(dag_of_case), started
+
+    def ended(self, case_id: str) -> None:
+        for cases in self.open.values():
+            cases.discard(case_id)
+
+    def line(self) -> str:
+        pending = [dag_id for dag_id, cases in self.open.items() if cases]
+        ended = self.streams - sum(len(cases) for cases in self.open.values())
+        text = (
+            f"runs: {len(self.open) - len(pending)} of {len(self.open)} finished, "
+            f"{ended} of {self.streams} streams ended, {time.monotonic() - self.started:.0f} s"
+        )
+        if 0 < len(pending) <= 3:
+            text += f"; waiting for {', '.join(pending)}"
+        return text

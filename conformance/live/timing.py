@@ -33,7 +33,7 @@ import attrs
 
 from conformance.catalog.cases import Case, load_cases
 from conformance.live.airflow_api import AirflowClient
-from conformance.live.session import SessionInfo
+from conformance.live.session_record import SessionInfo
 from conformance.wire.probe import Health, watch
 from conformance.wire.stream import Transcript, record_case
 from conformance.wire.timing_checks import TimingCheck, latency, lateness, stream_window, typical_problems

@@ -47,7 +47,8 @@ from conformance.catalog.versions import describe
 from conformance.live import progress
 from conformance.live.airflow_api import AirflowAPIError
 from conformance.live.pacing import runs_in_flight
-from conformance.live.session import SessionInfo, prepare
+from conformance.live.session import prepare
+from conformance.live.session_record import SessionInfo
 from conformance.plugin.items import in_suite, invocation_names_suite
 from conformance.plugin.needs import cases_needed, cases_to_stream, read_needs
 from conformance.report import step_summary, unmeasured

@@ -45,7 +45,7 @@ from conformance.catalog.cases import applicable_cases, load_cases
 from conformance.catalog.clauses import coverage_problems, load_clauses, why_not_applicable
 from conformance.catalog.expectations import divergences_for, failed_as_declared, failure_patterns_for
 from conformance.catalog.selection import ENVIRONMENT, Selection
-from conformance.live.session import FeatureAbsent
+from conformance.live.session_record import FeatureAbsent
 from conformance.plugin import pytest_fixtures as fixtures
 from conformance.plugin.controller import FOLDER_KEY, Controller
 from conformance.plugin.items import SUITE_DIR, case_of, clause_ids, in_suite

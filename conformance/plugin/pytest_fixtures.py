@@ -29,7 +29,7 @@ from typing import Any
 import httpx
 import pytest
 
-from conformance.live.session import SessionInfo
+from conformance.live.session_record import SessionInfo
 from conformance.plugin.items import clause_ids
 from conformance.report import reproduce
 from conformance.report.evidence import Evidence, tag_sender

@@ -28,7 +28,8 @@ from pathlib import Path
 from conformance.arguments import Parser
 from conformance.catalog.cases import applicable_cases, dag_ids_of, load_cases
 from conformance.live.airflow_api import AirflowAPIError, AirflowClient
-from conformance.live.session import new_run_id, ready_fixture_dags
+from conformance.live.fixture_dags import ready_fixture_dags
+from conformance.live.run_ids import new_run_id
 from conformance.targets import Connection, TargetError, make_target
 from conformance.wire.stream import epoch
 

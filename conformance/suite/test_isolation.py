@@ -9,7 +9,7 @@ as an extra value and as a wrong one.
 import pytest
 
 from conformance.live.own_runs import ready, terminal_line, trigger
-from conformance.live.session import new_run_id
+from conformance.live.run_ids import new_run_id
 from conformance.wire.ndjson import outcome
 
 DAG_ID, TASK_ID = "result_own_run", "own_run_id"

@@ -9,7 +9,7 @@ task sees when an iteration is run again: the rerun's value in place of the one 
 import pytest
 
 from conformance.live.own_runs import ready, terminal_line, trigger
-from conformance.live.session import new_run_id
+from conformance.live.run_ids import new_run_id
 from conformance.suite.test_request import error_body
 from conformance.wire.ndjson import outcome
 

@@ -4,7 +4,7 @@ import pytest
 
 from conformance.catalog.cases import Case, applicable_cases, load_cases
 from conformance.live import timing
-from conformance.live.session import FeatureAbsent
+from conformance.live.session_record import FeatureAbsent
 from conformance.wire import notes, timing_checks
 from conformance.wire.checks import framing_problems, poll_line_problems, terminal_problems, unknown_keys
 
