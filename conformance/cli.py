@@ -45,6 +45,7 @@ import argparse
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import NamedTuple
 
 import pytest
 
@@ -226,23 +227,43 @@ def _clients(argv: Sequence[str]) -> int:
     return clients.main(list(argv))
 
 
-VERBS: dict[str, tuple[Callable[[Sequence[str]], int], str]] = {
-    "run": (run, "run the conformance suite (options, then pytest's arguments after --)"),
-    "record": (_record, "re-record fixtures/streams from a live Airflow and show the diff"),
-    "matrix": (_matrix, "render the clauses x versions matrix from report.json files"),
-    "compare": (_compare, "compare two runs' report.json clause by clause; exit 1 if the candidate regressed"),
-    "bench": (_bench, "compare the suite's wall time with Airflow's own boot and fixture runs"),
-    "mutants": (_mutants, "run the suite against deliberately broken /waits (needs a source checkout)"),
-    "soak": (_soak, "run the suite N times in a row and count the clauses that failed by chance"),
-    "replay": (_replay, "serve every recorded stream and negative case over HTTP on loopback, for client authors"),
-    "clients": (_clients, "run a /wait client (the command after --) on every replayed case; a verdict per case"),
+class Verb(NamedTuple):
+    """One verb of the front door: what runs it and what it does."""
+
+    main: Callable[[Sequence[str]], int]
+    summary: str
+
+
+# Who each verb is for, as --help lists them (Bowtie groups its commands the same way).
+AUDIENCES = {
+    "users": ("run", "compare", "matrix"),
+    "client authors": ("replay", "clients"),
+    "maintainers": ("record", "bench", "mutants", "soak"),
+}
+VERBS: dict[str, Verb] = {  # in the order errors list them; --help by AUDIENCES
+    "run": Verb(run, "run the conformance suite (options, then pytest's arguments after --)"),
+    "record": Verb(_record, "re-record fixtures/streams from a live Airflow and show the diff"),
+    "matrix": Verb(_matrix, "render the clauses x versions matrix from report.json files"),
+    "compare": Verb(_compare, "compare two runs' report.json clause by clause; exit 1 if the candidate regressed"),
+    "bench": Verb(_bench, "compare the suite's wall time with Airflow's own boot and fixture runs"),
+    "mutants": Verb(_mutants, "run the suite against deliberately broken /waits (needs a source checkout)"),
+    "soak": Verb(_soak, "run the suite N times in a row and count the clauses that failed by chance"),
+    "replay": Verb(_replay, "serve every recorded stream and negative case over HTTP on loopback"),
+    "clients": Verb(_clients, "run a /wait client (the command after --) on every replayed case; a verdict per case"),
 }
 
 
 def usage() -> str:
     width = max(map(len, VERBS))
-    verbs = "\n".join(f"  {name:<{width}}  {summary}" for name, (_, summary) in VERBS.items())
-    return f"usage: python -m conformance VERB [ARGS...]\n\nverbs:\n{verbs}\n\npython -m conformance VERB --help says more.\n"
+    groups = [
+        f"{audience}:\n" + "\n".join(f"  {name:<{width}}  {VERBS[name].summary}" for name in names)
+        for audience, names in AUDIENCES.items()
+    ]
+    return (
+        "usage: python -m conformance VERB [ARGS...]\n\n"
+        + "\n\n".join(groups)
+        + "\n\npython -m conformance VERB --help says more.\n"
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -261,6 +282,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"python -m conformance: unknown verb {verb!r}; choose one of {', '.join(VERBS)}.", file=sys.stderr)
         return USAGE_ERROR
     try:
-        return VERBS[verb][0](rest)
+        return VERBS[verb].main(rest)
     except SystemExit as exc:  # argparse's way out: --help (0) or a bad option (Parser: 4)
         return 0 if exc.code is None else exc.code if isinstance(exc.code, int) else 1

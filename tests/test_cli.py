@@ -176,6 +176,20 @@ def test_help_exits_0(capsys):
     assert "--allow-absent-feature" in capsys.readouterr().out
 
 
+def test_help_groups_the_verbs_by_audience_each_verb_once(capsys):
+    assert cli.main(["--help"]) == 0
+    out = capsys.readouterr().out
+    groups = {block.split(":\n")[0]: block for block in out.split("\n\n")[1:-1]}
+    assert list(groups) == ["users", "client authors", "maintainers"]
+    listed = {audience: [line.split()[0] for line in block.splitlines()[1:]] for audience, block in groups.items()}
+    assert listed == {
+        "users": ["run", "compare", "matrix"],
+        "client authors": ["replay", "clients"],
+        "maintainers": ["record", "bench", "mutants", "soak"],
+    }
+    assert sorted(verb for verbs in listed.values() for verb in verbs) == sorted(cli.VERBS)
+
+
 def test_python_dash_m_conformance_is_the_front_door():
     result = subprocess.run([sys.executable, "-m", "conformance", "frob"], capture_output=True, text=True, check=False)
     assert (result.returncode, result.stdout) == (4, "")
