@@ -73,40 +73,16 @@ from conformance.catalog.versions import describe
 from conformance.report import step_summary
 from conformance.report.files import ReportFileError, load_report, report_path
 from conformance.report.format import current
+from conformance.verdicts import CHANGE_NOUNS, CHANGES, MISSING, Verdict, not_passing, passing
 from conformance.wire import notes
 
 COMPARE_VERSION = 3  # 2: notes; 3: the kind persisting-divergence
-MISSING = "missing"
-PASSED = frozenset({"pass", "unexpected-pass"})
-NOT_PASSING = frozenset({"fail", "absent", "untested", "not-applicable", "not-selected", MISSING})
-KINDS = (  # the order they are listed in
-    "regression",
-    "persisting-divergence",
-    "new-failure",
-    "divergence-appeared",
-    "gone",
-    "changed",
-    "new",
-    "divergence-gone",
-    "improvement",
-)
-KIND_NOUNS = {  # one, several
-    "regression": ("regression", "regressions"),
-    "persisting-divergence": ("persisting divergence", "persisting divergences"),
-    "new-failure": ("new failure", "new failures"),
-    "divergence-appeared": ("divergence appeared", "divergences appeared"),
-    "gone": ("clause gone", "clauses gone"),
-    "changed": ("other change", "other changes"),
-    "new": ("new clause", "new clauses"),
-    "divergence-gone": ("divergence gone", "divergences gone"),
-    "improvement": ("improvement", "improvements"),
-}
-assert tuple(KIND_NOUNS) == KINDS
+KINDS = CHANGES  # the order they are listed in
 
 
 def counted(count: int, kind: str) -> str:
     """``"1 improvement"``, ``"2 improvements"``."""
-    one, several = KIND_NOUNS[kind]
+    one, several = CHANGE_NOUNS[kind]
     return f"{count} {one if count == 1 else several}"
 
 
@@ -120,14 +96,14 @@ def kind_of(
     """
     if baseline == candidate:
         return None
-    regressing = NOT_PASSING | {"expected-divergence"} if fail_on_new_divergence else NOT_PASSING
-    if baseline in PASSED and candidate in regressing:
+    regressing = not_passing(candidate) or (fail_on_new_divergence and candidate == Verdict.EXPECTED_DIVERGENCE)
+    if passing(baseline) and regressing:
         return "regression"
     if baseline == MISSING:
         return "new"
     if candidate == MISSING:
         return "gone"
-    if candidate in PASSED and baseline not in PASSED:
+    if passing(candidate) and not passing(baseline):
         return "improvement"
     if candidate == "fail" and baseline == "expected-divergence" and same_as_declared:
         return "persisting-divergence"
@@ -255,7 +231,7 @@ def compare(
         candidate=_side(new, sources[1]),
         changes=tuple(changes),
         unchanged=unchanged,
-        baseline_passed=sum(clause["verdict"] in PASSED for clause in old["clauses"]),
+        baseline_passed=sum(passing(clause["verdict"]) for clause in old["clauses"]),
         fail_on_new_divergence=fail_on_new_divergence,
         notes_appeared=tuple(note for note in new["notes"] if notes.identity_of(note) not in old_notes),
         notes_gone=tuple(note for note in old["notes"] if notes.identity_of(note) not in new_notes),
@@ -278,7 +254,7 @@ def verdict_line(comparison: Comparison) -> str:
     clauses = f"{passed} clause{'s' * (passed != 1)}"
     line = f"no regression: of the {clauses} the baseline passed, the candidate regressed none ({others or 'nothing changed'})"
     if not comparison.fail_on_new_divergence and any(
-        change.baseline in PASSED for change in comparison.of_kind("divergence-appeared")
+        passing(change.baseline) for change in comparison.of_kind("divergence-appeared")
     ):
         line += "; --fail-on-new-divergence would fail on the divergences that appeared"
     return line
@@ -293,7 +269,7 @@ def render_text(comparison: Comparison) -> str:
     width = max((len(change.id) for change in comparison.changes), default=0)
     for kind in KINDS:
         if changes := comparison.of_kind(kind):
-            lines.append(f"{KIND_NOUNS[kind][1]}: {len(changes)}")
+            lines.append(f"{CHANGE_NOUNS[kind][1]}: {len(changes)}")
             for change in changes:
                 reason = f" ({change.reason()})" if change.reason() else ""
                 lines.append(f"  {change.id:<{width}}  {change.baseline} -> {change.candidate}{reason}")

@@ -28,16 +28,6 @@ from typing import Any
 from conformance.catalog.versions import is_prerelease
 
 REPORT_VERSION = 4
-VERDICTS = (  # worst first
-    "fail",
-    "unexpected-pass",
-    "absent",
-    "expected-divergence",
-    "pass",
-    "untested",
-    "not-applicable",
-    "not-selected",
-)
 
 
 class NewerReport(ValueError):

@@ -31,26 +31,8 @@ import jinja2
 from conformance.catalog.selection import Selection
 from conformance.catalog.versions import describe
 from conformance.paths import package_file
-from conformance.report.format import VERDICTS, current
-
-VERDICT_LABELS = {  # worst first
-    "fail": "fail",
-    "unexpected-pass": "unexpected pass",
-    "absent": "absent",
-    "expected-divergence": "expected divergence",
-    "pass": "pass",
-    "untested": "untested",
-    "not-applicable": "not applicable",
-    "not-selected": "not selected",
-}
-assert tuple(VERDICT_LABELS) == VERDICTS, "a label for every verdict, in the report's order"
-OUTCOME_VERDICTS = {  # a test's outcome, coloured like the clause verdict it leads to
-    "passed": "pass",
-    "failed": "fail",
-    "skipped": "untested",
-    "expected-divergence": "expected-divergence",
-    "unexpected-pass": "unexpected-pass",
-}
+from conformance.report.format import current
+from conformance.verdicts import LABELS, TEST_OUTCOMES
 
 
 def _pretty(value: Any) -> str:
@@ -108,14 +90,14 @@ def render(report: Mapping[str, Any]) -> str:
                     for clause in report["clauses"]
                     if clause["verdict"] not in ("pass", "untested", "not-applicable", "not-selected")
                 ),
-                key=lambda pair: list(VERDICT_LABELS).index(pair[0]["verdict"]),  # worst first, then catalog order
+                key=lambda pair: list(LABELS).index(pair[0]["verdict"]),  # worst first, then catalog order
             ),
             untested=[clause["id"] for clause in report["clauses"] if clause["verdict"] == "untested"],
             version=describe(report["airflow"]["version"]),
             started=_when(report["started"]),
             selection=Selection.from_json(report["selection"]).describe(),
-            labels=VERDICT_LABELS,
-            outcome_verdicts=OUTCOME_VERDICTS,
+            labels=LABELS,
+            outcome_verdicts=TEST_OUTCOMES,
         )
     )
 

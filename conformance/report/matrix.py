@@ -42,7 +42,8 @@ from packaging.version import InvalidVersion, Version
 from conformance.arguments import Parser
 from conformance.paths import package_file
 from conformance.report.files import ReportFileError, load_report, report_path
-from conformance.report.format import VERDICTS, current
+from conformance.report.format import current
+from conformance.verdicts import VERDICTS
 
 MatrixError = ReportFileError  # a report could not be read (conformance.report.files, shared with compare)
 

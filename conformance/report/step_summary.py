@@ -31,11 +31,10 @@ from pathlib import Path
 from typing import Any
 
 from conformance.catalog.versions import describe
-from conformance.report.format import VERDICTS
+from conformance.verdicts import ATTENTION_OUTCOMES, VERDICTS, needs_attention
 
 SUMMARY_FILE = "GITHUB_STEP_SUMMARY"
 REPORT_URL = "AIRFLOW_CONFORMANCE_REPORT_URL"
-NEEDS_A_LOOK = {"fail": "failed", "unexpected-pass": "unexpected-pass"}  # clause verdict -> the test outcome behind it
 MESSAGE_LIMIT = 300  # characters of a test's message shown in the summary
 
 
@@ -61,7 +60,7 @@ def _counts(summary: Mapping[str, int]) -> list[tuple[str, int]]:
 
 
 def _first_message(clause: Mapping[str, Any]) -> str | None:
-    outcome = NEEDS_A_LOOK[clause["verdict"]]
+    outcome = ATTENTION_OUTCOMES[clause["verdict"]]
     message = next(
         (test["message"] for test in clause["tests"] if test["outcome"] == outcome and test["message"]), None
     )
@@ -89,7 +88,7 @@ def markdown(
     lines += [f"| verdict | clauses ({len(report['clauses'])}) |", "|---|---:|"]
     lines += [f"| {verdict} | {count} |" for verdict, count in _counts(report["summary"])]
     lines.append("")
-    flagged = [clause for clause in report["clauses"] if clause["verdict"] in NEEDS_A_LOOK]
+    flagged = [clause for clause in report["clauses"] if needs_attention(clause["verdict"])]
     if flagged:
         lines += [f"**{len(flagged)} clause{'s' * (len(flagged) != 1)} need{'s' * (len(flagged) == 1)} a look:**", ""]
         for clause in flagged:

@@ -56,9 +56,10 @@ import pytest
 from conformance.catalog.clauses import Clause
 from conformance.catalog.selection import WHOLE, Selection
 from conformance.catalog.versions import is_prerelease
-from conformance.report.format import REPORT_VERSION, VERDICTS
+from conformance.report.format import REPORT_VERSION
 from conformance.report.html import render
 from conformance.schemas import validator
+from conformance.verdicts import VERDICTS
 from conformance.wire import notes
 
 REPORT_ATTRIBUTE = "conformance_json"

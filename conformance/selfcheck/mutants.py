@@ -53,11 +53,11 @@ import yaml
 from packaging.version import Version
 
 from conformance.arguments import USAGE_ERROR, Parser
+from conformance.verdicts import needs_attention
 from conformance.wire import notes
 
 SITE = Path("tools") / "mutant_site"
 EXPECTED_FILE = "expected.yaml"
-CAUGHT_BY = ("fail", "unexpected-pass")  # the verdicts that say the suite noticed
 
 
 class Declaration(NamedTuple):
@@ -132,7 +132,7 @@ def compare_catch(expected: Sequence[str], failing: Sequence[str]) -> tuple[list
 
 def failing_clauses(report: dict[str, Any] | None) -> list[str]:
     """The clauses of a report.json document whose verdict says the suite caught something."""
-    return [clause["id"] for clause in (report or {}).get("clauses", ()) if clause["verdict"] in CAUGHT_BY]
+    return [clause["id"] for clause in (report or {}).get("clauses", ()) if needs_attention(clause["verdict"])]
 
 
 def read_report(directory: Path) -> dict[str, Any] | None:

@@ -45,9 +45,8 @@ from typing import Any
 
 from conformance.arguments import USAGE_ERROR, Parser, split_at_double_dash
 from conformance.selfcheck.mutants import read_report
+from conformance.verdicts import false_failure, judged
 
-FALSE_FAILURE = ("fail", "unexpected-pass", "error")  # on an unmodified Airflow, any of these is the suite's fault
-NOT_JUDGED = ("untested", "not-applicable", "not-selected")  # no test of the clause was judged in that run
 STRESS_NG = ("stress-ng", "--cpu", "1", "--timeout", "0", "--quiet")  # one CPU stressor; timeout 0: until stopped
 OUTPUT_TAIL = 3000  # characters of a failed run's output kept
 SUITE_GRACE = 120.0  # seconds an interrupted run gets to stop its Airflow before it is killed
@@ -80,7 +79,7 @@ class RunResult:
 
     @property
     def failing(self) -> list[str]:
-        return [clause for clause, outcome in (self.clauses or {}).items() if outcome.verdict in FALSE_FAILURE]
+        return [clause for clause, outcome in (self.clauses or {}).items() if false_failure(outcome.verdict)]
 
 
 @dataclass
@@ -129,8 +128,8 @@ def tally(runs: Sequence[RunResult]) -> dict[str, ClauseTally]:
         for clause, outcome in (run.clauses or {}).items():
             entry = tallies.setdefault(clause, ClauseTally())
             entry.verdicts[outcome.verdict] += 1
-            entry.judged += int(outcome.verdict not in NOT_JUDGED)
-            entry.false_failures += int(outcome.verdict in FALSE_FAILURE)
+            entry.judged += int(judged(outcome.verdict))
+            entry.false_failures += int(false_failure(outcome.verdict))
             entry.re_measures += outcome.re_measures
     return tallies
 

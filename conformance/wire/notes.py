@@ -39,9 +39,10 @@ from typing import Any
 
 import attrs
 
+from conformance.verdicts import NOTE_KINDS
 from conformance.wire.ndjson import KNOWN_KEYS
 
-KINDS = ("unknown-key", "unknown-error-member", "unmeasured-version", "same-as-declared")
+KINDS = NOTE_KINDS
 ERROR_MEMBERS = ("detail",)  # what schemas/http-error.schema.json knows of an error body
 SESSION = "session"  # the witness ("test") of a note about the run as a whole
 
