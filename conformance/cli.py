@@ -45,10 +45,11 @@ import argparse
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import pytest
 
+from conformance import settings
 from conformance.arguments import USAGE_ERROR, Parser, split_at_double_dash
 from conformance.clientkit import replay
 from conformance.clientkit import runner as clients
@@ -79,28 +80,24 @@ def suite_argv(
     ``clauses``, ``areas`` and ``levels`` select part of the catalog (:mod:`conformance.catalog.selection`).
     ``tests`` (suite test ids, see :func:`suite_test_path`) run instead of the whole package.
     """
+    values = {
+        "target": airflow_target,
+        "database": airflow_db,
+        "boot_cache": not boot_cache,
+        "allow_absent_feature": allow_absent_feature,
+        "report": report,
+        "clause": clauses,
+        "area": areas,
+        "level": levels,
+        "keep_server": keep_server,
+    }
+    return _suite_argv(values, tests, extra)
+
+
+def _suite_argv(values: dict[str, Any], tests: Sequence[str], extra: Sequence[str]) -> list[str]:
+    """pytest's arguments for front-door option values by setting (:mod:`conformance.settings`)."""
     collected = [suite_test_path(test) for test in tests] or ["--pyargs", SUITE_PACKAGE]
-    argv = [*collected, "-p", "no:cacheprovider", "-rfExX"]
-    if keep_server:
-        argv.append("--keep-server")
-    if airflow_target is not None:
-        argv += ["--airflow-target", airflow_target]
-    if airflow_db is not None:
-        argv += ["--airflow-db", airflow_db]
-    if not boot_cache:
-        argv.append("--no-boot-cache")
-    if allow_absent_feature:
-        argv.append("--allow-absent-feature")
-    if report is not None:
-        argv += ["--conformance-report", str(report)]
-    for option, values in (
-        ("--conformance-clause", clauses),
-        ("--conformance-area", areas),
-        ("--conformance-level", levels),
-    ):
-        for value in values:
-            argv += [option, value]
-    return [*argv, *extra]
+    return [*collected, "-p", "no:cacheprovider", "-rfExX", *settings.pytest_arguments(values), *extra]
 
 
 def suite_test_path(test_id: str) -> str:
@@ -125,19 +122,6 @@ def run_parser() -> Parser:
         prog="python -m conformance run",
         description="Run the conformance suite; arguments after -- go to pytest.",
     )
-    parser.add_argument("--report", metavar="DIR", help="write junit.xml, report.json and report.html into DIR")
-    parser.add_argument("--airflow-target", metavar="NAME", help="local (default), external, container")
-    parser.add_argument("--airflow-db", choices=["sqlite", "postgres"], help="the metadata database (local, container)")
-    parser.add_argument(
-        "--no-boot-cache",
-        action="store_true",
-        help="local: migrate a fresh metadata database instead of copying a cached migrated one",
-    )
-    parser.add_argument(
-        "--allow-absent-feature",
-        action="store_true",
-        help="exit 0 when every failure is a test the absent DAG Result feature could not run",
-    )
     parser.add_argument(
         "--test",
         action="append",
@@ -147,52 +131,19 @@ def run_parser() -> Parser:
         help="run only this suite test, by its node id as the report shows it, e.g. "
         "'test_request.py::test_unknown_ids_get_404[unknown-run]' (repeatable)",
     )
-    parser.add_argument(
-        "--keep-server",
-        action="store_true",
-        help="local, container: leave the server up after the run and print its URL, how to get a token and how to stop it",
-    )
     selection = parser.add_argument_group(
         "selection",
         "check part of the catalog; a clause must match every kind given (within one: any); "
         "clauses outside it are reported not-selected, and only the fixture runs the chosen tests read are triggered",
     )
-    selection.add_argument(
-        "--clause", action="append", default=[], metavar="ID", help="a clause id or glob, e.g. 'STREAM-*' (repeatable)"
-    )
-    selection.add_argument(
-        "--area",
-        action="append",
-        default=[],
-        metavar="NAME",
-        help="a feature area of clauses.yaml, e.g. mapping (repeatable)",
-    )
-    selection.add_argument(
-        "--level", action="append", default=[], metavar="LEVEL", help="MUST or OBSERVED (repeatable)"
-    )
+    settings.add_front_door_options(parser, {kind: selection for kind in ("clause", "area", "level")})
     return parser
 
 
 def run(argv: Sequence[str]) -> int:
     ours, extra = split_at_double_dash(argv)
     args = run_parser().parse_args(ours)
-    return int(
-        pytest.main(
-            suite_argv(
-                report=args.report,
-                airflow_target=args.airflow_target,
-                airflow_db=args.airflow_db,
-                boot_cache=not args.no_boot_cache,
-                allow_absent_feature=args.allow_absent_feature,
-                clauses=args.clause,
-                areas=args.area,
-                levels=args.level,
-                tests=args.test,
-                keep_server=args.keep_server,
-                extra=extra,
-            )
-        )
-    )
+    return int(pytest.main(_suite_argv(settings.front_door_values(args), args.test, extra)))
 
 
 def _record(argv: Sequence[str]) -> int:

@@ -37,6 +37,7 @@ from conformance.clientkit.reference_client import StreamError, WaitResult, Wait
 from conformance.live.airflow_api import AirflowClient
 from conformance.live.fixture_dags import ready_fixture_dags
 from conformance.live.run_ids import new_run_id
+from conformance.settings import read
 from conformance.targets import docker_engine
 from conformance.targets.base import Connection
 from conformance.targets.container_settings import ContainerSettings
@@ -139,7 +140,7 @@ class Deployment:
 @pytest.fixture(scope="module")
 def deployment() -> Iterator[Deployment]:
     run = secrets.token_hex(4)
-    settings = ContainerSettings.from_environ({**os.environ, "AIRFLOW_CONFORMANCE_TOPOLOGY": "celery"})
+    settings = ContainerSettings.from_settings(read({**os.environ, "AIRFLOW_CONFORMANCE_TOPOLOGY": "celery"}))
     started = time.monotonic()
     with celery_topology(settings, run, extra_env=FAULT_ENV) as (connection, topology):
         print(f"\nCelery topology ready after {time.monotonic() - started:.1f} s: {connection.description}")

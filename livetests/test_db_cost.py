@@ -26,6 +26,7 @@ import pytest
 from conformance.live.airflow_api import AirflowClient
 from conformance.live.fixture_dags import ready_fixture_dags
 from conformance.live.run_ids import new_run_id
+from conformance.settings import read
 from conformance.targets.local import LocalTarget
 from waiter_probe import probed_environment, waiters
 
@@ -44,7 +45,7 @@ def airflow(tmp_path_factory):
     psycopg2 = pytest.importorskip("psycopg2", reason="needs Airflow's postgres extra (tox -e dbcost)")
     probe_log = tmp_path_factory.mktemp("probe") / "waiters.jsonl"
     environ = {**os.environ, "AIRFLOW_CONFORMANCE_DB": "postgres"}
-    with probed_environment(probe_log), LocalTarget(environ).start() as connection:
+    with probed_environment(probe_log), LocalTarget(read(environ)).start() as connection:
         database = psycopg2.connect(connection.database_url.replace("+psycopg2", ""))
         database.autocommit = True
         database.cursor().execute("CREATE EXTENSION IF NOT EXISTS pg_stat_statements")

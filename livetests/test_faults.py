@@ -40,6 +40,7 @@ from conformance.clientkit.reference_client import StreamError, WaitTimeout, wai
 from conformance.live.airflow_api import AirflowClient
 from conformance.live.fixture_dags import ready_fixture_dags
 from conformance.live.run_ids import new_run_id
+from conformance.settings import read
 from conformance.targets.base import Connection
 from conformance.targets.health import all_healthy
 from conformance.targets.local import LocalTarget
@@ -96,7 +97,7 @@ class Airflow:
 @pytest.fixture(scope="module")
 def airflow(tmp_path_factory):
     probe_log = tmp_path_factory.mktemp("probe") / "waiters.jsonl"
-    with probed_environment(probe_log, **TASK_PATIENCE), LocalTarget().start() as connection:
+    with probed_environment(probe_log, **TASK_PATIENCE), LocalTarget(read()).start() as connection:
         airflow = Airflow(connection, probe_log)
         asyncio.run(airflow._call(lambda client: ready_fixture_dags(client, [TIMED, LARGE], connection.base_url)))
         yield airflow

@@ -20,6 +20,7 @@ import pytest
 from conformance.live.airflow_api import AirflowClient
 from conformance.live.fixture_dags import ready_fixture_dags
 from conformance.live.run_ids import new_run_id
+from conformance.settings import read
 from conformance.targets.local import LocalTarget
 from conformance.wire.checks import framing_problems, poll_line_problems, terminal_problems
 from conformance.wire.stream import Transcript, epoch, record_wait
@@ -30,7 +31,7 @@ DAG, EXPECTED = "result_decorator", {"compute": 84}
 
 @pytest.fixture(scope="module")
 def connection():
-    with LocalTarget().start() as connection:
+    with LocalTarget(read()).start() as connection:
         yield connection
 
 

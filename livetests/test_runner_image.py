@@ -29,6 +29,7 @@ from testcontainers.core.container import DockerContainer
 from testcontainers.core.network import Network
 
 import conformance
+from conformance.settings import read
 from conformance.targets import docker_engine
 from conformance.targets.container import ContainerTarget
 from conformance.targets.container_settings import API_PORT
@@ -67,7 +68,7 @@ def images_are_built() -> None:
     try:
         docker_engine.ensure_image(client, RUNNER_IMAGE, "build it with `tools/container/build.sh suite`")
         docker_engine.ensure_image(
-            client, ContainerTarget(os.environ).settings.image, "build it with `tools/container/build.sh airflow`"
+            client, ContainerTarget(read(os.environ)).settings.image, "build it with `tools/container/build.sh airflow`"
         )
     finally:
         client.client.close()
@@ -102,7 +103,7 @@ def test_the_runner_image_passes_against_airflow_on_a_private_network(run, tmp_p
     reports.chmod(0o777)  # for the image's own user (uid 10001), whoever runs this test
     with (
         Network(docker_network_kw={"labels": {docker_engine.LABEL: run}}) as network,
-        ContainerTarget(os.environ).standalone(run, network, ALIAS) as airflow,
+        ContainerTarget(read(os.environ)).standalone(run, network, ALIAS) as airflow,
     ):
         code, output = run_runner(
             run,

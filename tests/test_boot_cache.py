@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from conformance.plugin import controller
+from conformance.settings import read
 from conformance.targets import TargetError, boot_cache, make_target
 from conformance.targets.boot_cache import (
     BootCache,
@@ -73,7 +74,7 @@ def key_of(site: Path, **changed: str) -> str:
     [({}, True), ({"AIRFLOW_CONFORMANCE_BOOT_CACHE": "1"}, True), ({"AIRFLOW_CONFORMANCE_BOOT_CACHE": "0"}, False)],
 )
 def test_the_switch_is_0_or_1_and_on_by_default(environ, expected):
-    assert boot_cache.enabled(environ) is expected
+    assert boot_cache.enabled(read(environ).boot_cache) is expected
 
 
 @pytest.mark.parametrize("value", ["off", "", "true", " 1", "00"])
@@ -83,23 +84,23 @@ def test_any_other_switch_value_is_one_sentence(value):
         f"(migrate a fresh one at every boot), not {value!r}."
     )
     with pytest.raises(TargetError) as raised:
-        make_target("local", {"AIRFLOW_CONFORMANCE_BOOT_CACHE": value})
+        make_target("local", read({"AIRFLOW_CONFORMANCE_BOOT_CACHE": value}))
     assert str(raised.value) == sentence
 
 
 def test_the_folder_is_under_the_users_cache(tmp_path, monkeypatch):
     assert (
-        boot_cache.cache_folder({"XDG_CACHE_HOME": str(tmp_path)})
+        boot_cache.cache_folder(read({"XDG_CACHE_HOME": str(tmp_path)}).xdg_cache_home)
         == tmp_path / "airflow-dag-result-conformance" / "boot"
     )
     monkeypatch.setenv("HOME", str(tmp_path / "home"))
     expected = tmp_path / "home" / ".cache" / "airflow-dag-result-conformance" / "boot"
-    assert boot_cache.cache_folder({}) == expected
+    assert boot_cache.cache_folder(read({}).xdg_cache_home) == expected
     assert (
-        boot_cache.cache_folder({"XDG_CACHE_HOME": "relative/cache"}) == expected
+        boot_cache.cache_folder(read({"XDG_CACHE_HOME": "relative/cache"}).xdg_cache_home) == expected
     )  # not absolute: ignored, as XDG says
     assert (
-        LocalTarget({"XDG_CACHE_HOME": str(tmp_path)}).cache_folder
+        LocalTarget(read({"XDG_CACHE_HOME": str(tmp_path)})).cache_folder
         == tmp_path / "airflow-dag-result-conformance" / "boot"
     )
 
@@ -107,8 +108,8 @@ def test_the_folder_is_under_the_users_cache(tmp_path, monkeypatch):
 def test_no_boot_cache_reaches_the_target_as_its_variable(pytester, monkeypatch):
     seen = {}
 
-    def no_target(name, environ):
-        seen.update(environ)
+    def no_target(name, settings):
+        seen.update(settings.given, AIRFLOW_CONFORMANCE_BOOT_CACHE=settings.boot_cache)
         raise TargetError("stopped here.")
 
     monkeypatch.setattr(controller, "make_target", no_target)
@@ -456,7 +457,7 @@ def test_the_local_target_migrates_once_then_copies_the_migrated_database(tmp_pa
         home = tmp_path / name
         home.mkdir()
         env = {**os.environ, "AIRFLOW_HOME": str(home), "PYTHONPATH": str(site), "MIGRATIONS_LOG": str(migrations)}
-        target = LocalTarget({"XDG_CACHE_HOME": str(tmp_path / "cache"), **environ})
+        target = LocalTarget(read({"XDG_CACHE_HOME": str(tmp_path / "cache"), **environ}))
         target._metadata_database(
             ProcessGroup(home, env), airflow, Path(sys.executable), env, home, time.monotonic() + 60, users
         )

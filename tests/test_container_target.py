@@ -6,6 +6,7 @@ import sys
 
 import pytest
 
+from conformance.settings import read
 from conformance.targets import TargetError, make_target
 from conformance.targets.base import AIRFLOW_SITE, sqlite_env
 from conformance.targets.container import ContainerSettings, ContainerTarget
@@ -13,7 +14,7 @@ from conformance.targets.container_settings import SITE_FOLDER, airflow_environm
 
 
 def test_defaults_are_the_official_image_on_sqlite():
-    target = make_target("container", {})
+    target = make_target("container", read({}))
     assert isinstance(target, ContainerTarget)
     assert target.settings == ContainerSettings(
         image="apache/airflow:3.3.2", database="sqlite", postgres_image="postgres:16", boot_timeout=180.0
@@ -23,13 +24,15 @@ def test_defaults_are_the_official_image_on_sqlite():
 def test_settings_come_from_the_environment():
     settings = make_target(
         None,
-        {
-            "AIRFLOW_CONFORMANCE_TARGET": "container",
-            "AIRFLOW_CONFORMANCE_IMAGE": "airflow-conformance/airflow:3.3.2",
-            "AIRFLOW_CONFORMANCE_DB": "postgres",
-            "AIRFLOW_CONFORMANCE_POSTGRES_IMAGE": "airflow-conformance/postgres:15",
-            "AIRFLOW_CONFORMANCE_BOOT_TIMEOUT": "300",
-        },
+        read(
+            {
+                "AIRFLOW_CONFORMANCE_TARGET": "container",
+                "AIRFLOW_CONFORMANCE_IMAGE": "airflow-conformance/airflow:3.3.2",
+                "AIRFLOW_CONFORMANCE_DB": "postgres",
+                "AIRFLOW_CONFORMANCE_POSTGRES_IMAGE": "airflow-conformance/postgres:15",
+                "AIRFLOW_CONFORMANCE_BOOT_TIMEOUT": "300",
+            }
+        ),
     ).settings
     assert settings == ContainerSettings(
         "airflow-conformance/airflow:3.3.2", "postgres", "airflow-conformance/postgres:15", 300.0, "postgres"
@@ -37,12 +40,14 @@ def test_settings_come_from_the_environment():
 
 
 def test_the_celery_topology_runs_on_postgres_with_its_own_images_and_a_longer_boot():
-    settings = ContainerSettings.from_environ(
-        {
-            "AIRFLOW_CONFORMANCE_TOPOLOGY": "celery",
-            "AIRFLOW_CONFORMANCE_REDIS_IMAGE": "airflow-conformance/redis:7",
-            "AIRFLOW_CONFORMANCE_NGINX_IMAGE": "airflow-conformance/nginx:1.22",
-        }
+    settings = ContainerSettings.from_settings(
+        read(
+            {
+                "AIRFLOW_CONFORMANCE_TOPOLOGY": "celery",
+                "AIRFLOW_CONFORMANCE_REDIS_IMAGE": "airflow-conformance/redis:7",
+                "AIRFLOW_CONFORMANCE_NGINX_IMAGE": "airflow-conformance/nginx:1.22",
+            }
+        )
     )
     assert (settings.topology, settings.database, settings.boot_timeout) == ("celery", "postgres", 300.0)
     assert (settings.redis_image, settings.nginx_image) == (
@@ -50,8 +55,8 @@ def test_the_celery_topology_runs_on_postgres_with_its_own_images_and_a_longer_b
         "airflow-conformance/nginx:1.22",
     )
     assert (
-        ContainerSettings.from_environ(
-            {"AIRFLOW_CONFORMANCE_TOPOLOGY": "celery", "AIRFLOW_CONFORMANCE_DB": "postgres"}
+        ContainerSettings.from_settings(
+            read({"AIRFLOW_CONFORMANCE_TOPOLOGY": "celery", "AIRFLOW_CONFORMANCE_DB": "postgres"})
         ).database
         == "postgres"
     )
@@ -84,13 +89,13 @@ def test_the_celery_topology_runs_on_postgres_with_its_own_images_and_a_longer_b
 )
 def test_bad_settings_are_one_sentence(environ, sentence):
     with pytest.raises(TargetError, match=sentence):
-        ContainerTarget(environ)
+        ContainerTarget(read(environ))
 
 
 def test_unreachable_docker_is_one_sentence(monkeypatch, tmp_path):
     pytest.importorskip("testcontainers")
     monkeypatch.setenv("DOCKER_HOST", f"unix://{tmp_path}/no-docker.sock")
-    with pytest.raises(TargetError) as raised, ContainerTarget({}).start():
+    with pytest.raises(TargetError) as raised, ContainerTarget(read({})).start():
         pytest.fail("the target yielded a connection without Docker")
     message = str(raised.value)
     assert message.startswith("Docker is not reachable (")
@@ -113,7 +118,7 @@ def test_missing_testcontainers_says_which_extra_to_install(monkeypatch):
         pytest.raises(
             TargetError, match=r"needs testcontainers: `pip install 'airflow-dag-result-conformance\[container\]'`"
         ),
-        without_docker.ContainerTarget({}).start(),
+        without_docker.ContainerTarget(read({})).start(),
     ):
         pass
 

@@ -7,8 +7,11 @@ import subprocess
 
 import pytest
 
+from conformance.settings import read
 from conformance.targets import TargetError, make_target
-from conformance.targets.kept import KEEP_VARIABLE, KeptServer, StopPlan, keep_requested, write_token
+from conformance.targets.kept import KeptServer, StopPlan, write_token
+
+KEEP_VARIABLE = "AIRFLOW_CONFORMANCE_KEEP_SERVER"
 
 
 def test_the_stop_line_ends_the_parts_started_last_first_then_removes_the_folders():
@@ -60,9 +63,13 @@ def test_each_users_token_file_gets_its_own_export_line(tmp_path):
 
 
 def test_only_the_variable_set_to_1_asks_to_keep():
-    assert keep_requested({KEEP_VARIABLE: "1"}) and not keep_requested({KEEP_VARIABLE: "0"}) and not keep_requested({})
-    assert make_target("local", {KEEP_VARIABLE: "1"}).keep_server is True
-    assert make_target("local", {}).keep_server is False
+    assert (
+        read({KEEP_VARIABLE: "1"}).keep_server
+        and not read({KEEP_VARIABLE: "0"}).keep_server
+        and not read({}).keep_server
+    )
+    assert make_target("local", read({KEEP_VARIABLE: "1"})).keep_server is True
+    assert make_target("local", read({})).keep_server is False
 
 
 def test_the_container_target_will_not_keep_what_testcontainers_reaper_would_remove(monkeypatch):
@@ -73,6 +80,6 @@ def test_the_container_target_will_not_keep_what_testcontainers_reaper_would_rem
     monkeypatch.setattr(container.docker_engine, "reaper_enabled", lambda: True)
     with (
         pytest.raises(TargetError, match="needs TESTCONTAINERS_RYUK_DISABLED=true"),
-        make_target("container", {KEEP_VARIABLE: "1"}).start(),
+        make_target("container", read({KEEP_VARIABLE: "1"})).start(),
     ):
         pass

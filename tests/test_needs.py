@@ -181,7 +181,7 @@ class FakeTarget:
         yield None
 
 
-def fake_prepare(connection, cases, folder):
+def fake_prepare(connection, cases, folder, runs_in_flight=None):
     cases = list(cases)
     Path("prepared.json").write_text(json.dumps([case.id for case in cases]))
     info = SessionInfo(

@@ -7,6 +7,7 @@ import asyncio
 import pytest
 
 from conformance.live import pacing
+from conformance.settings import read
 from conformance.targets.base import TargetError
 
 
@@ -22,13 +23,13 @@ from conformance.targets.base import TargetError
     ],
 )
 def test_limit_per_database_and_variable(database, environ, expected):
-    assert pacing.runs_in_flight(database, environ) == expected
+    assert pacing.runs_in_flight(database, read(environ).runs_in_flight) == expected
 
 
 @pytest.mark.parametrize("raw", ["-1", "six", "2.5"])
 def test_a_bad_value_is_a_target_error_naming_the_variable(raw):
     with pytest.raises(TargetError) as told:
-        pacing.runs_in_flight("sqlite", {pacing.VARIABLE: raw})
+        pacing.runs_in_flight("sqlite", read({pacing.VARIABLE: raw}).runs_in_flight)
     assert pacing.VARIABLE in str(told.value) and repr(raw) in str(told.value)
     assert str(told.value).endswith(".") and ". " not in str(told.value)  # one sentence
 

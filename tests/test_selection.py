@@ -4,6 +4,7 @@ import pytest
 
 from conformance.catalog.clauses import Clause, load_clauses
 from conformance.catalog.selection import WHOLE, Selection
+from conformance.settings import read
 
 CATALOG = {
     clause.id: clause
@@ -85,15 +86,15 @@ def test_one_bad_value_among_good_ones_is_still_named():
 
 def test_variables_fill_in_the_kinds_the_command_line_leaves_out():
     environ = {"AIRFLOW_CONFORMANCE_CLAUSE": "STREAM-*, RESULT-MAPPED-1", "AIRFLOW_CONFORMANCE_LEVEL": "MUST"}
-    from_environ = Selection.given({"clause": None, "area": None, "level": None}, environ)
+    from_environ = Selection.of(read(environ))
     assert (from_environ.clauses, from_environ.areas, from_environ.levels) == (
         ("STREAM-*", "RESULT-MAPPED-1"),
         (),
         ("MUST",),
     )
-    overridden = Selection.given({"clause": ["RESULT-MAPPED-2"], "area": None, "level": None}, environ)
+    overridden = Selection.of(read(environ, clause=["RESULT-MAPPED-2"]))
     assert (overridden.clauses, overridden.levels) == (("RESULT-MAPPED-2",), ("MUST",))
-    assert Selection.given({}, {}).whole
+    assert Selection.of(read({})).whole
 
 
 def test_the_report_form_round_trips_and_the_whole_suite_is_null():

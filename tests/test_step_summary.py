@@ -6,6 +6,7 @@ from pathlib import Path
 from conformance.report import step_summary
 from conformance.report.format import current
 from conformance.report.html import render
+from conformance.settings import read
 from fake_session import fake_session_conftest
 
 NEW = Path(__file__).parent / "data" / "matrix" / "airflow-3.3.2"
@@ -87,9 +88,9 @@ def test_a_clean_run_with_the_feature_absent_says_so():
 
 
 def test_the_run_page_needs_all_three_variables():
-    assert step_summary.run_url(GITHUB) == "https://github.example/owner/repo/actions/runs/7"
-    assert step_summary.run_url({**GITHUB, "GITHUB_RUN_ID": ""}) is None
-    assert step_summary.run_url({}) is None
+    assert step_summary.run_url(read(GITHUB)) == "https://github.example/owner/repo/actions/runs/7"
+    assert step_summary.run_url(read({**GITHUB, "GITHUB_RUN_ID": ""})) is None
+    assert step_summary.run_url(read({})) is None
 
 
 def test_append_report_appends_only_when_the_variable_names_a_file(tmp_path):
@@ -99,18 +100,18 @@ def test_append_report_appends_only_when_the_variable_names_a_file(tmp_path):
         "AIRFLOW_CONFORMANCE_REPORT_URL": "https://pages/report.html",
         **GITHUB,
     }
-    assert step_summary.append_report(fake_report(), WRITTEN, environ) == summary
-    assert step_summary.append_report(fake_report(), WRITTEN, environ) == summary
+    assert step_summary.append_report(fake_report(), WRITTEN, read(environ)) == summary
+    assert step_summary.append_report(fake_report(), WRITTEN, read(environ)) == summary
     text = summary.read_text()
     assert text.count("### Airflow DAG Result conformance") == 2
     assert "[PARAM-EMPTY-1](https://pages/report.html#PARAM-EMPTY-1)" in text
     assert "https://github.example/owner/repo/actions/runs/7" in text
-    assert step_summary.append_report(fake_report(), WRITTEN, {**GITHUB}) is None
+    assert step_summary.append_report(fake_report(), WRITTEN, read({**GITHUB})) is None
     assert sorted(path.name for path in tmp_path.iterdir()) == ["step_summary.md"]
 
 
 def test_a_summary_file_that_cannot_be_written_is_said_and_left(tmp_path, capsys):
-    assert step_summary.append("text", {"GITHUB_STEP_SUMMARY": str(tmp_path)}) is None  # a folder
+    assert step_summary.append("text", read({"GITHUB_STEP_SUMMARY": str(tmp_path)})) is None  # a folder
     err = capsys.readouterr().err
     assert err.startswith(f"step summary: could not append to {tmp_path} (") and err.count("\n") == 1
 

@@ -11,6 +11,7 @@ import time
 import httpx
 import pytest
 
+from conformance.settings import read
 from conformance.targets import TargetError, external, make_target
 from conformance.targets.base import log_tail
 from conformance.targets.external import ExternalTarget
@@ -27,19 +28,19 @@ def start(target) -> None:
 
 def test_unknown_target_lists_the_choices():
     with pytest.raises(TargetError, match=r"'kubernetes'; choose one of: container, external, local\."):
-        make_target("kubernetes", {})
+        make_target("kubernetes", read({}))
 
 
 def test_environment_picks_the_target(monkeypatch):
     monkeypatch.setenv("AIRFLOW_CONFORMANCE_TARGET", "external")
-    assert isinstance(make_target(None), ExternalTarget)
-    assert isinstance(make_target("local"), LocalTarget)
-    assert isinstance(make_target(None, {}), LocalTarget)
+    assert isinstance(make_target(None, read()), ExternalTarget)
+    assert isinstance(make_target("local", read()), LocalTarget)
+    assert isinstance(make_target(None, read({})), LocalTarget)
 
 
 def test_external_target_needs_a_url():
     with pytest.raises(TargetError, match="AIRFLOW_CONFORMANCE_URL"):
-        start(ExternalTarget({}))
+        start(ExternalTarget(read({})))
 
 
 def test_external_target_reports_an_unreachable_server(monkeypatch):
@@ -50,7 +51,7 @@ def test_external_target_reports_an_unreachable_server(monkeypatch):
         port = sock.getsockname()[1]
     url = f"http://127.0.0.1:{port}"
     with pytest.raises(TargetError, match=f"Cannot reach Airflow at {url} "):
-        start(ExternalTarget({"AIRFLOW_CONFORMANCE_URL": url + "/", "AIRFLOW_CONFORMANCE_TOKEN": "t"}))
+        start(ExternalTarget(read({"AIRFLOW_CONFORMANCE_URL": url + "/", "AIRFLOW_CONFORMANCE_TOKEN": "t"})))
 
 
 def test_missing_airflow_says_how_to_install_it(tmp_path, monkeypatch):
@@ -61,7 +62,7 @@ def test_missing_airflow_says_how_to_install_it(tmp_path, monkeypatch):
     with pytest.raises(TargetError, match="pip install apache-airflow"):
         find_airflow()
     with pytest.raises(TargetError, match="pip install apache-airflow"):
-        start(LocalTarget({}))
+        start(LocalTarget(read({})))
 
 
 def test_airflow_beside_the_interpreter_is_found(tmp_path, monkeypatch):
@@ -109,7 +110,7 @@ def test_missing_postgresql_is_one_sentence(monkeypatch, tmp_path):
 
 def test_unknown_database_is_refused():
     with pytest.raises(TargetError, match="Unknown database 'oracle'.*sqlite, postgres"):
-        make_target("local", {"AIRFLOW_CONFORMANCE_DB": "oracle"})
+        make_target("local", read({"AIRFLOW_CONFORMANCE_DB": "oracle"}))
 
 
 def test_a_process_working_in_a_folder_is_found_and_stopped(tmp_path):
@@ -135,7 +136,7 @@ def test_a_bad_boot_timeout_is_one_sentence(value):
     with pytest.raises(
         TargetError, match=rf"AIRFLOW_CONFORMANCE_BOOT_TIMEOUT must be a positive number of seconds, not '{value}'\."
     ):
-        LocalTarget({"AIRFLOW_CONFORMANCE_BOOT_TIMEOUT": value})
+        LocalTarget(read({"AIRFLOW_CONFORMANCE_BOOT_TIMEOUT": value}))
 
 
 def sleeper(seconds: float, say: str = "") -> list[str]:
@@ -199,7 +200,7 @@ def test_a_one_shot_command_that_fails_quotes_its_log(tmp_path):
 
 @pytest.mark.parametrize("user", ["RESTRICTED", "NO_RUNS"])
 def test_half_an_optional_users_credentials_are_a_mistake_not_a_skip(user):
-    target = ExternalTarget({f"AIRFLOW_CONFORMANCE_{user}_USERNAME": "viewer"})
+    target = ExternalTarget(read({f"AIRFLOW_CONFORMANCE_{user}_USERNAME": "viewer"}))
     with pytest.raises(
         TargetError,
         match=(
@@ -207,8 +208,11 @@ def test_half_an_optional_users_credentials_are_a_mistake_not_a_skip(user):
         ),
     ):
         target._optional_token("http://127.0.0.1:1", user)
-    assert ExternalTarget({})._optional_token("http://127.0.0.1:1", user) is None
-    assert ExternalTarget({f"AIRFLOW_CONFORMANCE_{user}_TOKEN": "t"})._optional_token("http://127.0.0.1:1", user) == "t"
+    assert ExternalTarget(read({}))._optional_token("http://127.0.0.1:1", user) is None
+    assert (
+        ExternalTarget(read({f"AIRFLOW_CONFORMANCE_{user}_TOKEN": "t"}))._optional_token("http://127.0.0.1:1", user)
+        == "t"
+    )
 
 
 def test_the_external_target_hands_on_each_optional_users_token_from_its_own_variables(monkeypatch):
@@ -220,17 +224,19 @@ def test_the_external_target_hands_on_each_optional_users_token_from_its_own_var
     monkeypatch.setattr(external, "fetch_token", lambda url, username, password: f"token of {username} ({password})")
     environ = {"AIRFLOW_CONFORMANCE_URL": "http://airflow.invalid", "AIRFLOW_CONFORMANCE_TOKEN": "admin-token"}
     with ExternalTarget(
-        {
-            **environ,
-            "AIRFLOW_CONFORMANCE_RESTRICTED_TOKEN": "no-xcom-token",
-            "AIRFLOW_CONFORMANCE_NO_RUNS_USERNAME": "dags-only",
-            "AIRFLOW_CONFORMANCE_NO_RUNS_PASSWORD": "pw",
-        }
+        read(
+            {
+                **environ,
+                "AIRFLOW_CONFORMANCE_RESTRICTED_TOKEN": "no-xcom-token",
+                "AIRFLOW_CONFORMANCE_NO_RUNS_USERNAME": "dags-only",
+                "AIRFLOW_CONFORMANCE_NO_RUNS_PASSWORD": "pw",
+            }
+        )
     ).start() as connection:
         assert (connection.token, connection.restricted_token, connection.no_runs_token) == (
             "admin-token",
             "no-xcom-token",
             "token of dags-only (pw)",
         )
-    with ExternalTarget(environ).start() as connection:
+    with ExternalTarget(read(environ)).start() as connection:
         assert (connection.restricted_token, connection.no_runs_token) == (None, None)

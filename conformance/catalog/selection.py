@@ -3,7 +3,8 @@
 Three kinds of criterion, each given any number of times (``--clause``, ``--area``, ``--level``
 on the front door; ``--conformance-clause`` and so on for pytest; or the comma-separated
 variables ``AIRFLOW_CONFORMANCE_CLAUSE``, ``_AREA``, ``_LEVEL``, so that a container image is
-configured by variables alone, a command-line option replacing its variable):
+configured by variables alone, a command-line option replacing its variable; all declared in
+:mod:`conformance.settings`):
 
 ``clause``  an id or an fnmatch glob over ids: ``RESULT-MAPPED-1``, ``'STREAM-*'``
 ``area``    a feature area of clauses.yaml: ``mapping``, ``timing``
@@ -24,17 +25,16 @@ clause outside the selection the verdict ``not-selected``, whatever its tests di
 from __future__ import annotations
 
 import difflib
-import os
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from fnmatch import fnmatchcase
 from typing import Any, get_args
 
 import attrs
 
 from conformance.catalog.clauses import Clause, Level
+from conformance.settings import Settings, variable_of
 
 KINDS = ("clause", "area", "level")
-ENVIRONMENT = {kind: f"AIRFLOW_CONFORMANCE_{kind.upper()}" for kind in KINDS}
 LEVELS: tuple[str, ...] = get_args(Level)
 
 
@@ -53,15 +53,9 @@ class Selection:
     levels: tuple[str, ...] = attrs.field(default=(), converter=_values)
 
     @classmethod
-    def given(cls, options: Mapping[str, Sequence[str] | None], environ: Mapping[str, str]) -> Selection:
-        """From command-line values by kind (``{"clause": [...]}``); a kind not given there comes from its variable."""
-        chosen = {kind: options.get(kind) or [environ.get(ENVIRONMENT[kind], "")] for kind in KINDS}
-        return cls(clauses=chosen["clause"], areas=chosen["area"], levels=chosen["level"])
-
-    @classmethod
-    def from_config(cls, config: Any) -> Selection:
-        """A pytest config's ``--conformance-clause/-area/-level`` (the plugin's options), else the variables."""
-        return cls.given({kind: config.getoption(f"conformance_{kind}") for kind in KINDS}, os.environ)
+    def of(cls, settings: Settings) -> Selection:
+        """The run's selection: each kind from its option, else its variable (:func:`conformance.settings.read`)."""
+        return cls(clauses=settings.clause, areas=settings.area, levels=settings.level)
 
     @property
     def whole(self) -> bool:
@@ -129,7 +123,7 @@ def _id_matches(clause_id: str, pattern: str) -> bool:
 
 
 def _where(kind: str) -> str:
-    return f"--{kind} or {ENVIRONMENT[kind]}"
+    return f"--{kind} or {variable_of(kind)}"
 
 
 def _quoted(value: str) -> str:

@@ -30,6 +30,7 @@ import attrs
 
 from conformance.catalog.cases import terminal_mismatches
 from conformance.clientkit.replay_cases import Label
+from conformance.settings import child_environment
 
 CANNOT_RUN = frozenset({126, 127})
 TAIL = 400  # characters of stderr kept
@@ -59,7 +60,7 @@ def run_client(command: Sequence[str], url: str, timeout: float) -> Outcome:
     On a timeout the whole group is killed, so a wrapper (``npx``, a shell) takes its children
     along. FileNotFoundError and PermissionError mean the command cannot be started at all.
     """
-    env = {**os.environ, "AIRFLOW_WAIT_URL": url}
+    env = child_environment({"AIRFLOW_WAIT_URL": url})
     started = time.monotonic()
     process = subprocess.Popen(
         [*command, url],

@@ -26,7 +26,6 @@ can cut a valid result value in two.
 from __future__ import annotations
 
 import json
-import os
 import re
 import sys
 import time
@@ -38,6 +37,7 @@ import attrs
 import httpx
 from jsonschema.exceptions import best_match
 
+from conformance import settings
 from conformance.arguments import Parser
 from conformance.schemas import validator
 from conformance.wire import strict_json
@@ -305,18 +305,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     ``results`` left out, CLIENT-LINE-3) and exits 0, or prints ``{"error": "<why>"}`` and exits
     1 when the stream is rejected; bad usage exits 4.
     """
+    given = settings.read()
     parser = Parser(
         prog="python -m conformance.reference_client", description="Wait on one /wait URL and print its terminal line."
     )
     parser.add_argument(
         "url",
         nargs="?",
-        default=os.environ.get("AIRFLOW_WAIT_URL"),
+        default=given.wait_url,
         help="the whole /wait URL, query included (default: $AIRFLOW_WAIT_URL)",
     )
-    parser.add_argument(
-        "--token", default=os.environ.get("AIRFLOW_TOKEN"), help="a bearer token (default: $AIRFLOW_TOKEN)"
-    )
+    parser.add_argument("--token", default=given.wait_token, help="a bearer token (default: $AIRFLOW_TOKEN)")
     parser.add_argument("--timeout", type=float, default=300.0, help="seconds the whole call may take (default 300)")
     args = parser.parse_args(argv)
     if not args.url:

@@ -16,23 +16,23 @@ external target is paced when ``AIRFLOW_CONFORMANCE_DB=sqlite`` says it runs on 
 from __future__ import annotations
 
 import asyncio
-import os
 from collections.abc import Collection, Mapping
 
 from conformance.catalog.cases import Case
+from conformance.settings import SQLITE_RUNS_IN_FLIGHT
 from conformance.targets.base import TargetError
 
 VARIABLE = "AIRFLOW_CONFORMANCE_RUNS_IN_FLIGHT"
-SQLITE_RUNS_IN_FLIGHT = 6
 
 
 class PacingError(TargetError):
     """The variable is not a whole number of runs: said before any server starts."""
 
 
-def runs_in_flight(database: str, environ: Mapping[str, str] = os.environ) -> int | None:
-    """The most runs to keep unfinished at once on ``database``; None for no limit."""
-    raw = environ.get(VARIABLE, "").strip()
+def runs_in_flight(database: str, given: str | None) -> int | None:
+    """The most runs to keep unfinished at once on ``database``, ``given`` the variable's text
+    (None when unset); None for no limit."""
+    raw = (given or "").strip()
     if raw:
         try:
             limit = int(raw)

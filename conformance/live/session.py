@@ -32,12 +32,15 @@ from conformance.wire.probe import Health, Sample, watch
 from conformance.wire.stream import Transcript, record_case
 
 
-def prepare(connection: Connection, cases: Iterable[Case], folder: Path) -> SessionInfo:
-    """Everything the tests read, in ``folder``; what it is doing goes to :mod:`conformance.live.progress`."""
-    return asyncio.run(_prepare(connection, list(cases), folder))
+def prepare(
+    connection: Connection, cases: Iterable[Case], folder: Path, runs_in_flight: str | None = None
+) -> SessionInfo:
+    """Everything the tests read, in ``folder``; what it is doing goes to :mod:`conformance.live.progress`.
+    ``runs_in_flight`` is the pacing setting's text (:mod:`conformance.live.pacing`)."""
+    return asyncio.run(_prepare(connection, list(cases), folder, runs_in_flight))
 
 
-async def _prepare(connection: Connection, cases: list[Case], folder: Path) -> SessionInfo:
+async def _prepare(connection: Connection, cases: list[Case], folder: Path, pace: str | None) -> SessionInfo:
     (folder / "transcripts").mkdir(parents=True, exist_ok=True)
     async with AirflowClient(connection.base_url, connection.token) as client:
         version = await client.version()
@@ -52,7 +55,7 @@ async def _prepare(connection: Connection, cases: list[Case], folder: Path) -> S
         cases = [case for case in cases if case.dag_id in dag_ids]
 
         run_id = new_run_id()
-        limit = runs_in_flight(connection.database)
+        limit = runs_in_flight(connection.database, pace)
         dag_ids = timed_order(dag_ids, cases, limit)
         started = time.monotonic()
         streams: list[asyncio.Task[Transcript]] = []

@@ -25,12 +25,12 @@ check. Every measurement, kept or discarded and why, goes into the test's eviden
 from __future__ import annotations
 
 import asyncio
-import os
 from collections.abc import Callable, Sequence
 from typing import Any
 
 import attrs
 
+from conformance import settings
 from conformance.catalog.cases import Case, load_cases
 from conformance.live.airflow_api import AirflowClient
 from conformance.live.session_record import SessionInfo
@@ -158,9 +158,7 @@ def fresh_round(session: SessionInfo, case: Case, number: int) -> tuple[Transcri
     share the run and the probe.
     """
     # xdist workers (``-n``) keep rounds of their own, so each makes its own run
-    run_id = remeasure_run_id(
-        session, number, "-".join(filter(None, (case.dag_id, os.environ.get("PYTEST_XDIST_WORKER"))))
-    )
+    run_id = remeasure_run_id(session, number, "-".join(filter(None, (case.dag_id, settings.read().xdist_worker))))
     if run_id not in _rounds:
         together = [
             other for other in load_cases().values() if other.dag_id == case.dag_id and session.streamed(other.id)

@@ -24,7 +24,6 @@ verdicts, decides the exit status (``--allow-absent-feature``), writes the repor
 from __future__ import annotations
 
 import atexit
-import os
 import secrets
 import shutil
 import signal
@@ -53,8 +52,9 @@ from conformance.plugin.items import in_suite, invocation_names_suite
 from conformance.plugin.needs import cases_needed, cases_to_stream, read_needs
 from conformance.report import step_summary, unmeasured
 from conformance.report.writer import FEATURE_ABSENT, Collector, ReportError, Run, build, write
+from conformance.settings import Settings
 from conformance.targets import TargetError, make_target
-from conformance.targets.kept import KEEP_VARIABLE, KeptServer, keep_requested
+from conformance.targets.kept import KeptServer
 from conformance.wire import notes
 
 FOLDER_KEY = "airflow_conformance_session"  # the session folder, in each xdist worker's workerinput
@@ -64,8 +64,9 @@ class Controller:
     """Owns the Airflow for the session: starts it at most once, always stops it; sums up and
     reports the verdicts."""
 
-    def __init__(self, config: pytest.Config) -> None:
+    def __init__(self, config: pytest.Config, settings: Settings) -> None:
         self.config = config
+        self.settings = settings
         # Named now (xdist workers are told it before anything starts), created only on start.
         self.folder = Path(tempfile.gettempdir()) / f"airflow-conformance-session-{secrets.token_hex(6)}"
         self.stack = ExitStack()
@@ -80,7 +81,7 @@ class Controller:
         self.absent_tolerated = False
         self.keep_asked = False  # --keep-server (or its variable) was given
         self.kept: KeptServer | None = None  # what the target will leave up when the stack closes
-        self.selection = Selection.from_config(config)
+        self.selection = Selection.of(settings)
         atexit.register(self.stack.close)
 
     def display(self) -> progress.Display:
@@ -100,22 +101,19 @@ class Controller:
         signal.signal(signal.SIGTERM, _interrupt)
         try:
             with progress.displayed(self.display(), verbose=self.config.option.verbose > 0):
-                environ = dict(os.environ)
-                if database := self.config.getoption("airflow_db"):
-                    environ["AIRFLOW_CONFORMANCE_DB"] = database
-                if self.config.getoption("no_boot_cache"):
-                    environ["AIRFLOW_CONFORMANCE_BOOT_CACHE"] = "0"
-                if self.config.getoption("keep_server"):
-                    environ[KEEP_VARIABLE] = "1"
-                self.keep_asked = keep_requested(environ)
-                runs_in_flight(
-                    environ.get("AIRFLOW_CONFORMANCE_DB", ""), environ
-                )  # a bad value is said before any boot
-                target = make_target(self.config.getoption("airflow_target"), environ)
+                settings = self.settings
+                self.keep_asked = settings.keep_server
+                runs_in_flight(settings.database or "", settings.runs_in_flight)  # a bad value is said before any boot
+                target = make_target(settings.target, settings)
                 progress.step(f"starting the {target.name} target")
                 connection = self.stack.enter_context(target.start())
                 self.kept = getattr(connection, "kept", None)  # a stand-in target may yield less
-                self.info = prepare(connection, cases_to_stream(needed, load_cases()), self.folder)
+                self.info = prepare(
+                    connection,
+                    cases_to_stream(needed, load_cases()),
+                    self.folder,
+                    runs_in_flight=settings.runs_in_flight,
+                )
         except (TargetError, AirflowAPIError) as exc:
             self.kept = None  # a server that failed the session is removed, --keep-server or not
             try:  # through the target's context, so that it can add what it knows (its log)
@@ -180,7 +178,7 @@ class Controller:
         absent do not fail the run (exit 1 becomes 0; nothing else changes)."""
         info = self.session()
         if (
-            self.config.getoption("allow_absent_feature")
+            self.settings.allow_absent_feature
             and info is not None
             and info.feature_absent
             and exitstatus == pytest.ExitCode.TESTS_FAILED
@@ -188,7 +186,7 @@ class Controller:
         ):
             session.exitstatus = pytest.ExitCode.OK
             self.absent_tolerated = True
-        directory = self.config.getoption("conformance_report")
+        directory = self.settings.report
         if not directory or info is None:
             return
         report = self.report(info)
@@ -198,7 +196,7 @@ class Controller:
             self.report_error = str(exc)
             session.exitstatus = pytest.ExitCode.INTERNAL_ERROR
             return
-        step_summary.append_report(report, self.written)  # when GITHUB_STEP_SUMMARY names a file
+        step_summary.append_report(report, self.written, self.settings)  # when GITHUB_STEP_SUMMARY names a file
 
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
         if (info := self.session()) is None:

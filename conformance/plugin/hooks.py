@@ -36,21 +36,21 @@ xdist worker writes that into the session folder for the controller.
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
 
+from conformance import settings
 from conformance.catalog.cases import applicable_cases, load_cases
 from conformance.catalog.clauses import coverage_problems, load_clauses, why_not_applicable
 from conformance.catalog.expectations import divergences_for, failed_as_declared, failure_patterns_for
-from conformance.catalog.selection import ENVIRONMENT, Selection
+from conformance.catalog.selection import Selection
 from conformance.live.session_record import FeatureAbsent
 from conformance.plugin import pytest_fixtures as fixtures
 from conformance.plugin.controller import FOLDER_KEY, Controller
 from conformance.plugin.items import SUITE_DIR, case_of, clause_ids, in_suite
 from conformance.plugin.needs import cases_needed, unknown_cases, write_needs
-from conformance.plugin.pytest_fixtures import doc_example, evidence_of, folder_key, session_info
+from conformance.plugin.pytest_fixtures import doc_example, evidence_of, folder_key, session_info, settings_key
 from conformance.report import unmeasured
 from conformance.report.writer import FEATURE_ABSENT, NOT_APPLICABLE
 
@@ -60,53 +60,7 @@ collected_modules_key = pytest.StashKey[set[Path]]()
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("airflow-conformance", "Airflow DAG Result conformance")
-    group.addoption(
-        "--airflow-target",
-        default=None,
-        help="where the Airflow under test comes from: local (default), external, container; "
-        "also AIRFLOW_CONFORMANCE_TARGET",
-    )
-    group.addoption(
-        "--airflow-db",
-        default=None,
-        choices=["sqlite", "postgres"],
-        help="local and container targets: the metadata database, sqlite (default) or a throwaway PostgreSQL "
-        "(container: the topology of separate api-server, scheduler, dag-processor, triggerer containers); "
-        "also AIRFLOW_CONFORMANCE_DB",
-    )
-    group.addoption(
-        "--no-boot-cache",
-        action="store_true",
-        help="local target: migrate a fresh metadata database at this boot instead of copying a cached migrated one; "
-        "also AIRFLOW_CONFORMANCE_BOOT_CACHE=0",
-    )
-    group.addoption(
-        "--conformance-report",
-        default=os.environ.get("AIRFLOW_CONFORMANCE_REPORT"),
-        metavar="DIR",
-        help="write junit.xml, report.json and report.html into DIR; also AIRFLOW_CONFORMANCE_REPORT",
-    )
-    group.addoption(
-        "--allow-absent-feature",
-        action="store_true",
-        help="exit 0 instead of 1 when every failure is a test the absent DAG Result feature could not run "
-        "(for version matrices that include an Airflow older than 3.3)",
-    )
-    group.addoption(
-        "--keep-server",
-        action="store_true",
-        help="local and container targets: leave the server up after the run, and print its URL, how to get a "
-        "token into $AIRFLOW_TOKEN and the command that stops it; also AIRFLOW_CONFORMANCE_KEEP_SERVER=1",
-    )
-    for kind, example in (("clause", "'STREAM-*'"), ("area", "mapping"), ("level", "MUST")):
-        group.addoption(
-            f"--conformance-{kind}",
-            action="append",
-            default=None,
-            metavar=kind.upper(),
-            help=f"check only the clauses of this {kind} (repeatable, comma-separated; e.g. {example}); "
-            f"a clause must match every kind given; also {ENVIRONMENT[kind]}",
-        )
+    settings.add_pytest_options(group)  # each run setting's option, from its one declaration
 
 
 @pytest.hookimpl(tryfirst=True)  # before junitxml's, which reads the path we may set
@@ -118,17 +72,18 @@ def pytest_configure(config: pytest.Config) -> None:
         "markers",
         "cases(*ids, dags=(), all=False): the fixture cases (or DAGs' runs) this test reads (conformance.plugin.needs)",
     )
-    selection = Selection.from_config(config)
+    config.stash[settings_key] = given = settings.from_pytest(config)
+    selection = Selection.of(given)
     if not selection.whole and (problem := selection.problem(load_clauses())):
         raise pytest.UsageError(f"airflow-conformance: {problem}")
-    report_dir = config.getoption("conformance_report")
+    report_dir = given.report
     if report_dir and not config.option.xmlpath:
         config.option.xmlpath = str(Path(report_dir) / "junit.xml")
     config.pluginmanager.register(fixtures, "airflow-conformance-fixtures")
     if hasattr(config, "workerinput"):
         config.stash[folder_key] = Path(config.workerinput[FOLDER_KEY])
     else:
-        controller = Controller(config)
+        controller = Controller(config, given)
         config.stash[folder_key] = controller.folder
         config.pluginmanager.register(controller, "airflow-conformance-controller")
 
@@ -148,7 +103,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 def deselect_unselected(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Deselect the tests none of whose clauses the selection selects; tests naming no clause stay."""
-    selection = Selection.from_config(config)
+    selection = Selection.of(config.stash[settings_key])
     if selection.whole:
         return
     catalog = load_clauses()

@@ -21,7 +21,6 @@ so the clients made here tag theirs (:func:`authenticated_client`).
 from __future__ import annotations
 
 import json
-import os
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -34,8 +33,10 @@ from conformance.plugin.items import clause_ids
 from conformance.report import reproduce
 from conformance.report.evidence import Evidence, tag_sender
 from conformance.report.writer import FEATURE_ABSENT, REPORT_ATTRIBUTE
+from conformance.settings import Settings
 
 folder_key = pytest.StashKey[Path]()  # the session folder, in every process's config
+settings_key = pytest.StashKey[Settings]()  # the run's settings, read once at configure
 evidence_key = pytest.StashKey[Evidence]()
 current_evidence_key = pytest.StashKey["Evidence | None"]()
 
@@ -158,5 +159,5 @@ def _reproduction(item: pytest.Item, report: pytest.TestReport) -> dict[str, Any
         base_url=info.base_url,
         target=info.target,
         database=info.database,
-        environ=os.environ,
+        environ=item.config.stash[settings_key].given,
     )

@@ -60,7 +60,6 @@ command line come after it.
 from __future__ import annotations
 
 import json
-import os
 import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -68,6 +67,7 @@ from typing import Any
 
 import attrs
 
+from conformance import settings
 from conformance.arguments import USAGE_ERROR, Parser
 from conformance.catalog.versions import describe
 from conformance.report import step_summary
@@ -392,8 +392,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         json.dumps(document(comparison), indent=1, ensure_ascii=False) if args.json else render_text(comparison),
         end="\n" if args.json else "",
     )
-    if os.environ.get(step_summary.SUMMARY_FILE):
-        step_summary.append(render_markdown(comparison, run_page=step_summary.run_url(os.environ)))
+    if (given := settings.read()).step_summary:
+        step_summary.append(render_markdown(comparison, run_page=step_summary.run_url(given)), given)
     return comparison.exit_code()
 
 

@@ -23,7 +23,6 @@ outcome. ``python -m conformance compare`` appends its own summary through :func
 from __future__ import annotations
 
 import html
-import os
 import re
 import sys
 from collections.abc import Mapping, Sequence
@@ -31,10 +30,9 @@ from pathlib import Path
 from typing import Any
 
 from conformance.catalog.versions import describe
+from conformance.settings import Settings
 from conformance.verdicts import ATTENTION_OUTCOMES, VERDICTS, needs_attention
 
-SUMMARY_FILE = "GITHUB_STEP_SUMMARY"
-REPORT_URL = "AIRFLOW_CONFORMANCE_REPORT_URL"
 MESSAGE_LIMIT = 300  # characters of a test's message shown in the summary
 
 
@@ -44,9 +42,9 @@ def md_text(text: str) -> str:
     return re.sub(r"([\\`*_\[\]|~#])", r"\\\1", html.escape(one_line, quote=False))
 
 
-def run_url(environ: Mapping[str, str]) -> str | None:
+def run_url(settings: Settings) -> str | None:
     """The GitHub Actions run's page, when the runner's variables say which run this is."""
-    parts = [environ.get(name) for name in ("GITHUB_SERVER_URL", "GITHUB_REPOSITORY", "GITHUB_RUN_ID")]
+    parts = [settings.github_server_url, settings.github_repository, settings.github_run_id]
     if not all(parts):
         return None
     server, repository, run_id = parts
@@ -105,10 +103,9 @@ def markdown(
     return "\n".join(lines).rstrip("\n") + "\n"
 
 
-def append(text: str, environ: Mapping[str, str] | None = None) -> Path | None:
+def append(text: str, settings: Settings) -> Path | None:
     """Append ``text`` to the file ``GITHUB_STEP_SUMMARY`` names; the file, or None when unset or unwritable."""
-    environ = os.environ if environ is None else environ
-    if not (name := environ.get(SUMMARY_FILE)):
+    if not (name := settings.step_summary):
         return None
     path = Path(name)
     try:
@@ -120,12 +117,9 @@ def append(text: str, environ: Mapping[str, str] | None = None) -> Path | None:
     return path
 
 
-def append_report(
-    report: Mapping[str, Any], written: Sequence[Path], environ: Mapping[str, str] | None = None
-) -> Path | None:
+def append_report(report: Mapping[str, Any], written: Sequence[Path], settings: Settings) -> Path | None:
     """A run's summary (:func:`markdown`), appended when ``GITHUB_STEP_SUMMARY`` is set."""
-    environ = os.environ if environ is None else environ
-    if not environ.get(SUMMARY_FILE):
+    if not settings.step_summary:
         return None
-    text = markdown(report, written, report_url=environ.get(REPORT_URL) or None, run_page=run_url(environ))
-    return append(text, environ)
+    text = markdown(report, written, report_url=settings.report_url, run_page=run_url(settings))
+    return append(text, settings)

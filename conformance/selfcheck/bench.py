@@ -18,18 +18,21 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
+import attrs
+
+from conformance import settings
 from conformance.arguments import Parser
 from conformance.catalog.cases import applicable_cases, dag_ids_of, load_cases
 from conformance.live.airflow_api import AirflowAPIError, AirflowClient
 from conformance.live.fixture_dags import ready_fixture_dags
 from conformance.live.run_ids import new_run_id
+from conformance.settings import child_environment
 from conformance.targets import Connection, TargetError, make_target
 from conformance.wire.stream import epoch
 
@@ -58,7 +61,7 @@ async def fixture_runs_makespan(connection: Connection) -> tuple[float, float, s
 
 def timed_boot(name: str | None, cache: bool) -> tuple[float, str]:
     """Seconds from start to healthy for one boot, and what the boot cache did; the server is stopped again."""
-    target = make_target(name, {**os.environ, "AIRFLOW_CONFORMANCE_BOOT_CACHE": "1" if cache else "0"})
+    target = make_target(name, attrs.evolve(settings.read(), boot_cache="1" if cache else "0"))
     started = time.monotonic()
     with target.start():
         boot = time.monotonic() - started
@@ -73,7 +76,7 @@ def main(argv: list[str] | None = None) -> int:
         cold, cold_state = timed_boot(args.airflow_target, cache=False)
         print(f"boot to healthy, cold: {cold:.1f} s (boot cache {cold_state})", flush=True)
         _, primed = timed_boot(args.airflow_target, cache=True)  # stores the entry if this build has none yet
-        target = make_target(args.airflow_target, {**os.environ, "AIRFLOW_CONFORMANCE_BOOT_CACHE": "1"})
+        target = make_target(args.airflow_target, attrs.evolve(settings.read(), boot_cache="1"))
         started = time.monotonic()
         with target.start() as connection:
             boot = time.monotonic() - started
@@ -97,7 +100,7 @@ def main(argv: list[str] | None = None) -> int:
             [sys.executable, "-m", "conformance", "run", "--report", report_dir, *target_option, "--", "-q"],
             capture_output=True,
             text=True,
-            env={**os.environ, "AIRFLOW_CONFORMANCE_BOOT_CACHE": "1"},
+            env=child_environment({"AIRFLOW_CONFORMANCE_BOOT_CACHE": "1"}),
             check=False,
         )
         wall = time.monotonic() - started

@@ -38,7 +38,6 @@ from __future__ import annotations
 
 import importlib.util
 import json
-import os
 import subprocess
 import sys
 import tempfile
@@ -53,6 +52,7 @@ import yaml
 from packaging.version import Version
 
 from conformance.arguments import USAGE_ERROR, Parser
+from conformance.settings import child_environment
 from conformance.verdicts import needs_attention
 from conformance.wire import notes
 
@@ -153,10 +153,7 @@ class SuiteRun(NamedTuple):
 def run_suite(mutant: str | None, site: Path, keep: Path | None = None) -> SuiteRun:
     """The suite, once, against the local Airflow with ``mutant`` applied (None: unmutated);
     with ``keep``, its report folder stays there."""
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(site), os.environ.get("PYTHONPATH")]))}
-    env.pop("CONFORMANCE_MUTANT", None)
-    if mutant:
-        env["CONFORMANCE_MUTANT"] = mutant
+    env = child_environment({"CONFORMANCE_MUTANT": mutant or None}, pythonpath_first=[site])
     started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="conformance-mutant-") as scratch:
         report_dir = keep if keep is not None else Path(scratch)

@@ -25,6 +25,7 @@ from pathlib import Path
 
 from packaging.version import InvalidVersion
 
+from conformance import settings
 from conformance.arguments import Parser
 from conformance.catalog.cases import applicable_cases, cases_new_in, load_cases
 from conformance.catalog.expectations import divergences_for
@@ -61,10 +62,11 @@ def main(argv: list[str] | None = None) -> int:
         all_cases if args.new_in is None else {case.id: case for case in cases_new_in(all_cases.values(), args.new_in)}
     )
     try:
-        target = make_target(args.airflow_target)
+        given = settings.read()
+        target = make_target(args.airflow_target, given)
         progress.step(f"starting the {target.name} target")
         with target.start() as connection, tempfile.TemporaryDirectory() as folder:
-            session = prepare(connection, cases.values(), Path(folder))
+            session = prepare(connection, cases.values(), Path(folder), given.runs_in_flight)
             run_ids, version, database = session.run_ids, session.airflow_version, session.database
             if session.feature_absent:
                 raise TargetError(

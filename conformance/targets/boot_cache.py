@@ -89,9 +89,9 @@ class CacheError(Exception):
     """An entry could not be stored or restored; the message says what failed."""
 
 
-def enabled(environ: Mapping[str, str]) -> bool:
-    """Whether the cache is on: AIRFLOW_CONFORMANCE_BOOT_CACHE, 1 (the default) or 0."""
-    text = environ.get(SWITCH, "1")
+def enabled(text: str | None) -> bool:
+    """Whether the cache is on: AIRFLOW_CONFORMANCE_BOOT_CACHE's text, 1 (the default, also None) or 0."""
+    text = "1" if text is None else text
     if text not in ("0", "1"):
         raise TargetError(
             f"{SWITCH} must be 1 (reuse a cached migrated database, the default) or 0 (migrate a fresh one "
@@ -100,10 +100,9 @@ def enabled(environ: Mapping[str, str]) -> bool:
     return text == "1"
 
 
-def cache_folder(environ: Mapping[str, str]) -> Path | None:
-    """Where entries live: the user's cache folder (XDG_CACHE_HOME, else ~/.cache); None for a
-    user without a home folder."""
-    xdg = environ.get("XDG_CACHE_HOME", "")
+def cache_folder(xdg: str | None) -> Path | None:
+    """Where entries live: the user's cache folder (``xdg``, XDG_CACHE_HOME, else ~/.cache); None
+    for a user without a home folder."""
     try:
         root = Path(xdg) if xdg and Path(xdg).is_absolute() else Path.home() / ".cache"
     except RuntimeError:  # no HOME, and not in the password database either

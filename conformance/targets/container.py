@@ -37,19 +37,19 @@ without it this module still imports and the target says what to install when st
 
 from __future__ import annotations
 
-import os
 import secrets
 import tempfile
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import attrs
 
+from conformance.settings import Settings
 from conformance.targets.base import Connection, TargetError
 from conformance.targets.container_settings import API_PORT, ContainerSettings, standalone_environment
-from conformance.targets.kept import KeptServer, StopPlan, keep_requested, write_token
+from conformance.targets.kept import KeptServer, StopPlan, write_token
 
 try:  # testcontainers (and docker) come with the `container` extra
     from conformance.targets import docker_celery, docker_engine, docker_topology
@@ -68,9 +68,9 @@ def standalone_name(run: str) -> str:
 class ContainerTarget:
     name = "container"
 
-    def __init__(self, environ: Mapping[str, str] = os.environ) -> None:
-        self.settings = ContainerSettings.from_environ(environ)
-        self.keep_server = keep_requested(environ)
+    def __init__(self, settings: Settings) -> None:
+        self.settings = ContainerSettings.from_settings(settings)
+        self.keep_server = settings.keep_server
 
     @contextmanager
     def start(self) -> Iterator[Connection]:

@@ -1,7 +1,7 @@
 """What the container target's containers are made of: its settings and Airflow's environment.
 
-:class:`ContainerSettings` is the target's configuration, read from the environment (the
-variables :mod:`conformance.targets.container` lists); :func:`airflow_environment` is the
+:class:`ContainerSettings` is the target's configuration, made from the run's
+:class:`~conformance.settings.Settings` (the variables :mod:`conformance.targets.container` lists); :func:`airflow_environment` is the
 environment every Airflow container of the target runs with, standalone or in the topology.
 Kept apart from the Docker code so that the target, the Docker helpers
 (:mod:`~conformance.targets.docker_engine`) and the topology
@@ -10,16 +10,19 @@ Kept apart from the Docker code so that the target, the Docker helpers
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-
 import attrs
 
+from conformance.settings import (
+    BOOT_TIMEOUT,
+    CELERY_BOOT_TIMEOUT,
+    DEFAULT_IMAGE,
+    DEFAULT_NGINX_IMAGE,
+    DEFAULT_POSTGRES_IMAGE,
+    DEFAULT_REDIS_IMAGE,
+    Settings,
+)
 from conformance.targets.base import DATABASES, TargetError, sqlite_env
 
-DEFAULT_IMAGE = "apache/airflow:3.3.2"
-DEFAULT_POSTGRES_IMAGE = "postgres:16"
-DEFAULT_REDIS_IMAGE = "redis:7"
-DEFAULT_NGINX_IMAGE = "nginx:1.27"
 # what AIRFLOW_CONFORMANCE_TOPOLOGY may name, and the database each runs on (sqlite and postgres
 # are also what AIRFLOW_CONFORMANCE_DB alone chooses)
 TOPOLOGY_DATABASE = {"standalone": "sqlite", "postgres": "postgres", "celery": "postgres"}
@@ -34,19 +37,19 @@ class ContainerSettings:
     image: str = DEFAULT_IMAGE
     database: str = "sqlite"
     postgres_image: str = DEFAULT_POSTGRES_IMAGE
-    boot_timeout: float = 180.0
+    boot_timeout: float = float(BOOT_TIMEOUT)
     topology: str = "standalone"
     redis_image: str = DEFAULT_REDIS_IMAGE
     nginx_image: str = DEFAULT_NGINX_IMAGE
 
     @classmethod
-    def from_environ(cls, environ: Mapping[str, str]) -> ContainerSettings:
-        named = environ.get("AIRFLOW_CONFORMANCE_DB")
+    def from_settings(cls, settings: Settings) -> ContainerSettings:
+        named = settings.database
         if named and named not in DATABASES:
             raise TargetError(
                 f"Unknown database {named!r} for the container target; choose one of: {', '.join(DATABASES)}."
             )
-        topology = environ.get("AIRFLOW_CONFORMANCE_TOPOLOGY") or ("postgres" if named == "postgres" else "standalone")
+        topology = settings.topology or ("postgres" if named == "postgres" else "standalone")
         if topology not in TOPOLOGY_DATABASE:
             raise TargetError(
                 f"Unknown topology {topology!r} for the container target; choose one of: {', '.join(TOPOLOGY_DATABASE)}."
@@ -58,18 +61,18 @@ class ContainerSettings:
             )
         try:
             boot_timeout = float(
-                environ.get("AIRFLOW_CONFORMANCE_BOOT_TIMEOUT") or (300 if topology == "celery" else 180)
+                settings.boot_timeout or (CELERY_BOOT_TIMEOUT if topology == "celery" else BOOT_TIMEOUT)
             )
         except ValueError:
             raise TargetError("AIRFLOW_CONFORMANCE_BOOT_TIMEOUT must be a number of seconds.") from None
         return cls(
-            image=environ.get("AIRFLOW_CONFORMANCE_IMAGE") or DEFAULT_IMAGE,
+            image=settings.image,
             database=database,
-            postgres_image=environ.get("AIRFLOW_CONFORMANCE_POSTGRES_IMAGE") or DEFAULT_POSTGRES_IMAGE,
+            postgres_image=settings.postgres_image,
             boot_timeout=boot_timeout,
             topology=topology,
-            redis_image=environ.get("AIRFLOW_CONFORMANCE_REDIS_IMAGE") or DEFAULT_REDIS_IMAGE,
-            nginx_image=environ.get("AIRFLOW_CONFORMANCE_NGINX_IMAGE") or DEFAULT_NGINX_IMAGE,
+            redis_image=settings.redis_image,
+            nginx_image=settings.nginx_image,
         )
 
 

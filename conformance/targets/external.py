@@ -19,25 +19,25 @@ runs get unique ids, so the suite can run against the same server again and agai
 
 from __future__ import annotations
 
-import os
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from contextlib import contextmanager
 
 import httpx
 
 from conformance.live.airflow_api import AirflowAPIError, fetch_token
+from conformance.settings import Settings
 from conformance.targets.base import Connection, TargetError
 
 
 class ExternalTarget:
     name = "external"
 
-    def __init__(self, environ: Mapping[str, str] = os.environ) -> None:
-        self.environ = environ
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
 
     @contextmanager
     def start(self) -> Iterator[Connection]:
-        url = self.environ.get("AIRFLOW_CONFORMANCE_URL", "").rstrip("/")
+        url = self.settings.url.rstrip("/")
         if not url:
             raise TargetError(
                 "The external target needs AIRFLOW_CONFORMANCE_URL (the Airflow base URL, e.g. http://localhost:8080)."
@@ -48,7 +48,7 @@ class ExternalTarget:
             raise TargetError(
                 f"Cannot reach Airflow at {url} ({exc}); check AIRFLOW_CONFORMANCE_URL and that the api-server is up."
             ) from exc
-        token = self.environ.get("AIRFLOW_CONFORMANCE_TOKEN") or self._token_from_credentials(url)
+        token = self.settings.token or self._token_from_credentials(url)
         check = httpx.get(
             f"{url}/api/v2/dags", params={"limit": 1}, headers={"Authorization": f"Bearer {token}"}, timeout=15
         )
@@ -57,7 +57,7 @@ class ExternalTarget:
                 f"Airflow at {url} refused the token (HTTP {check.status_code}); "
                 "set a valid AIRFLOW_CONFORMANCE_TOKEN or AIRFLOW_CONFORMANCE_USERNAME/PASSWORD."
             )
-        database = self.environ.get("AIRFLOW_CONFORMANCE_DB", "unknown")
+        database = "unknown" if self.settings.database is None else self.settings.database
         yield Connection(
             target=self.name,
             base_url=url,
@@ -68,9 +68,9 @@ class ExternalTarget:
             no_runs_token=self._optional_token(url, "NO_RUNS"),
         )
 
-    def _token_from_credentials(self, url: str, prefix: str = "AIRFLOW_CONFORMANCE_") -> str:
-        username = self.environ.get(f"{prefix}USERNAME")
-        password = self.environ.get(f"{prefix}PASSWORD")
+    def _token_from_credentials(self, url: str, user: str = "") -> str:
+        prefix = f"AIRFLOW_CONFORMANCE_{user}_" if user else "AIRFLOW_CONFORMANCE_"
+        _, username, password = self.settings.credentials(user)
         if not (username and password):
             raise TargetError(f"The external target needs {prefix}TOKEN, or {prefix}USERNAME and {prefix}PASSWORD.")
         try:
@@ -84,9 +84,9 @@ class ExternalTarget:
         """An optional user's token (``RESTRICTED``: no XCom; ``NO_RUNS``: no DAG runs), from its
         ``AIRFLOW_CONFORMANCE_<user>_*`` variables; None when none is set. Half its credentials
         given is a mistake, not a skip."""
-        prefix = f"AIRFLOW_CONFORMANCE_{user}_"
-        if token := self.environ.get(f"{prefix}TOKEN"):
+        token, username, password = self.settings.credentials(user)
+        if token:
             return token
-        if not (self.environ.get(f"{prefix}USERNAME") or self.environ.get(f"{prefix}PASSWORD")):
+        if not (username or password):
             return None
-        return self._token_from_credentials(url, prefix)
+        return self._token_from_credentials(url, user)

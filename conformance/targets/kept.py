@@ -24,17 +24,12 @@ from pathlib import Path
 
 import attrs
 
-KEEP_VARIABLE = "AIRFLOW_CONFORMANCE_KEEP_SERVER"
 # by the user's sender name (conformance.report.evidence.SENDERS), as conformance.report.reproduce reads them
 TOKEN_VARIABLES = {
     "admin": "AIRFLOW_TOKEN",
     "restricted": "AIRFLOW_RESTRICTED_TOKEN",
     "no-runs": "AIRFLOW_NO_RUNS_TOKEN",
 }
-
-
-def keep_requested(environ: Mapping[str, str]) -> bool:
-    return environ.get(KEEP_VARIABLE) == "1"
 
 
 def write_token(folder: Path, user: str, token: str) -> Path:

@@ -34,7 +34,6 @@ component but the api-server (``airflow_site/conformance_sqlite.py`` says why).
 from __future__ import annotations
 
 import json
-import os
 import secrets
 import shutil
 import subprocess
@@ -50,6 +49,7 @@ import httpx
 from conformance.live import progress
 from conformance.live.airflow_api import AirflowAPIError, fetch_token
 from conformance.paths import dags_dir
+from conformance.settings import BOOT_TIMEOUT, Settings, child_environment
 from conformance.targets import boot_cache
 from conformance.targets.base import AIRFLOW_SITE, DATABASES, Connection, TargetError, free_port, sqlite_env
 from conformance.targets.boot_cache import (
@@ -62,7 +62,7 @@ from conformance.targets.boot_cache import (
 )
 from conformance.targets.fab_password import password_hash
 from conformance.targets.health import HEALTH_PATH, BootProgress, wait_until_healthy
-from conformance.targets.kept import KeptServer, StopPlan, keep_requested, write_token
+from conformance.targets.kept import KeptServer, StopPlan, write_token
 from conformance.targets.postgres import temporary_postgres
 from conformance.targets.processes import ProcessGroup, stop_strays
 
@@ -153,8 +153,8 @@ def suite_users(passwords: Mapping[str, str]) -> dict[str, dict[str, str]]:
     return {user: {"role": role, "password": passwords[user]} for user, role in ROLE_OF.items()}
 
 
-def parse_boot_timeout(environ: Mapping[str, str]) -> float:
-    text = environ.get("AIRFLOW_CONFORMANCE_BOOT_TIMEOUT", "180")
+def parse_boot_timeout(given: str | None) -> float:
+    text = str(BOOT_TIMEOUT) if given is None else given
     try:
         seconds = float(text)
     except ValueError:
@@ -174,14 +174,14 @@ STOP_GRACE = 0.0
 class LocalTarget:
     name = "local"
 
-    def __init__(self, environ: Mapping[str, str] = os.environ) -> None:
-        self.boot_timeout = parse_boot_timeout(environ)
-        self.keep_home = environ.get("AIRFLOW_CONFORMANCE_KEEP_HOME") == "1"
-        self.keep_server = keep_requested(environ)
-        self.boot_cache = boot_cache.enabled(environ)
+    def __init__(self, settings: Settings) -> None:
+        self.boot_timeout = parse_boot_timeout(settings.boot_timeout)
+        self.keep_home = settings.keep_home
+        self.keep_server = settings.keep_server
+        self.boot_cache = boot_cache.enabled(settings.boot_cache)
         self.cache_state = "not used yet"  # what the last boot's cache did (see _cache_state)
-        self.cache_folder = boot_cache.cache_folder(environ)
-        self.database = environ.get("AIRFLOW_CONFORMANCE_DB", "sqlite")
+        self.cache_folder = boot_cache.cache_folder(settings.xdg_cache_home)
+        self.database = "sqlite" if settings.database is None else settings.database
         if self.database not in DATABASES:
             raise TargetError(
                 f"Unknown database {self.database!r} for the local target; choose one of: {', '.join(DATABASES)}."
@@ -321,9 +321,7 @@ class LocalTarget:
         base_url = f"http://127.0.0.1:{port}"
         passwords = {user: secrets.token_urlsafe(12) for user in ROLE_OF}
         env = {
-            **os.environ,
-            "PATH": f"{airflow.parent}{os.pathsep}{os.environ.get('PATH', '')}",
-            "PYTHONPATH": os.pathsep.join(filter(None, [str(AIRFLOW_SITE), os.environ.get("PYTHONPATH")])),
+            **child_environment(path_first=[airflow.parent], pythonpath_first=[AIRFLOW_SITE]),
             "AIRFLOW_HOME": str(home),
             "AIRFLOW__CORE__DAGS_FOLDER": str(dags_dir()),
             "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
