@@ -6,7 +6,7 @@ import re
 from pathlib import Path
 
 from conformance.catalog.clauses import load_clauses
-from conformance.selfcheck import mutants
+from conformance.selfcheck import mutants, suite_runs
 
 
 def clause(clause_id, verdict):
@@ -60,9 +60,9 @@ def test_a_mutant_run_goes_through_the_front_door_with_a_report_folder(monkeypat
         seen.update(argv=argv, env=env)
         report_dir = Path(argv[argv.index("--report") + 1])
         (report_dir / "report.json").write_text(json.dumps({"clauses": [clause("RESULT-ONCE-1", "fail")]}))
-        return mutants.subprocess.CompletedProcess(argv, 1, "1 failed", "")
+        return suite_runs.subprocess.CompletedProcess(argv, 1, "1 failed", "")
 
-    monkeypatch.setattr(mutants.subprocess, "run", fake_run)
+    monkeypatch.setattr(suite_runs.subprocess, "run", fake_run)
     run = mutants.run_suite("terminal-line-twice", tmp_path)
     assert (run.code, mutants.failing_clauses(run.report), run.output) == (1, ["RESULT-ONCE-1"], "1 failed")
     assert seen["argv"][1:4] == ["-m", "conformance", "run"] and seen["argv"][-2:] == ["--", "-q"]

@@ -28,9 +28,7 @@ Each run's report folder stays in ``--reports DIR/<run>``. Exit 0 when every run
 from __future__ import annotations
 
 import argparse
-import subprocess
 import sys
-import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -40,6 +38,7 @@ import yaml
 
 from conformance.report import compare as comparing
 from conformance.report.files import ReportFileError, load_report
+from conformance.selfcheck.suite_runs import run_suite, shown
 
 HERE = Path(__file__).resolve().parent
 RUNS_FILE = HERE / "contributor_runs" / "runs.yaml"
@@ -112,12 +111,9 @@ def usable_baseline(directory: Path | None, version: str) -> tuple[dict[str, Any
     return load_report(COMMITTED), COMMITTED
 
 
-def run_suite(report_dir: Path) -> tuple[int, float]:
-    """The whole suite on the installed Airflow (local target), its report in ``report_dir``."""
-    started = time.monotonic()
-    conformance = Path(sys.executable).parent / "conformance"
-    result = subprocess.run([str(conformance), "run", "--report", str(report_dir), "--", "-q"], check=False)
-    return result.returncode, time.monotonic() - started
+def console_script() -> list[str]:
+    """The installed front door, beside this interpreter: ``python -m conformance`` would import the checkout here."""
+    return [str(Path(sys.executable).parent / "conformance")]
 
 
 def check(name: str, run: Mapping[str, Any], work: Path, reports: Path, baseline_dir: Path | None) -> list[str]:
@@ -129,15 +125,16 @@ def check(name: str, run: Mapping[str, Any], work: Path, reports: Path, baseline
     print(
         f"  built and installed Airflow {manifest['version']} in {sum(manifest['seconds'].values()):.0f} s", flush=True
     )
-    code, seconds = run_suite(reports / name)
     try:
-        report = load_report(reports / name / "report.json")
+        suite = run_suite(reports / name, program=console_script(), runner=shown, checked=True)
     except ReportFileError as exc:
-        return [f"no verdict (exit {code}): {exc}"]
+        return [f"no verdict: {exc}"]
+    if suite.report is None:
+        return [f"no verdict (exit {suite.code}): the run wrote no report.json into {reports / name}"]
     baseline, baseline_path = usable_baseline(baseline_dir, source_build.PINNED[1].version)
-    print(f"  suite: exit {code} in {seconds:.0f} s; unchanged run: {baseline_path}", flush=True)
+    print(f"  suite: exit {suite.code} in {suite.seconds:.0f} s; unchanged run: {baseline_path}", flush=True)
     return source_build.check_served(manifest, reports / name) + judge(
-        run, code, report, baseline, load_report(COMMITTED)
+        run, suite.code, suite.report, baseline, load_report(COMMITTED)
     )
 
 

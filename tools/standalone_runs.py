@@ -26,9 +26,12 @@ import subprocess
 import sys
 import tempfile
 import time
+from functools import partial
 from pathlib import Path
 
 import httpx
+
+from conformance.selfcheck.suite_runs import captured, run_suite
 
 ROOT = Path(__file__).resolve().parent.parent
 URL = "http://localhost:8080"
@@ -97,31 +100,13 @@ def one_run(number: int, airflow: Path, out: Path, keep_logs: bool) -> dict:
             "AIRFLOW_CONFORMANCE_PASSWORD": "admin",
             "AIRFLOW_CONFORMANCE_DB": "sqlite",
         }
-        started = time.monotonic()
         suite = (
-            subprocess.run(
-                [
-                    sys.executable,
-                    "-m",
-                    "conformance",
-                    "run",
-                    "--report",
-                    str(out / f"run-{number}"),
-                    "--",
-                    "-q",
-                    "-p",
-                    "no:cacheprovider",
-                ],
-                env=suite_env,
-                cwd=ROOT,
-                capture_output=True,
-                text=True,
-                check=False,
+            run_suite(
+                out / f"run-{number}", ["-p", "no:cacheprovider"], runner=partial(captured, env=suite_env, cwd=ROOT)
             )
             if booted
             else None
         )
-        seconds = time.monotonic() - started
     finally:
         stop(server)
         shutil.rmtree(home, ignore_errors=True)
@@ -130,13 +115,13 @@ def one_run(number: int, airflow: Path, out: Path, keep_logs: bool) -> dict:
         "run": number,
         "booted": booted,
         "boot_seconds": round(boot, 1),
-        "exit_code": suite.returncode if suite else None,
-        "suite_seconds": round(seconds, 1) if suite else None,
+        "exit_code": suite.code if suite else None,
+        "suite_seconds": round(suite.seconds, 1) if suite else None,
         "scheduler_died": SCHEDULER_DIED in log_text,
         "database_locked_lines": log_text.count("database is locked"),
     }
-    if suite and suite.returncode != 0:
-        (out / f"run-{number}-suite.log").write_text(suite.stdout + suite.stderr)
+    if suite and suite.code != 0:
+        (out / f"run-{number}-suite.log").write_text(suite.output)
     elif not keep_logs:
         log_path.unlink()
     return result

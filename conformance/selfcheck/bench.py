@@ -17,12 +17,13 @@ last line printed is ``suite/floor ratio: X.XX``.
 from __future__ import annotations
 
 import asyncio
-import json
-import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Mapping
+from functools import partial
 from pathlib import Path
+from typing import Any
 
 import attrs
 
@@ -32,6 +33,7 @@ from conformance.catalog.cases import applicable_cases, dag_ids_of, load_cases
 from conformance.live.airflow_api import AirflowAPIError, AirflowClient
 from conformance.live.fixture_dags import ready_fixture_dags
 from conformance.live.run_ids import new_run_id
+from conformance.selfcheck.suite_runs import captured, run_suite
 from conformance.settings import child_environment
 from conformance.targets import Connection, TargetError, make_target
 from conformance.wire.stream import epoch
@@ -95,20 +97,14 @@ def main(argv: list[str] | None = None) -> int:
 
     target_option = ["--airflow-target", args.airflow_target] if args.airflow_target else []
     with tempfile.TemporaryDirectory(prefix="conformance-bench-") as report_dir:
-        started = time.monotonic()
-        suite = subprocess.run(
-            [sys.executable, "-m", "conformance", "run", "--report", report_dir, *target_option, "--", "-q"],
-            capture_output=True,
-            text=True,
-            env=child_environment({"AIRFLOW_CONFORMANCE_BOOT_CACHE": "1"}),
-            check=False,
+        suite = run_suite(
+            Path(report_dir),
+            run_args=target_option,
+            runner=partial(captured, env=child_environment({"AIRFLOW_CONFORMANCE_BOOT_CACHE": "1"})),
         )
-        wall = time.monotonic() - started
-        summary = clause_summary(Path(report_dir) / "report.json")
-    if suite.returncode != 0:
-        print(
-            f"the suite failed (exit {suite.returncode}); its output ends:\n{suite.stdout[-3000:]}{suite.stderr[-2000:]}"
-        )
+    wall, summary = suite.seconds, clause_summary(suite.report)
+    if suite.code != 0:
+        print(f"the suite failed (exit {suite.code}); its output ends:\n{suite.output[-5000:]}")
     print(f"suite wall time: {wall:.1f} s ({summary})")
     print(f"floor (warm boot + DAG parsing + fixture runs): {floor:.1f} s")
     print(f"suite overhead above the floor: {wall - floor:.1f} s")
@@ -117,15 +113,14 @@ def main(argv: list[str] | None = None) -> int:
     )
     print(f"boot cold/warm: {cold / boot:.2f}")
     print(f"suite/floor ratio: {wall / floor:.2f}")
-    return suite.returncode
+    return suite.code
 
 
-def clause_summary(report: Path) -> str:
+def clause_summary(report: Mapping[str, Any] | None) -> str:
     """What a run found, from its report.json: "47 pass, 4 expected-divergence, ..." (non-zero counts)."""
-    try:
-        counts = json.loads(report.read_text())["summary"]
-    except FileNotFoundError:
+    if report is None:
         return "no report: the run ended before a verdict"
+    counts = report["summary"]
     return ", ".join(f"{n} {verdict}" for verdict, n in counts.items() if n) or "no clause"
 
 

@@ -37,12 +37,10 @@ wheel run elsewhere has none, and says so.
 from __future__ import annotations
 
 import importlib.util
-import json
-import subprocess
 import sys
 import tempfile
-import time
 from collections.abc import Mapping, Sequence
+from functools import partial
 from importlib.metadata import version
 from pathlib import Path
 from types import ModuleType
@@ -52,6 +50,8 @@ import yaml
 from packaging.version import Version
 
 from conformance.arguments import USAGE_ERROR, Parser
+from conformance.selfcheck import suite_runs
+from conformance.selfcheck.suite_runs import SuiteRun, read_report
 from conformance.settings import child_environment
 from conformance.verdicts import needs_attention
 from conformance.wire import notes
@@ -135,37 +135,13 @@ def failing_clauses(report: dict[str, Any] | None) -> list[str]:
     return [clause["id"] for clause in (report or {}).get("clauses", ()) if needs_attention(clause["verdict"])]
 
 
-def read_report(directory: Path) -> dict[str, Any] | None:
-    """The report.json a run wrote into ``directory``; None when it wrote none (no verdict)."""
-    try:
-        return json.loads((directory / "report.json").read_text())
-    except FileNotFoundError:
-        return None
-
-
-class SuiteRun(NamedTuple):
-    code: int
-    report: dict[str, Any] | None  # None when the run wrote none (no verdict)
-    seconds: float
-    output: str
-
-
 def run_suite(mutant: str | None, site: Path, keep: Path | None = None) -> SuiteRun:
     """The suite, once, against the local Airflow with ``mutant`` applied (None: unmutated);
     with ``keep``, its report folder stays there."""
     env = child_environment({"CONFORMANCE_MUTANT": mutant or None}, pythonpath_first=[site])
-    started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="conformance-mutant-") as scratch:
         report_dir = keep if keep is not None else Path(scratch)
-        result = subprocess.run(
-            [sys.executable, "-m", "conformance", "run", "--report", str(report_dir), "--", "-q"],
-            env=env,
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-        report = read_report(report_dir)
-    return SuiteRun(result.returncode, report, time.monotonic() - started, result.stdout + result.stderr)
+        return suite_runs.run_suite(report_dir, runner=partial(suite_runs.captured, env=env))
 
 
 def usable_baseline(directory: Path | None) -> dict[str, Any] | None:

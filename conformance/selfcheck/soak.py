@@ -28,31 +28,26 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import shutil
 import signal
 import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from conformance.arguments import USAGE_ERROR, Parser, split_at_double_dash
-from conformance.selfcheck.mutants import read_report
+from conformance.selfcheck.suite_runs import Runner, in_own_group, run_suite, stop
 from conformance.verdicts import false_failure, judged
 
 STRESS_NG = ("stress-ng", "--cpu", "1", "--timeout", "0", "--quiet")  # one CPU stressor; timeout 0: until stopped
 OUTPUT_TAIL = 3000  # characters of a failed run's output kept
-SUITE_GRACE = 120.0  # seconds an interrupted run gets to stop its Airflow before it is killed
 STRESS_GRACE = 10.0
-
-Runner = Callable[[Sequence[str]], tuple[int, str]]  # a command -> (exit code, its output)
 
 
 @dataclass(frozen=True)
@@ -244,51 +239,6 @@ def render(document: Mapping[str, Any]) -> str:
 # --- running ------------------------------------------------------------------------------------------
 
 
-def suite_command(report_dir: Path, pytest_args: Sequence[str]) -> list[str]:
-    """One run through the front door, in a subprocess so each run boots its own Airflow afresh."""
-    return [sys.executable, "-m", "conformance", "run", "--report", str(report_dir), "--", "-q", *pytest_args]
-
-
-def run_suite(command: Sequence[str]) -> tuple[int, str]:
-    """Run ``command``; its exit code and its output, stdout and stderr interleaved as a reader would see them.
-
-    The run gets a process group of its own, so that Ctrl-C reaches it once, from here: it is
-    sent SIGTERM, which the harness turns into an orderly stop of its Airflow (SIGKILL, what
-    ``subprocess.run`` sends on an interrupt, would leave that Airflow running).
-    """
-    with subprocess.Popen(
-        list(command),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        stdin=subprocess.DEVNULL,
-        text=True,
-        errors="replace",
-        process_group=0,
-    ) as process:
-        try:
-            output, _ = process.communicate()
-        except BaseException:
-            _stop(process, signal.SIGTERM, SUITE_GRACE, group=False)
-            raise
-    return process.returncode, output
-
-
-def _stop(process: subprocess.Popen[Any], sig: int, grace: float, *, group: bool) -> None:
-    """Send ``sig`` to the process (or its group, which it leads), then SIGKILL after ``grace`` s; reap it."""
-    send = (lambda s: os.killpg(process.pid, s)) if group else process.send_signal
-    try:
-        send(sig)
-        process.wait(timeout=grace)
-    except ProcessLookupError:
-        pass
-    except subprocess.TimeoutExpired:
-        try:
-            send(signal.SIGKILL)
-        except ProcessLookupError:
-            pass
-    process.wait()
-
-
 @contextmanager
 def busy_core(command: Sequence[str] = STRESS_NG) -> Iterator[subprocess.Popen[bytes]]:
     """One core kept busy by ``command`` (stress-ng) while the block runs, stopped by its pid afterwards.
@@ -300,7 +250,7 @@ def busy_core(command: Sequence[str] = STRESS_NG) -> Iterator[subprocess.Popen[b
     try:
         yield process
     finally:
-        _stop(process, signal.SIGTERM, STRESS_GRACE, group=True)
+        stop(process, signal.SIGTERM, STRESS_GRACE, group=True)
 
 
 @contextmanager
@@ -322,16 +272,13 @@ def one_run(number: int, report_dir: Path, pytest_args: Sequence[str], runner: R
     folder = report_dir / f"run-{number}"
     shutil.rmtree(folder, ignore_errors=True)
     folder.mkdir(parents=True)
-    started = time.monotonic()
-    code, output = runner(suite_command(folder, pytest_args))
-    seconds = time.monotonic() - started
-    report = read_report(folder)
+    run = run_suite(folder, pytest_args, runner=runner)
     return RunResult(
         number,
-        code,
-        seconds,
-        None if report is None else clause_outcomes(report),
-        output[-OUTPUT_TAIL:] if code != 0 or report is None else "",
+        run.code,
+        run.seconds,
+        None if run.report is None else clause_outcomes(run.report),
+        run.output[-OUTPUT_TAIL:] if run.code != 0 or run.report is None else "",
     )
 
 
@@ -382,7 +329,7 @@ def parser() -> Parser:
     return parser
 
 
-def main(argv: Sequence[str] | None = None, runner: Runner = run_suite, stress: Sequence[str] = STRESS_NG) -> int:
+def main(argv: Sequence[str] | None = None, runner: Runner = in_own_group, stress: Sequence[str] = STRESS_NG) -> int:
     ours, pytest_args = split_at_double_dash(sys.argv[1:] if argv is None else argv)
     args = parser().parse_args(ours)
     if args.busy_core and shutil.which(stress[0]) is None:  # the soak installs nothing itself (tox -e soak does)
