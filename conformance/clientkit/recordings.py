@@ -34,7 +34,8 @@ from typing import Any
 from conformance.catalog.cases import Case
 from conformance.paths import fixtures_dir
 from conformance.schemas import schema_id
-from conformance.wire.stream import TERMINAL_STATES, Transcript
+from conformance.wire.ndjson import is_terminal
+from conformance.wire.stream import Transcript
 
 RUN_ID = "{run_id}"
 VOLATILE_HEADERS = frozenset({"date"})
@@ -124,7 +125,7 @@ def body_lines(fixture: Mapping[str, Any]) -> list[str]:
 def normalise(fixture: Mapping[str, Any]) -> dict[str, Any]:
     """What two recordings of the same behaviour must agree on (see the module docstring)."""
     lines = body_lines(fixture)
-    terminal = [line for line in lines if json.loads(line).get("state") in TERMINAL_STATES]
+    terminal = [line for line in lines if is_terminal(json.loads(line))]
     return {
         "request": fixture["request"],
         "status": fixture["response"]["status"],

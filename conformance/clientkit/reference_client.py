@@ -41,7 +41,7 @@ from conformance import settings
 from conformance.arguments import Parser
 from conformance.schemas import validator
 from conformance.wire import strict_json
-from conformance.wire.ndjson import KNOWN_KEYS, TERMINAL_STATES, LineFramer
+from conformance.wire.ndjson import KNOWN_KEYS, LineFramer, is_terminal
 
 POLL_STATES = frozenset({"queued", "running"})
 # state or results in another case, the s also as U+017F (long s), which case folding makes s:
@@ -131,7 +131,7 @@ class _Reader:
             raise StreamError(f"line {n}: not a valid /wait line ({error.message}): {_snippet(text)}")
         line = {key: item for key, item in value.items() if key in KNOWN_KEYS}  # CLIENT-LINE-3: the rest is ignored
         self.parsed.append(line)
-        if line["state"] in TERMINAL_STATES:
+        if is_terminal(line):
             self.terminal = line
 
     def finish(self) -> WaitResult:

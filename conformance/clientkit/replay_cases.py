@@ -38,7 +38,7 @@ import attrs
 
 from conformance.clientkit.recordings import load_manifest, streams_dir
 from conformance.paths import fixtures_dir
-from conformance.wire.ndjson import TERMINAL_STATES
+from conformance.wire.ndjson import is_terminal
 
 RUN_ID = "replay"  # the run id in every case's path; any other run id is served the same
 NEGATIVE_DAG_ID = "negative_streams"
@@ -119,7 +119,7 @@ def transcript_wire(response: Mapping[str, Any]) -> tuple[str | None, bool]:
 def _terminal_line(body: str) -> dict[str, Any]:
     """The last line of a recorded body, as a label's expect (a divergent recording's own ending)."""
     last = json.loads([line for line in body.split("\n") if line.strip()][-1])
-    if last.get("state") not in TERMINAL_STATES:
+    if not is_terminal(last):
         raise ValueError(f"the recording ends with {last!r}, not a terminal line")
     return {key: last[key] for key in ("state", "results") if key in last}
 

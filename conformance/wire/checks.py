@@ -13,7 +13,6 @@ from typing import Any
 
 from conformance.schemas import validator
 from conformance.wire import ndjson, strict_json
-from conformance.wire.stream import TERMINAL_STATES
 
 
 def _values(raw_lines: Sequence[str]) -> list[Any]:
@@ -48,8 +47,9 @@ def framing_problems(raw_lines: Sequence[str]) -> list[str]:
 
 def terminal_problems(raw_lines: Sequence[str], final_state: str | None = None) -> list[str]:
     """Exactly one line has a finished state, it is the last, and it agrees with the run."""
-    states = [value.get("state") for value in _values(raw_lines)]
-    terminal = [index for index, state in enumerate(states) if state in TERMINAL_STATES]
+    values = _values(raw_lines)
+    states = [value.get("state") for value in values]
+    terminal = [index for index, value in enumerate(values) if ndjson.is_terminal(value)]
     problems = []
     if terminal != [len(states) - 1]:
         problems.append(f"expected one terminal line, last; states in order: {states}")
@@ -64,7 +64,7 @@ def poll_line_problems(raw_lines: Sequence[str]) -> list[str]:
     return [
         f"line {number} carries results before the run finished: {raw[:100]!r}"
         for number, (raw, value) in enumerate(zip(raw_lines, _values(raw_lines)), start=1)
-        if value.get("state") not in TERMINAL_STATES and "results" in value
+        if not ndjson.is_terminal(value) and "results" in value
     ]
 
 

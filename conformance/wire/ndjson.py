@@ -16,6 +16,16 @@ TERMINAL_STATES = frozenset({"success", "failed"})
 KNOWN_KEYS = ("state", "results")
 
 
+def is_terminal(line: Mapping[str, Any]) -> bool:
+    """Whether a parsed line is a terminal line: its state is one a DAG run ends in.
+
+    Every reader decides it here, so that the checks, the clients and the recordings never
+    disagree about where a stream ends.
+    """
+    state = line.get("state")
+    return isinstance(state, str) and state in TERMINAL_STATES
+
+
 def outcome(line: Mapping[str, Any]) -> dict[str, Any]:
     """What a clause about values judges of a parsed line: its state and, when it has them, its
     results; keys a later Airflow may add are left out, so that they never decide a verdict."""

@@ -23,7 +23,7 @@ import attrs
 import httpx
 
 from conformance.catalog.cases import Case
-from conformance.wire.ndjson import TERMINAL_STATES, LineFramer  # noqa: F401 (also read from here)
+from conformance.wire.ndjson import LineFramer
 
 SEND_TIMEOUT = 30.0  # seconds to get a pooled connection, connect and send the request
 STREAM_DEADLINE = 240.0  # seconds a case's whole stream may take

@@ -23,8 +23,9 @@ from collections.abc import Callable, Mapping
 
 import attrs
 
+from conformance.wire.ndjson import is_terminal
 from conformance.wire.probe import Health
-from conformance.wire.stream import TERMINAL_STATES, Transcript, epoch
+from conformance.wire.stream import Transcript, epoch
 
 # How far over the interval a gap may run in a quiet window: a poll's own database read and
 # the line's way to the client. A server polling at twice the interval fails (slow-poll-interval).
@@ -43,7 +44,7 @@ def _is_terminal(raw: str) -> bool:
         value = json.loads(raw)
     except ValueError:
         return False
-    return isinstance(value, Mapping) and value.get("state") in TERMINAL_STATES
+    return isinstance(value, Mapping) and is_terminal(value)
 
 
 def unfinished_arrivals(transcript: Transcript) -> list[float]:
