@@ -38,6 +38,11 @@ def _check(response: httpx.Response, *expected: int) -> httpx.Response:
     return response
 
 
+def bearer(token: str) -> dict[str, str]:
+    """The headers that authenticate as ``token``'s user: every client of the API under test sends this."""
+    return {"Authorization": f"Bearer {token}"}
+
+
 def fetch_token(base_url: str, username: str, password: str) -> str:
     """A JWT from ``POST /auth/token``, as Airflow's simple and FAB auth managers issue it."""
     response = httpx.post(f"{base_url}/auth/token", json={"username": username, "password": password}, timeout=30)
@@ -57,7 +62,7 @@ class AirflowClient:
         self.http = httpx.AsyncClient(
             base_url=base_url,
             transport=transport,
-            headers={"Authorization": f"Bearer {token}"},
+            headers=bearer(token),
             timeout=httpx.Timeout(60.0),  # above the 30 s sqlite busy timeout of the local target
             limits=httpx.Limits(max_connections=200, max_keepalive_connections=50),
         )

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import attrs
 
+from conformance.live.airflow_api import bearer
 from conformance.wire.probe import Health
 from conformance.wire.stream import Transcript
 
@@ -45,7 +46,7 @@ class SessionInfo:
 
     @property
     def headers(self) -> dict[str, str]:
-        return {"Authorization": f"Bearer {self.token}"}
+        return bearer(self.token)
 
     def _transcript_path(self, case_id: str) -> Path:
         return Path(self.folder) / "transcripts" / f"{case_id}.json"

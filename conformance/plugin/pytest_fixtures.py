@@ -28,6 +28,7 @@ from typing import Any
 import httpx
 import pytest
 
+from conformance.live.airflow_api import bearer
 from conformance.live.session_record import SessionInfo
 from conformance.plugin.items import clause_ids
 from conformance.report import reproduce
@@ -68,7 +69,7 @@ def authenticated_client(
     """An HTTP client sending ``token``, whose requests the evidence records as ``sender``'s."""
     return httpx.Client(
         base_url=base_url,
-        headers={"Authorization": f"Bearer {token}"},
+        headers=bearer(token),
         timeout=60,
         transport=transport,
         event_hooks={"request": [tag_sender(sender)]},

@@ -9,6 +9,7 @@ here: STREAM-CONTENT-TYPE-1 judges it, and declares its absence on 3.3.x.
 import pytest
 
 from conformance.catalog.cases import load_cases
+from conformance.live.airflow_api import bearer
 from conformance.suite.test_stream import finished
 from conformance.wire import openapi
 
@@ -21,7 +22,7 @@ REFUSED = {
     "unknown-run": (404, "no-such-run", {"interval": "1"}, None),
     "zero-interval": (422, None, {"interval": "0"}, None),
     "no-token": (401, None, {"interval": "1"}, {}),
-    "bad-token": (403, None, {"interval": "1"}, {"Authorization": "Bearer not-a-token"}),
+    "bad-token": (403, None, {"interval": "1"}, bearer("not-a-token")),
 }
 
 

@@ -22,6 +22,7 @@ from typing import Protocol
 
 import attrs
 
+from conformance.live.airflow_api import bearer
 from conformance.targets.kept import KeptServer
 
 DATABASES = ("sqlite", "postgres")  # what AIRFLOW_CONFORMANCE_DB may name, for the local and container targets
@@ -57,7 +58,7 @@ class Connection:
 
     @property
     def headers(self) -> dict[str, str]:
-        return {"Authorization": f"Bearer {self.token}"}
+        return bearer(self.token)
 
 
 class Target(Protocol):

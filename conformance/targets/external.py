@@ -24,7 +24,7 @@ from contextlib import contextmanager
 
 import httpx
 
-from conformance.live.airflow_api import AirflowAPIError, fetch_token
+from conformance.live.airflow_api import AirflowAPIError, bearer, fetch_token
 from conformance.settings import Settings
 from conformance.targets.base import Connection, TargetError
 
@@ -49,9 +49,7 @@ class ExternalTarget:
                 f"Cannot reach Airflow at {url} ({exc}); check AIRFLOW_CONFORMANCE_URL and that the api-server is up."
             ) from exc
         token = self.settings.token or self._token_from_credentials(url)
-        check = httpx.get(
-            f"{url}/api/v2/dags", params={"limit": 1}, headers={"Authorization": f"Bearer {token}"}, timeout=15
-        )
+        check = httpx.get(f"{url}/api/v2/dags", params={"limit": 1}, headers=bearer(token), timeout=15)
         if check.status_code in (401, 403):
             raise TargetError(
                 f"Airflow at {url} refused the token (HTTP {check.status_code}); "
