@@ -187,8 +187,9 @@ pinned_failures_key = pytest.StashKey[list]()  # an item's declared failures, No
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> pytest.TestReport:
     """A declared divergence that failed otherwise than pinned becomes a failure; a
     FeatureAbsent (a case whose DAG cannot load here) a one-line failure; a failure on a version
-    never measured that the nearest measured one declares gets a note (the evidence, which
-    conformance.plugin.pytest_fixtures' wrapper, outside this one, attaches to the report)."""
+    never measured that the nearest measured one declares gets a note. Then, on the outcome as
+    decided here, the evidence, notes and reproduction are attached (pytest_fixtures.attach_to_report):
+    one wrapper, so that the order the two modules were registered in cannot change the result."""
     report = yield
     if call.when == "call" and hasattr(report, "wasxfail") and report.skipped and call.excinfo is not None:
         message = str(call.excinfo.value)
@@ -215,6 +216,7 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
         and not any(name == FEATURE_ABSENT for name, _ in report.user_properties)
     ):
         note_same_as_declared(item, str(call.excinfo.value))
+    fixtures.attach_to_report(item, call, report)
     return report
 
 

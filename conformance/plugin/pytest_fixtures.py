@@ -124,11 +124,13 @@ def pytest_assertrepr_compare(config: pytest.Config, op: str, left: object, righ
         evidence.compare(expected=right, actual=left, label="the failing assertion")
 
 
-@pytest.hookimpl(wrapper=True)
-def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> pytest.TestReport:
+def attach_to_report(item: pytest.Item, call: pytest.CallInfo[None], report: pytest.TestReport) -> None:
     """Attach the evidence and doc-example mark as JSON, which xdist carries to the controller;
-    and to a failure, how to reproduce it."""
-    report = yield
+    and to a failure, how to reproduce it.
+
+    Not a hook of its own: :func:`conformance.plugin.hooks.pytest_runtest_makereport` calls it
+    last, once the report's outcome and notes are final, so no plugin order decides what it sees.
+    """
     extra: dict[str, Any] = {}
     if call.when == "call" and evidence_key in item.stash:
         extra["evidence"] = item.stash[evidence_key].items
@@ -141,7 +143,6 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
         report.sections.append(("reproduce", reproduce.as_text(reproduction)))
     if extra:
         setattr(report, REPORT_ATTRIBUTE, json.dumps(extra))
-    return report
 
 
 def _reproduction(item: pytest.Item, report: pytest.TestReport) -> dict[str, Any] | None:
