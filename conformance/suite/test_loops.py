@@ -10,7 +10,7 @@ import pytest
 
 from conformance.live.own_runs import ready, terminal_line, trigger
 from conformance.live.run_ids import new_run_id
-from conformance.suite.test_request import error_body
+from conformance.suite.helpers import error_body
 from conformance.wire.ndjson import outcome
 
 LOOP_TASKS = [

@@ -10,7 +10,7 @@ import pytest
 
 from conformance.catalog.cases import load_cases
 from conformance.live.airflow_api import bearer
-from conformance.suite.test_stream import finished
+from conformance.suite.helpers import finished
 from conformance.wire import openapi
 
 CASE_IDS = list(load_cases())

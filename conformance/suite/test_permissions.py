@@ -16,7 +16,7 @@ import pytest
 
 from conformance.catalog.cases import load_cases
 from conformance.plugin.pytest_fixtures import authenticated_client
-from conformance.suite.test_request import error_body
+from conformance.suite.helpers import error_body
 from conformance.wire.ndjson import outcome
 
 # A DAG that loads on every Airflow with /wait (its result is the @dag return), whose run the

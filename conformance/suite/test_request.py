@@ -5,8 +5,7 @@ import json
 import httpx
 import pytest
 
-from conformance.wire import notes
-from conformance.wire.checks import error_body_problems
+from conformance.suite.helpers import error_body
 from conformance.wire.ndjson import outcome
 
 # A DAG that loads on every Airflow with /wait (it imports no `result`), so that these clauses
@@ -20,20 +19,6 @@ pytestmark = pytest.mark.cases(FINISHED_CASE)  # every test here asks about its 
 def finished_run(airflow_session):
     """A run whose streams have all ended, so any /wait on it answers at once."""
     return f"/api/v2/dags/{FINISHED_DAG}/dagRuns/{airflow_session.run_id(FINISHED_DAG)}/wait"
-
-
-def error_body(response, evidence):
-    """The response's error body, valid against http-error.schema.json (ERROR-BODY-1); members
-    it does not know are allowed, and noted."""
-    body = response.json()
-    assert error_body_problems(body) == [], body
-    for member in body if isinstance(body, dict) else ():
-        if member not in notes.ERROR_MEMBERS:
-            evidence.note(
-                notes.unknown_error_member(member, "ERROR-BODY-1"),
-                f"HTTP {response.status_code} of {response.request.url.path}",
-            )
-    return body
 
 
 @pytest.mark.clause("WAIT-INTERVAL-OPTIONAL-1")

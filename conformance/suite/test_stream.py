@@ -5,17 +5,12 @@ import pytest
 from conformance.catalog.cases import Case, applicable_cases, load_cases
 from conformance.live import timing
 from conformance.live.session_record import FeatureAbsent
+from conformance.suite.helpers import finished
 from conformance.wire import notes, timing_checks
 from conformance.wire.checks import framing_problems, poll_line_problems, terminal_problems, unknown_keys
 
 CASE_IDS = list(load_cases())
 CADENCE_CASES = ["slow-cadence-gzip", "slow-cadence-identity"]
-
-
-def finished(transcript):
-    assert transcript.error is None, transcript.error
-    assert transcript.status == 200, f"HTTP {transcript.status}: {transcript.body[:300]}"
-    return transcript
 
 
 @pytest.mark.clause("STREAM-NDJSON-1")
