@@ -2,7 +2,7 @@
 distributed deployment (a replica killed, a rolling restart, a worker killed mid-task, Redis
 restarted mid-run).
 
-One topology (conformance.targets.docker_celery) is booted for the module, with the task
+One topology (conformance.targets.docker.celery_topology) is booted for the module, with the task
 heartbeat timeout lowered to seconds and one retry per task by default, so that a lost worker is
 noticed and its task retried within the test, not after Airflow's 300 s. The suite runs first,
 on the external target at nginx's URL, before anything is broken. Each fault test prints what
@@ -38,16 +38,16 @@ from conformance.live.airflow_api import AirflowClient
 from conformance.live.fixture_dags import ready_fixture_dags
 from conformance.live.run_ids import new_run_id
 from conformance.settings import read
-from conformance.targets import docker_engine
 from conformance.targets.base import Connection
-from conformance.targets.container_settings import ContainerSettings
-from conformance.targets.docker_celery import (
+from conformance.targets.docker import engine
+from conformance.targets.docker.celery_topology import (
     SINGLE_PORT,
     CeleryTopology,
     celery_topology,
     wait_until_replica_serves,
     wait_until_worker_ready,
 )
+from conformance.targets.docker.container_spec import ContainerSettings
 from conformance.targets.health import HEALTH_PATH
 from conformance.wire.stream import epoch
 
@@ -147,11 +147,9 @@ def deployment() -> Iterator[Deployment]:
         deployment = Deployment(connection, topology)
         asyncio.run(deployment._call(lambda client: ready_fixture_dags(client, [TIMED, LOAD_DAG], connection.base_url)))
         yield deployment
-    client = docker_engine.docker_client().client
+    client = engine.docker_client().client
     try:
-        assert docker_engine.labelled_names(client, f"{docker_engine.LABEL}={run}") == [], (
-            "the topology left containers or networks"
-        )
+        assert engine.labelled_names(client, f"{engine.LABEL}={run}") == [], "the topology left containers or networks"
     finally:
         client.close()
 

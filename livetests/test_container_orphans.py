@@ -17,7 +17,7 @@ import time
 import docker
 import pytest
 
-from conformance.targets.docker_engine import LABEL, labelled_names
+from conformance.targets.docker.engine import LABEL, labelled_names
 from suite_output import wait_for_line
 
 SUITE = [sys.executable, "-m", "conformance", "run", "--", "-n", "2", "-q"]

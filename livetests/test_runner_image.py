@@ -30,9 +30,9 @@ from testcontainers.core.network import Network
 
 import conformance
 from conformance.settings import read
-from conformance.targets import docker_engine
 from conformance.targets.container import ContainerTarget
-from conformance.targets.container_settings import API_PORT
+from conformance.targets.docker import engine
+from conformance.targets.docker.container_spec import API_PORT
 
 RUNNER_IMAGE = (
     os.environ.get("AIRFLOW_CONFORMANCE_RUNNER_IMAGE") or f"airflow-conformance/suite:{conformance.__version__}"
@@ -55,19 +55,19 @@ def run() -> Iterator[str]:
 
 
 def left_by(run: str) -> list[str]:
-    client = docker_engine.docker_client().client
+    client = engine.docker_client().client
     try:
-        return docker_engine.labelled_names(client, f"{docker_engine.LABEL}={run}")
+        return engine.labelled_names(client, f"{engine.LABEL}={run}")
     finally:
         client.close()
 
 
 @pytest.fixture(scope="module", autouse=True)
 def images_are_built() -> None:
-    client = docker_engine.docker_client()
+    client = engine.docker_client()
     try:
-        docker_engine.ensure_image(client, RUNNER_IMAGE, "build it with `tools/container/build.sh suite`")
-        docker_engine.ensure_image(
+        engine.ensure_image(client, RUNNER_IMAGE, "build it with `tools/container/build.sh suite`")
+        engine.ensure_image(
             client, ContainerTarget(read(os.environ)).settings.image, "build it with `tools/container/build.sh airflow`"
         )
     finally:
@@ -83,7 +83,7 @@ def run_runner(
         .with_name(f"airflow-conformance-{run}-runner")
         .with_envs(**env)
         .with_volume_mapping(str(reports), "/reports", "rw")
-        .with_kwargs(labels={docker_engine.LABEL: run}, **kwargs)
+        .with_kwargs(labels={engine.LABEL: run}, **kwargs)
     )
     if network is not None:
         container = container.with_network(network)
@@ -92,7 +92,7 @@ def run_runner(
             code = container.get_wrapped_container().wait(timeout=RUN_TIMEOUT)["StatusCode"]
         except RequestException:  # the engine's wait timed out
             pytest.fail(
-                f"the runner did not finish within {RUN_TIMEOUT} s; its output ends:\n{docker_engine.logs_of(container, 60)}"
+                f"the runner did not finish within {RUN_TIMEOUT} s; its output ends:\n{engine.logs_of(container, 60)}"
             )
         return code, container.get_wrapped_container().logs().decode(errors="replace")
 
@@ -102,7 +102,7 @@ def test_the_runner_image_passes_against_airflow_on_a_private_network(run, tmp_p
     reports.mkdir()
     reports.chmod(0o777)  # for the image's own user (uid 10001), whoever runs this test
     with (
-        Network(docker_network_kw={"labels": {docker_engine.LABEL: run}}) as network,
+        Network(docker_network_kw={"labels": {engine.LABEL: run}}) as network,
         ContainerTarget(read(os.environ)).standalone(run, network, ALIAS) as airflow,
     ):
         code, output = run_runner(
@@ -110,14 +110,14 @@ def test_the_runner_image_passes_against_airflow_on_a_private_network(run, tmp_p
             {
                 "AIRFLOW_CONFORMANCE_URL": f"http://{ALIAS}:{API_PORT}",
                 "AIRFLOW_CONFORMANCE_USERNAME": "admin",
-                "AIRFLOW_CONFORMANCE_PASSWORD": docker_engine.read_password(airflow),
+                "AIRFLOW_CONFORMANCE_PASSWORD": engine.read_password(airflow),
                 "AIRFLOW_CONFORMANCE_DB": "sqlite",
                 "AIRFLOW_CONFORMANCE_CLAUSE": RUNNER_CLAUSES,
             },
             reports,
             network,
         )
-        airflow_said = docker_engine.standalone_logs(airflow) if code != 0 else ""
+        airflow_said = engine.standalone_logs(airflow) if code != 0 else ""
     assert code == 0, f"{output[-6000:]}\n`airflow standalone`, by component:\n{airflow_said}"
     assert f"Airflow DAG Result conformance: Airflow {AIRFLOW_VERSION} (external, sqlite)" in output, output[-6000:]
     assert {"report.json", "report.html", "junit.xml"} <= {path.name for path in reports.iterdir()}

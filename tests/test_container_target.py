@@ -10,7 +10,7 @@ from conformance.settings import read
 from conformance.targets import TargetError, make_target
 from conformance.targets.base import AIRFLOW_SITE, sqlite_env
 from conformance.targets.container import ContainerSettings, ContainerTarget
-from conformance.targets.container_settings import SITE_FOLDER, airflow_environment, standalone_environment
+from conformance.targets.docker.container_spec import SITE_FOLDER, airflow_environment, standalone_environment
 
 
 def test_defaults_are_the_official_image_on_sqlite():
@@ -107,12 +107,14 @@ def test_unreachable_docker_is_one_sentence(monkeypatch, tmp_path):
 
 def test_missing_testcontainers_says_which_extra_to_install(monkeypatch):
     import conformance.targets
+    import conformance.targets.docker
 
-    monkeypatch.setitem(sys.modules, "conformance.targets.docker_engine", None)  # makes the import fail
-    monkeypatch.delattr(conformance.targets, "docker_engine", raising=False)
-    for name in ("container", "docker_topology"):  # imported afresh below, as where testcontainers is missing
-        monkeypatch.delitem(sys.modules, f"conformance.targets.{name}", raising=False)
-        monkeypatch.delattr(conformance.targets, name, raising=False)
+    monkeypatch.setitem(sys.modules, "conformance.targets.docker.engine", None)  # makes the import fail
+    monkeypatch.delattr(conformance.targets.docker, "engine", raising=False)
+    # imported afresh below, as where testcontainers is missing
+    for package, name in (("conformance.targets", "container"), ("conformance.targets.docker", "postgres_topology")):
+        monkeypatch.delitem(sys.modules, f"{package}.{name}", raising=False)
+        monkeypatch.delattr(sys.modules[package], name, raising=False)
     without_docker = importlib.import_module("conformance.targets.container")
     with (
         pytest.raises(
@@ -152,7 +154,7 @@ def test_docker_errors_read_as_one_short_line():
     pytest.importorskip("testcontainers")
     from docker.errors import APIError
 
-    from conformance.targets.docker_engine import one_line
+    from conformance.targets.docker.engine import one_line
 
     error = APIError(
         "500 Server Error for http+docker://localhost/v1.41/images/create",
@@ -165,7 +167,7 @@ def test_docker_errors_read_as_one_short_line():
 
 def test_standalone_log_tails_are_per_component():
     pytest.importorskip("testcontainers")
-    from conformance.targets.docker_engine import tails_by_component
+    from conformance.targets.docker.engine import tails_by_component
 
     log = "".join(f"dag-processor | parsed {n}\n" for n in range(100))
     log = "scheduler | sqlite3.OperationalError: database is locked\n" + log + "plain line\n"
@@ -177,7 +179,7 @@ def test_standalone_log_tails_are_per_component():
 
 def test_nginx_balances_both_replicas_and_serves_wait_unbuffered():
     pytest.importorskip("testcontainers")
-    from conformance.targets.docker_celery import NGINX_CONF, REPLICAS, SINGLE_PORT
+    from conformance.targets.docker.celery_topology import NGINX_CONF, REPLICAS, SINGLE_PORT
 
     assert "upstream airflow { server api-server-1:8080; server api-server-2:8080; }" in NGINX_CONF
     assert REPLICAS == ("api-server-1", "api-server-2") and f"listen {SINGLE_PORT};" in NGINX_CONF
@@ -190,7 +192,7 @@ def test_nginx_balances_both_replicas_and_serves_wait_unbuffered():
 
 def test_what_each_replica_served_is_read_from_nginx_log_lines():
     pytest.importorskip("testcontainers")
-    from conformance.targets.docker_celery import WAIT_PATH, count_upstreams
+    from conformance.targets.docker.celery_topology import WAIT_PATH, count_upstreams
 
     lines = [
         '172.26.0.1 "GET /api/v2/dags/a/dagRuns/r1/wait?interval=1 HTTP/1.1" 200 upstream=172.26.0.9:8080 time=3.101',

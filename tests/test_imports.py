@@ -26,7 +26,7 @@ LIVETESTS = Path(__file__).resolve().parents[1] / "livetests"
 NOT_HARNESS = ("suite", "targets/airflow_site", "_data")  # relative to the package
 NOT_HARNESS_LIVETESTS = ("probe_site",)
 OPTIONAL = {"testcontainers", "docker", "playwright"}  # the `container` extra; the report's browser test
-NEEDS_CONTAINER_EXTRA = {"conformance.targets.docker_engine", "conformance.targets.docker_topology"}
+NEEDS_CONTAINER_EXTRA = {"conformance.targets.docker.engine", "conformance.targets.docker.postgres_topology"}
 
 
 def _excluded(path: Path, root: Path, folders: tuple[str, ...]) -> bool:

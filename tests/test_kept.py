@@ -75,9 +75,9 @@ def test_only_the_variable_set_to_1_asks_to_keep():
 def test_the_container_target_will_not_keep_what_testcontainers_reaper_would_remove(monkeypatch):
     from conformance.targets import container
 
-    if container.docker_engine is None:
+    if container.engine is None:
         pytest.skip("needs the container extra (testcontainers)")
-    monkeypatch.setattr(container.docker_engine, "reaper_enabled", lambda: True)
+    monkeypatch.setattr(container.engine, "reaper_enabled", lambda: True)
     with (
         pytest.raises(TargetError, match="needs TESTCONTAINERS_RYUK_DISABLED=true"),
         make_target("container", read({KEEP_VARIABLE: "1"})).start(),

@@ -4,9 +4,9 @@ Configured from the environment::
 
     AIRFLOW_CONFORMANCE_IMAGE           the Airflow image (default apache/airflow:3.3.2)
     AIRFLOW_CONFORMANCE_DB              sqlite (default): one container running `airflow standalone`;
-                                        postgres: the production-like topology of docker_topology.py
+                                        postgres: the production-like topology of postgres_topology.py
     AIRFLOW_CONFORMANCE_TOPOLOGY        standalone, postgres (what the database alone chooses), or
-                                        celery: the distributed topology of docker_celery.py (postgres)
+                                        celery: the distributed topology of celery_topology.py (postgres)
     AIRFLOW_CONFORMANCE_POSTGRES_IMAGE  postgres and celery (default postgres:16)
     AIRFLOW_CONFORMANCE_REDIS_IMAGE     celery only: the broker (default redis:7)
     AIRFLOW_CONFORMANCE_NGINX_IMAGE     celery only: the load balancer (default nginx:1.27)
@@ -30,8 +30,8 @@ line is ``docker rm -f`` of their names (and ``docker network rm``). That needs
 ``TESTCONTAINERS_RYUK_DISABLED=true``: testcontainers' reaper would remove them when the run's
 process ends, so the target refuses to start without it.
 
-What Docker is asked is :mod:`~conformance.targets.docker_engine`, the topology
-:mod:`~conformance.targets.docker_topology`; both need testcontainers, an optional extra, so
+What Docker is asked is :mod:`~conformance.targets.docker.engine`, the topology
+:mod:`~conformance.targets.docker.postgres_topology`; both need testcontainers, an optional extra, so
 without it this module still imports and the target says what to install when started.
 """
 
@@ -48,13 +48,13 @@ import attrs
 
 from conformance.settings import Settings
 from conformance.targets.base import Connection, TargetError
-from conformance.targets.container_settings import API_PORT, ContainerSettings, standalone_environment
+from conformance.targets.docker.container_spec import API_PORT, ContainerSettings, standalone_environment
 from conformance.targets.kept import KeptServer, StopPlan, write_token
 
 try:  # testcontainers (and docker) come with the `container` extra
-    from conformance.targets import docker_celery, docker_engine, docker_topology
+    from conformance.targets.docker import celery_topology, engine, postgres_topology
 except ImportError:
-    docker_engine = docker_topology = docker_celery = None  # type: ignore[assignment]
+    engine = postgres_topology = celery_topology = None  # type: ignore[assignment]
 
 if TYPE_CHECKING:
     from testcontainers.core.container import DockerContainer
@@ -74,12 +74,12 @@ class ContainerTarget:
 
     @contextmanager
     def start(self) -> Iterator[Connection]:
-        if docker_engine is None or docker_topology is None:
+        if engine is None or postgres_topology is None:
             raise TargetError(
                 "The container target needs testcontainers: `pip install 'airflow-dag-result-conformance[container]'` "
                 "(tox's container envs install it)."
             )
-        if self.keep_server and docker_engine.reaper_enabled():
+        if self.keep_server and engine.reaper_enabled():
             raise TargetError(
                 "--keep-server on the container target needs TESTCONTAINERS_RYUK_DISABLED=true: testcontainers' "
                 "reaper removes every container of the run when the run ends."
@@ -87,11 +87,13 @@ class ContainerTarget:
         self._check_engine()
         run = secrets.token_hex(4)
         if self.settings.topology == "celery":
-            with docker_celery.celery_topology(self.settings, run, keep=self.keep_server) as (connection, _):
-                yield self._kept(connection, docker_celery.container_names(run), docker_topology.network_name(run))
+            with celery_topology.celery_topology(self.settings, run, keep=self.keep_server) as (connection, _):
+                yield self._kept(connection, celery_topology.container_names(run), postgres_topology.network_name(run))
         elif self.settings.topology == "postgres":
-            with docker_topology.postgres_topology(self.settings, run, keep=self.keep_server) as connection:
-                yield self._kept(connection, docker_topology.container_names(run), docker_topology.network_name(run))
+            with postgres_topology.postgres_topology(self.settings, run, keep=self.keep_server) as connection:
+                yield self._kept(
+                    connection, postgres_topology.container_names(run), postgres_topology.network_name(run)
+                )
         else:
             with self._standalone(run) as connection:
                 yield self._kept(connection, [standalone_name(run)])
@@ -118,23 +120,23 @@ class ContainerTarget:
 
     def _check_engine(self) -> None:
         """Docker answers and has every image the run needs, before anything is started."""
-        client = docker_engine.docker_client()
+        client = engine.docker_client()
         try:
-            docker_engine.ensure_reaper(client)
-            docker_engine.ensure_image(
+            engine.ensure_reaper(client)
+            engine.ensure_image(
                 client,
                 self.settings.image,
                 "build one with `tools/container/build.sh` (no registry needed) and set AIRFLOW_CONFORMANCE_IMAGE to its tag",
             )
             if self.settings.database == "postgres":
-                docker_engine.ensure_image(
+                engine.ensure_image(
                     client,
                     self.settings.postgres_image,
                     "build one with `tools/container/build.sh postgres` and set AIRFLOW_CONFORMANCE_POSTGRES_IMAGE to its tag",
                 )
             if self.settings.topology == "celery":
                 for image, what in ((self.settings.redis_image, "redis"), (self.settings.nginx_image, "nginx")):
-                    docker_engine.ensure_image(
+                    engine.ensure_image(
                         client,
                         image,
                         f"build one with `tools/container/build.sh {what}` and set AIRFLOW_CONFORMANCE_{what.upper()}_IMAGE to its tag",
@@ -150,7 +152,7 @@ class ContainerTarget:
         client in another container (the runner image, livetests/test_runner_image.py) reaches it.
         """
         name = standalone_name(run)
-        container = docker_engine.airflow_container(
+        container = engine.airflow_container(
             self.settings.image, name, run, ["standalone"], standalone_environment()
         ).with_exposed_ports(API_PORT)
         if network is not None:
@@ -158,17 +160,13 @@ class ContainerTarget:
         with ExitStack() as stack:
             try:
                 stack.enter_context(container)
-                docker_engine.AirflowHealthy().with_startup_timeout(self.settings.boot_timeout).wait_until_ready(
-                    container
-                )
-            except docker_engine.DockerException as exc:
-                raise TargetError(
-                    f"Docker could not run {self.settings.image} ({docker_engine.one_line(exc)})."
-                ) from exc
-            except (TargetError, docker_engine.ContainerExited) as exc:
+                engine.AirflowHealthy().with_startup_timeout(self.settings.boot_timeout).wait_until_ready(container)
+            except engine.DockerException as exc:
+                raise TargetError(f"Docker could not run {self.settings.image} ({engine.one_line(exc)}).") from exc
+            except (TargetError, engine.ContainerExited) as exc:
                 raise TargetError(
                     f"`airflow standalone` in {self.settings.image} was not healthy within {self.settings.boot_timeout:.0f} s ({exc}; raise "
-                    f"AIRFLOW_CONFORMANCE_BOOT_TIMEOUT if the machine is slow); its log ends:\n{docker_engine.logs_of(container)}"
+                    f"AIRFLOW_CONFORMANCE_BOOT_TIMEOUT if the machine is slow); its log ends:\n{engine.logs_of(container)}"
                 ) from exc
             yield container
             if self.keep_server:  # the run ended normally: leave the container up (targets.kept)
@@ -177,7 +175,7 @@ class ContainerTarget:
     @contextmanager
     def _standalone(self, run: str) -> Iterator[Connection]:
         with self.standalone(run) as container:
-            base_url, token = docker_engine.log_in(container)
+            base_url, token = engine.log_in(container)
             try:
                 yield Connection(
                     target=self.name,
@@ -187,6 +185,4 @@ class ContainerTarget:
                     description=f"airflow standalone in container {standalone_name(run)} ({self.settings.image}, sqlite)",
                 )
             except TargetError as exc:  # trouble while in use: the server's own log says why
-                raise TargetError(
-                    f"{exc}; its components' logs end:\n{docker_engine.standalone_logs(container)}"
-                ) from exc
+                raise TargetError(f"{exc}; its components' logs end:\n{engine.standalone_logs(container)}") from exc

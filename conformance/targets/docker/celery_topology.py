@@ -29,10 +29,17 @@ from testcontainers.core.container import DockerContainer
 from testcontainers.core.wait_strategies import ExecWaitStrategy
 
 from conformance.live.airflow_api import AirflowAPIError, fetch_token
-from conformance.targets import docker_engine
 from conformance.targets.base import Connection, TargetError
-from conformance.targets.container_settings import API_PORT, PASSWORDS_FILE, ContainerSettings, airflow_environment
-from conformance.targets.docker_topology import DATABASE_URL, logs, migrate, private_network, remaining, start_postgres
+from conformance.targets.docker import engine
+from conformance.targets.docker.container_spec import API_PORT, PASSWORDS_FILE, ContainerSettings, airflow_environment
+from conformance.targets.docker.postgres_topology import (
+    DATABASE_URL,
+    logs,
+    migrate,
+    private_network,
+    remaining,
+    start_postgres,
+)
 from conformance.targets.health import HEALTH_PATH
 
 REPLICAS = ("api-server-1", "api-server-2")
@@ -133,14 +140,14 @@ def celery_topology(
     with ExitStack() as stack:
         try:
             topology, password = _boot(stack, settings, run, extra_env or {})
-        except docker_engine.DockerException as exc:
-            raise TargetError(f"Docker could not run the Celery topology ({docker_engine.one_line(exc)}).") from exc
-        base_url = docker_engine.published_url(topology.nginx)
+        except engine.DockerException as exc:
+            raise TargetError(f"Docker could not run the Celery topology ({engine.one_line(exc)}).") from exc
+        base_url = engine.published_url(topology.nginx)
         try:
             token = fetch_token(base_url, "admin", password)
         except (KeyError, ValueError, AirflowAPIError) as exc:
             raise TargetError(
-                f"The Celery topology at {base_url} came up but could not be logged in to ({docker_engine.one_line(exc)})."
+                f"The Celery topology at {base_url} came up but could not be logged in to ({engine.one_line(exc)})."
             ) from exc
         connection = Connection(
             target="container",
@@ -184,13 +191,13 @@ def _boot(
             .with_name(f"airflow-conformance-{run}-{role}")
             .with_network(network)
             .with_network_aliases(role)
-            .with_kwargs(labels={docker_engine.LABEL: run})
+            .with_kwargs(labels={engine.LABEL: run})
         )
 
     def airflow(role: str, *command: str) -> DockerContainer:
         name = f"airflow-conformance-{run}-{role}"
         return (
-            docker_engine.airflow_container(settings.image, name, run, command, env)
+            engine.airflow_container(settings.image, name, run, command, env)
             .with_network(network)
             .with_network_aliases(role)
         )
@@ -223,14 +230,12 @@ def _boot(
     topology = CeleryTopology(nginx=nginx, replicas=replicas, workers=workers, others=others)
     watched = {role: each for role, each in topology.every().items() if role != "nginx"}
     try:
-        docker_engine.AirflowHealthy(API_PORT, watched).with_startup_timeout(remaining(deadline)).wait_until_ready(
-            nginx
-        )
+        engine.AirflowHealthy(API_PORT, watched).with_startup_timeout(remaining(deadline)).wait_until_ready(nginx)
         for replica in replicas.values():
             wait_until_replica_serves(replica, deadline)
         for role, worker in workers.items():
             wait_until_worker_ready(worker, role, deadline)
-    except (TargetError, TimeoutError, docker_engine.ContainerExited) as exc:
+    except (TargetError, TimeoutError, engine.ContainerExited) as exc:
         raise TargetError(
             f"The Celery topology in {settings.image} was not ready within {settings.boot_timeout:.0f} s ({exc}; raise "
             f"AIRFLOW_CONFORMANCE_BOOT_TIMEOUT if the machine is slow); its containers' logs end:\n{logs(topology.every())}"

@@ -23,9 +23,9 @@ from testcontainers.core.container import DockerContainer
 from testcontainers.core.network import Network
 from testcontainers.core.wait_strategies import ExecWaitStrategy
 
-from conformance.targets import docker_engine
 from conformance.targets.base import Connection, TargetError
-from conformance.targets.container_settings import API_PORT, ContainerSettings, airflow_environment
+from conformance.targets.docker import engine
+from conformance.targets.docker.container_spec import API_PORT, ContainerSettings, airflow_environment
 
 DATABASE_URL = "postgresql+psycopg2://airflow@postgres:5432/airflow"
 COMPONENTS = ("scheduler", "dag-processor", "triggerer")
@@ -51,9 +51,9 @@ def postgres_topology(settings: ContainerSettings, run: str, keep: bool = False)
     with ExitStack() as stack:
         try:
             api, watched = _boot(stack, settings, run)
-        except docker_engine.DockerException as exc:
-            raise TargetError(f"Docker could not run the topology ({docker_engine.one_line(exc)}).") from exc
-        base_url, token = docker_engine.log_in(api)
+        except engine.DockerException as exc:
+            raise TargetError(f"Docker could not run the topology ({engine.one_line(exc)}).") from exc
+        base_url, token = engine.log_in(api)
         try:
             yield Connection(
                 target="container",
@@ -87,7 +87,7 @@ def _boot(
     def airflow(role: str, *command: str) -> DockerContainer:
         name = f"airflow-conformance-{run}-{role}"
         return (
-            docker_engine.airflow_container(settings.image, name, run, command, env)
+            engine.airflow_container(settings.image, name, run, command, env)
             .with_network(network)
             .with_network_aliases(role)
         )
@@ -99,8 +99,8 @@ def _boot(
     api = stack.enter_context(airflow("api-server", "api-server").with_exposed_ports(API_PORT))
     watched = {"postgres": postgres, **components}
     try:
-        docker_engine.AirflowHealthy(API_PORT, watched).with_startup_timeout(remaining(deadline)).wait_until_ready(api)
-    except (TargetError, docker_engine.ContainerExited) as exc:
+        engine.AirflowHealthy(API_PORT, watched).with_startup_timeout(remaining(deadline)).wait_until_ready(api)
+    except (TargetError, engine.ContainerExited) as exc:
         raise TargetError(
             f"The Airflow topology in {settings.image} was not healthy within {settings.boot_timeout:.0f} s ({exc}; raise "
             f"AIRFLOW_CONFORMANCE_BOOT_TIMEOUT if the machine is slow); its containers' logs end:\n"
@@ -111,7 +111,7 @@ def _boot(
 
 def private_network(stack: ExitStack, run: str) -> Network:
     """The topology's own Docker network, labelled with ``run``, removed with ``stack``."""
-    network = Network(docker_network_kw={"labels": {docker_engine.LABEL: run}})
+    network = Network(docker_network_kw={"labels": {engine.LABEL: run}})
     network.name = network_name(run)  # rather than a uuid: a name --keep-server's stop line can give
     return stack.enter_context(network)
 
@@ -126,7 +126,7 @@ def start_postgres(
         .with_envs(POSTGRES_USER="airflow", POSTGRES_DB="airflow", POSTGRES_HOST_AUTH_METHOD="trust")
         .with_network(network)
         .with_network_aliases("postgres")
-        .with_kwargs(labels={docker_engine.LABEL: run})
+        .with_kwargs(labels={engine.LABEL: run})
     )
     try:
         ExecWaitStrategy(["pg_isready", "-h", "127.0.0.1", "-U", "airflow", "-d", "airflow"]).with_poll_interval(
@@ -134,7 +134,7 @@ def start_postgres(
         ).with_startup_timeout(min(remaining(deadline), 60)).wait_until_ready(postgres)
     except TimeoutError as exc:
         raise TargetError(
-            f"PostgreSQL ({settings.postgres_image}) did not accept connections; its log ends:\n{docker_engine.logs_of(postgres)}"
+            f"PostgreSQL ({settings.postgres_image}) did not accept connections; its log ends:\n{engine.logs_of(postgres)}"
         ) from exc
     return postgres
 
@@ -149,13 +149,13 @@ def migrate(
     except RequestException as exc:  # the engine's wait timed out
         raise TargetError(
             f"`airflow db migrate` in {settings.image} did not finish in time (raise AIRFLOW_CONFORMANCE_BOOT_TIMEOUT "
-            f"if the machine is slow); its log ends:\n{docker_engine.logs_of(migration)}"
+            f"if the machine is slow); its log ends:\n{engine.logs_of(migration)}"
         ) from exc
     if code != 0:
         raise TargetError(
-            f"`airflow db migrate` in {settings.image} exited with code {code}; its log ends:\n{docker_engine.logs_of(migration)}"
+            f"`airflow db migrate` in {settings.image} exited with code {code}; its log ends:\n{engine.logs_of(migration)}"
         )
 
 
 def logs(containers: dict[str, DockerContainer], lines: int = 15) -> str:
-    return "\n".join(f"  {role}:\n{docker_engine.logs_of(container, lines)}" for role, container in containers.items())
+    return "\n".join(f"  {role}:\n{engine.logs_of(container, lines)}" for role, container in containers.items())

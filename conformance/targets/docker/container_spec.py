@@ -4,8 +4,8 @@
 :class:`~conformance.settings.Settings` (the variables :mod:`conformance.targets.container` lists); :func:`airflow_environment` is the
 environment every Airflow container of the target runs with, standalone or in the topology.
 Kept apart from the Docker code so that the target, the Docker helpers
-(:mod:`~conformance.targets.docker_engine`) and the topology
-(:mod:`~conformance.targets.docker_topology`) can all read them without importing each other.
+(:mod:`~conformance.targets.docker.engine`) and the topology
+(:mod:`~conformance.targets.docker.postgres_topology`) can all read them without importing each other.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ from conformance.targets.base import DATABASES, TargetError, sqlite_env
 # are also what AIRFLOW_CONFORMANCE_DB alone chooses)
 TOPOLOGY_DATABASE = {"standalone": "sqlite", "postgres": "postgres", "celery": "postgres"}
 API_PORT = 8080
-DAGS_FOLDER = "/opt/airflow-conformance/dags"  # where docker_engine.airflow_container copies dags/
+DAGS_FOLDER = "/opt/airflow-conformance/dags"  # where engine.airflow_container copies dags/
 SITE_FOLDER = "/opt/airflow-conformance/airflow_site"  # and where it copies targets/airflow_site/
 PASSWORDS_FILE = "/tmp/airflow-conformance-passwords.json"
 

@@ -26,7 +26,7 @@ from testcontainers.core.waiting_utils import WaitStrategy
 from conformance.live.airflow_api import AirflowAPIError, fetch_token
 from conformance.paths import dags_dir
 from conformance.targets.base import AIRFLOW_SITE, TargetError, log_tail
-from conformance.targets.container_settings import API_PORT, DAGS_FOLDER, PASSWORDS_FILE, SITE_FOLDER
+from conformance.targets.docker.container_spec import API_PORT, DAGS_FOLDER, PASSWORDS_FILE, SITE_FOLDER
 from conformance.targets.health import HEALTH_PATH, wait_until_healthy
 
 LABEL = "airflow-conformance"  # on every container this target makes, valued with the run's id
