@@ -73,7 +73,7 @@ def setting(default: Any = None, **declared: Any) -> Any:
     return attrs.field(default=default, metadata={"declared": Declared(**declared)})
 
 
-def _or(default: str) -> Callable[[str | None], str]:
+def _or(default: str | None) -> Callable[[str | None], str | None]:
     return lambda text: text or default
 
 
@@ -180,7 +180,7 @@ class Settings:
         scope="container",
         help="`standalone`, `postgres` (what `AIRFLOW_CONFORMANCE_DB` alone chooses) or `celery` "
         "([the Celery topology](docs/targets.md#the-celery-topology), on PostgreSQL)",
-        read=lambda text: text or None,
+        read=_or(None),
     )
     redis_image: str = setting(
         DEFAULT_REDIS_IMAGE,
@@ -233,7 +233,7 @@ class Settings:
         variable="AIRFLOW_CONFORMANCE_REPORT",
         scope="all",
         help="write `junit.xml`, `report.json` and `report.html` into this folder",
-        read=lambda text: text or None,
+        read=_or(None),
         front_door="--report",
         pytest="--conformance-report",
         metavar="DIR",
@@ -242,7 +242,7 @@ class Settings:
         variable="AIRFLOW_CONFORMANCE_REPORT_URL",
         scope="all",
         help="where CI publishes `report.html`: the step summary's links point there",
-        read=lambda text: text or None,
+        read=_or(None),
         owner="CI",
     )
     clause: tuple[str, ...] = setting(

@@ -79,10 +79,8 @@ TEST_OUTCOMES = {  # a test's outcome -> the clause verdict it leads to (and is 
     "expected-divergence": Verdict.EXPECTED_DIVERGENCE.value,
     "unexpected-pass": Verdict.UNEXPECTED_PASS.value,
 }
-ATTENTION_OUTCOMES = {  # a clause verdict that needs attention -> the outcome of the tests behind it
-    Verdict.FAIL.value: "failed",
-    Verdict.UNEXPECTED_PASS.value: "unexpected-pass",
-}
+# a clause verdict that needs attention -> the outcome of the tests behind it
+ATTENTION_OUTCOMES = {verdict: outcome for outcome, verdict in TEST_OUTCOMES.items() if needs_attention(verdict)}
 
 
 class Change(StrEnum):

@@ -38,7 +38,9 @@ import yaml
 
 from conformance.report import compare as comparing
 from conformance.report.files import ReportFileError, load_report
+from conformance.selfcheck.mutants import usable_baseline, verdicts_of
 from conformance.selfcheck.suite_runs import run_suite, shown
+from conformance.verdicts import MISSING
 
 HERE = Path(__file__).resolve().parent
 RUNS_FILE = HERE / "contributor_runs" / "runs.yaml"
@@ -49,16 +51,12 @@ def load_runs(path: Path = RUNS_FILE) -> dict[str, dict[str, Any]]:
     return yaml.safe_load(path.read_text())
 
 
-def verdicts_of(report: Mapping[str, Any]) -> dict[str, str]:
-    return {clause["id"]: clause["verdict"] for clause in report["clauses"]}
-
-
 def moved(baseline: Mapping[str, str], candidate: Mapping[str, str]) -> dict[str, str]:
-    """Each clause whose verdict differs between two runs, with the candidate's ("missing" when it has none)."""
+    """Each clause whose verdict differs between two runs, with the candidate's (MISSING when it has none)."""
     return {
-        clause: candidate.get(clause, "missing")
+        clause: candidate.get(clause, MISSING)
         for clause in {**baseline, **candidate}
-        if candidate.get(clause, "missing") != baseline.get(clause, "missing")
+        if candidate.get(clause, MISSING) != baseline.get(clause, MISSING)
     }
 
 
@@ -101,14 +99,11 @@ def _listing(mapping: Mapping[str, str]) -> str:
     return ", ".join(f"{key} {value}" for key, value in sorted(mapping.items())) or "none"
 
 
-def usable_baseline(directory: Path | None, version: str) -> tuple[dict[str, Any], Path]:
-    """The unchanged source's whole-suite run: ``directory``'s when it ran ``version`` on the local target, else the committed one."""
-    if directory is not None and (directory / "report.json").is_file():
-        report = load_report(directory / "report.json")
-        airflow = report["airflow"]
-        if report.get("selection") is None and (airflow["version"], airflow["target"]) == (version, "local"):
-            return report, directory / "report.json"
-    return load_report(COMMITTED), COMMITTED
+def unchanged_run(directory: Path | None, committed: dict[str, Any]) -> tuple[dict[str, Any], Path]:
+    """The unchanged source's whole-suite run: ``directory``'s when it ran the pinned source's
+    version on the local target (:func:`conformance.selfcheck.mutants.usable_baseline`), else the committed one."""
+    report = usable_baseline(directory, source_build.PINNED[1].version)
+    return (report, directory / "report.json") if report is not None else (committed, COMMITTED)
 
 
 def console_script() -> list[str]:
@@ -116,7 +111,9 @@ def console_script() -> list[str]:
     return [str(Path(sys.executable).parent / "conformance")]
 
 
-def check(name: str, run: Mapping[str, Any], work: Path, reports: Path, baseline_dir: Path | None) -> list[str]:
+def check(
+    name: str, run: Mapping[str, Any], work: Path, reports: Path, baseline_dir: Path | None, committed: dict[str, Any]
+) -> list[str]:
     print(f"{name}: {run['why']}", flush=True)
     patch = HERE / "contributor_runs" / run["patch"] if run.get("patch") else None
     manifest = source_build.install(work, None, patch, run.get("version"))
@@ -131,10 +128,10 @@ def check(name: str, run: Mapping[str, Any], work: Path, reports: Path, baseline
         return [f"no verdict: {exc}"]
     if suite.report is None:
         return [f"no verdict (exit {suite.code}): the run wrote no report.json into {reports / name}"]
-    baseline, baseline_path = usable_baseline(baseline_dir, source_build.PINNED[1].version)
+    baseline, baseline_path = unchanged_run(baseline_dir, committed)
     print(f"  suite: exit {suite.code} in {suite.seconds:.0f} s; unchanged run: {baseline_path}", flush=True)
     return source_build.check_served(manifest, reports / name) + judge(
-        run, suite.code, suite.report, baseline, load_report(COMMITTED)
+        run, suite.code, suite.report, baseline, committed
     )
 
 
@@ -153,9 +150,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     if unknown := [name for name in args.runs if name not in runs]:
         print(f"contributor runs: no run named {', '.join(unknown)}; choose from: {', '.join(runs)}.", file=sys.stderr)
         return source_build.USAGE_ERROR
+    committed = load_report(COMMITTED)
     failed = []
     for name in args.runs or list(runs):
-        problems = check(name, runs[name], args.work, args.reports, args.baseline)
+        problems = check(name, runs[name], args.work, args.reports, args.baseline, committed)
         print(
             f"  {'NOT AS DECLARED' if problems else 'as declared'}" + "".join(f"\n  - {p}" for p in problems),
             flush=True,

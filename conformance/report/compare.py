@@ -77,7 +77,6 @@ from conformance.verdicts import CHANGE_NOUNS, CHANGES, MISSING, Verdict, not_pa
 from conformance.wire import notes
 
 COMPARE_VERSION = 3  # 2: notes; 3: the kind persisting-divergence
-KINDS = CHANGES  # the order they are listed in
 
 
 def counted(count: int, kind: str) -> str:
@@ -223,7 +222,7 @@ def compare(
                 candidate_divergence=after.get("divergence") if after else None,
             )
         )
-    changes.sort(key=lambda change: KINDS.index(change.kind))  # stable: clause order within a kind
+    changes.sort(key=lambda change: CHANGES.index(change.kind))  # stable: clause order within a kind
     old_notes = {notes.identity_of(note) for note in old["notes"]}
     new_notes = {notes.identity_of(note) for note in new["notes"]}
     return Comparison(
@@ -239,7 +238,7 @@ def compare(
 
 
 def _counts(comparison: Comparison) -> dict[str, int]:
-    return {kind: len(comparison.of_kind(kind)) for kind in KINDS} | {"unchanged": comparison.unchanged}
+    return {kind: len(comparison.of_kind(kind)) for kind in CHANGES} | {"unchanged": comparison.unchanged}
 
 
 def verdict_line(comparison: Comparison) -> str:
@@ -250,7 +249,7 @@ def verdict_line(comparison: Comparison) -> str:
         verb = "does" if len(regressions) == 1 else "do"
         clauses = f"{passed} clause{'s' * (passed != 1)}"
         return f"REGRESSED: {len(regressions)} of the {clauses} the baseline passed {verb} not pass on the candidate: {ids}"
-    others = ", ".join(counted(len(changes), kind) for kind in KINDS if (changes := comparison.of_kind(kind)))
+    others = ", ".join(counted(len(changes), kind) for kind in CHANGES if (changes := comparison.of_kind(kind)))
     clauses = f"{passed} clause{'s' * (passed != 1)}"
     line = f"no regression: of the {clauses} the baseline passed, the candidate regressed none ({others or 'nothing changed'})"
     if not comparison.fail_on_new_divergence and any(
@@ -267,7 +266,7 @@ def render_text(comparison: Comparison) -> str:
         f"candidate: {comparison.candidate.title()}, {comparison.candidate.source}",
     ]
     width = max((len(change.id) for change in comparison.changes), default=0)
-    for kind in KINDS:
+    for kind in CHANGES:
         if changes := comparison.of_kind(kind):
             lines.append(f"{CHANGE_NOUNS[kind][1]}: {len(changes)}")
             for change in changes:

@@ -144,14 +144,15 @@ def run_suite(mutant: str | None, site: Path, keep: Path | None = None) -> Suite
         return suite_runs.run_suite(report_dir, runner=partial(suite_runs.captured, env=env))
 
 
-def usable_baseline(directory: Path | None) -> dict[str, Any] | None:
-    """``directory``'s report if it can stand for the unmutated run here: a whole-suite run of
-    the installed Airflow on the local target; None otherwise."""
+def usable_baseline(directory: Path | None, airflow_version: str | None = None) -> dict[str, Any] | None:
+    """``directory``'s report if it can stand for the unchanged run here: a whole-suite run of
+    ``airflow_version`` (default: the installed Airflow's) on the local target; None otherwise."""
     report = read_report(directory) if directory is not None and directory.is_dir() else None
     if report is None or report.get("selection") is not None:
         return None
     airflow = report.get("airflow", {})
-    return report if (airflow.get("version"), airflow.get("target")) == (version("apache-airflow"), "local") else None
+    wanted = airflow_version or version("apache-airflow")
+    return report if (airflow.get("version"), airflow.get("target")) == (wanted, "local") else None
 
 
 def default_mutants(site: ModuleType, representative: bool) -> list[str]:

@@ -42,7 +42,6 @@ import attrs
 from conformance.verdicts import NOTE_KINDS
 from conformance.wire.ndjson import KNOWN_KEYS
 
-KINDS = NOTE_KINDS
 ERROR_MEMBERS = ("detail",)  # what schemas/http-error.schema.json knows of an error body
 SESSION = "session"  # the witness ("test") of a note about the run as a whole
 
@@ -51,7 +50,7 @@ SESSION = "session"  # the witness ("test") of a note about the run as a whole
 class Note:
     """One note, before its evidence is gathered from the tests that saw it."""
 
-    kind: str = attrs.field(validator=attrs.validators.in_(KINDS))
+    kind: str = attrs.field(validator=attrs.validators.in_(NOTE_KINDS))
     clause: str | None
     subject: str
     message: str
