@@ -295,3 +295,10 @@ def test_a_baseline_of_another_version_gives_way_to_the_committed_report(tmp_pat
     assert contributor.unchanged_run(tmp_path, COMMITTED) == (COMMITTED, contributor.COMMITTED)
     shutil.copy(contributor.COMMITTED, tmp_path / "report.json")
     assert contributor.unchanged_run(tmp_path, COMMITTED)[1] == tmp_path / "report.json"
+
+
+def test_a_missing_committed_report_is_one_sentence_and_exit_4(capsys, tmp_path, monkeypatch):
+    monkeypatch.setattr(contributor, "COMMITTED", tmp_path / "report.json")
+    assert contributor.main(["--work", str(tmp_path), "--reports", str(tmp_path)]) == 4
+    err = capsys.readouterr().err
+    assert err.startswith("contributor runs: the committed 3.4.0b2 report cannot be read: ") and err.count("\n") == 1

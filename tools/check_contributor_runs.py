@@ -150,7 +150,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     if unknown := [name for name in args.runs if name not in runs]:
         print(f"contributor runs: no run named {', '.join(unknown)}; choose from: {', '.join(runs)}.", file=sys.stderr)
         return source_build.USAGE_ERROR
-    committed = load_report(COMMITTED)
+    try:
+        committed = load_report(COMMITTED)
+    except ReportFileError as exc:
+        print(
+            f"contributor runs: the committed 3.4.0b2 report cannot be read: {exc}; restore it with git checkout.",
+            file=sys.stderr,
+        )
+        return source_build.USAGE_ERROR
     failed = []
     for name in args.runs or list(runs):
         problems = check(name, runs[name], args.work, args.reports, args.baseline, committed)
